@@ -1,0 +1,361 @@
+//! One typed error for the whole tool, so that every command maps failures to the same exit codes.
+//!
+//! The variants mirror the reference's exception hierarchy; [`Error::exit_code`] is the single place
+//! where an error becomes a process exit status, and [`Error::hint`] supplies the `hint:` line.
+
+use std::path::PathBuf;
+
+/// Exit status of a successful run.
+pub const EXIT_OK: i32 = 0;
+/// Any failure without a more specific code.
+pub const EXIT_GENERAL: i32 = 1;
+/// Bad command-line usage.
+pub const EXIT_USAGE: i32 = 2;
+/// Authentication failed or the session expired.
+pub const EXIT_AUTH: i32 = 3;
+/// Network failure: unreachable server, timeout, retries exhausted.
+pub const EXIT_NETWORK: i32 = 4;
+/// The requested object does not exist (or is invisible to this user).
+pub const EXIT_NOT_FOUND: i32 = 5;
+/// The server refused the action for this user.
+pub const EXIT_PERMISSION: i32 = 6;
+/// The user cancelled (declined a prompt, pressed Ctrl-C).
+pub const EXIT_CANCELLED: i32 = 7;
+
+/// Convenience alias used across the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every failure xnatctl can report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // ---- configuration -------------------------------------------------------------------
+    /// The configuration is unreadable, inconsistent or cannot be saved.
+    #[error("{0}")]
+    Config(String),
+    /// No profile is configured at all.
+    #[error("no profiles configured; expected a config file at {}", path.display())]
+    NoConfig {
+        /// Where the config file was looked for.
+        path: PathBuf,
+    },
+    /// The named profile does not exist.
+    #[error("profile not found: {0}")]
+    ProfileNotFound(String),
+
+    // ---- input validation ----------------------------------------------------------------
+    /// The command line itself is wrong (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// An identifier (project, subject, session, scan, label...) failed validation.
+    #[error("invalid {kind}: {value} - {reason}")]
+    InvalidIdentifier {
+        /// What kind of identifier (`project`, `subject`, `scan`, ...).
+        kind: String,
+        /// The offending value as given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A server URL failed validation (a password in it is masked).
+    #[error("invalid URL: {value} - {reason}")]
+    InvalidUrl {
+        /// The URL, with any password masked.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A port number failed validation.
+    #[error("invalid port: {value} - {reason}")]
+    InvalidPort {
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A local path failed validation.
+    #[error("invalid path: {value} - {reason}")]
+    InvalidPath {
+        /// The path as given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Any other invalid input that is not a command-line usage error.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    // ---- network -------------------------------------------------------------------------
+    /// A transport failure that is not one of the more specific network errors.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The server could not be reached at all.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable {
+        /// The base URL that was tried.
+        url: String,
+        /// The underlying cause.
+        reason: String,
+    },
+    /// A request timed out.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// Retryable failures continued until the retry budget ran out.
+    #[error("{what} failed after {attempts} attempts: {last}")]
+    RetryExhausted {
+        /// What was being attempted (`GET /data/projects`).
+        what: String,
+        /// How many attempts were made in total.
+        attempts: u32,
+        /// The last failure seen.
+        last: String,
+    },
+
+    // ---- authentication ------------------------------------------------------------------
+    /// Logging in failed, or no credentials are available.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// The server no longer accepts the session (HTTP 401).
+    #[error("session expired or not authenticated for {0}")]
+    SessionExpired(String),
+    /// The server refused the action (HTTP 403).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
+    // ---- server objects ------------------------------------------------------------------
+    /// The object does not exist (HTTP 404 or an empty lookup).
+    #[error("{kind} not found: {id}")]
+    NotFound {
+        /// What was looked for (`project`, `session`, `resource`...).
+        kind: String,
+        /// The identifier or path looked for.
+        id: String,
+    },
+    /// The object already exists (HTTP 409 on create or share).
+    #[error("{kind} already exists: {id}")]
+    AlreadyExists {
+        /// What was being created.
+        kind: String,
+        /// Its identifier.
+        id: String,
+    },
+    /// Any other HTTP error status after retries (4xx other than 401/403/404, or a 5xx).
+    #[error("HTTP {status} on {method} {path}{}", body_suffix(.body))]
+    Http {
+        /// The status code.
+        status: u16,
+        /// The request method.
+        method: String,
+        /// The request path without its query string.
+        path: String,
+        /// The start of the response body, redacted (may be empty).
+        body: String,
+    },
+
+    // ---- operations ----------------------------------------------------------------------
+    /// A multi-step operation failed.
+    #[error("{0}")]
+    Operation(String),
+    /// An upload failed.
+    #[error("upload failed: {0}")]
+    Upload(String),
+    /// A download failed.
+    #[error("download failed: {0}")]
+    Download(String),
+    /// Downloaded files did not match the server's digests.
+    #[error("verification failed: {0}")]
+    Verification(String),
+    /// A batch ran to the end but some items failed.
+    #[error("{failed} of {total} items failed")]
+    Batch {
+        /// How many items failed.
+        failed: usize,
+        /// How many items there were.
+        total: usize,
+    },
+    /// A file could not be read as DICOM.
+    #[error("DICOM error: {0}")]
+    Dicom(String),
+    /// A transfer target conflicts with existing data.
+    #[error("transfer conflict: {0}")]
+    TransferConflict(String),
+    /// The user declined a prompt or interrupted the run.
+    #[error("cancelled")]
+    Cancelled,
+    /// A local file-system failure.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done (`writing /tmp/x`).
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn body_suffix(body: &str) -> String {
+    let first = body.lines().map(str::trim).find(|l| !l.is_empty());
+    match first {
+        Some(line) => format!(": {}", crate::core::error::snippet(line, 200)),
+        None => String::new(),
+    }
+}
+
+/// Cut `text` to at most `max` characters, adding `…` when it was cut.
+pub fn snippet(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max).collect();
+        s.push('…');
+        s
+    }
+}
+
+impl Error {
+    /// The process exit code for this error; the one place where that mapping lives.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => EXIT_USAGE,
+            Error::Auth(_) | Error::SessionExpired(_) => EXIT_AUTH,
+            Error::Network(_)
+            | Error::Unreachable { .. }
+            | Error::Timeout(_)
+            | Error::RetryExhausted { .. } => EXIT_NETWORK,
+            Error::NotFound { .. } => EXIT_NOT_FOUND,
+            Error::PermissionDenied(_) => EXIT_PERMISSION,
+            Error::Cancelled => EXIT_CANCELLED,
+            Error::Config(_)
+            | Error::NoConfig { .. }
+            | Error::ProfileNotFound(_)
+            | Error::InvalidIdentifier { .. }
+            | Error::InvalidUrl { .. }
+            | Error::InvalidPort { .. }
+            | Error::InvalidPath { .. }
+            | Error::InvalidInput(_)
+            | Error::AlreadyExists { .. }
+            | Error::Http { .. }
+            | Error::Operation(_)
+            | Error::Upload(_)
+            | Error::Download(_)
+            | Error::Verification(_)
+            | Error::Batch { .. }
+            | Error::Dicom(_)
+            | Error::TransferConflict(_)
+            | Error::Io { .. } => EXIT_GENERAL,
+        }
+    }
+
+    /// A short suggestion shown as `hint: …` under the error, when there is a useful one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoConfig { .. } => Some("run 'xnatctl config init' to create a profile".into()),
+            Error::ProfileNotFound(_) => {
+                Some("run 'xnatctl config show' to list profiles, or 'xnatctl config init'".into())
+            }
+            Error::Unreachable { .. } => {
+                Some("check the server URL, your network or VPN, and that XNAT is running".into())
+            }
+            Error::Auth(_) => Some(
+                "run 'xnatctl auth login', or set XNAT_USER and XNAT_PASS (or XNAT_TOKEN)".into(),
+            ),
+            Error::SessionExpired(_) => Some("run 'xnatctl auth login' to log in again".into()),
+            Error::PermissionDenied(_) => {
+                Some("check your role in the project (owner, member or collaborator)".into())
+            }
+            Error::NotFound { .. } => Some(
+                "labels are resolved within a project: pass -P/--project or set default_project"
+                    .into(),
+            ),
+            Error::Http { status, method, .. }
+                if *status >= 500 && method != "GET" && method != "PUT" && method != "DELETE" =>
+            {
+                Some("the request may have partially executed on the server; it was not retried automatically".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// Wrap an I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for a not-found error.
+    pub fn not_found(kind: impl Into<String>, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+
+    /// Shorthand for a usage error.
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::Usage(msg.into())
+    }
+
+    /// Shorthand for an invalid identifier.
+    pub fn invalid_id(
+        kind: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidIdentifier {
+            kind: kind.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_documented_vocabulary() {
+        let cases: Vec<(Error, i32)> = vec![
+            (Error::Config("x".into()), 1),
+            (Error::usage("x"), 2),
+            (Error::Auth("x".into()), 3),
+            (Error::SessionExpired("u".into()), 3),
+            (Error::Timeout("x".into()), 4),
+            (
+                Error::RetryExhausted {
+                    what: "GET /".into(),
+                    attempts: 4,
+                    last: "503".into(),
+                },
+                4,
+            ),
+            (Error::not_found("project", "P"), 5),
+            (Error::PermissionDenied("x".into()), 6),
+            (Error::Cancelled, 7),
+            (
+                Error::Http {
+                    status: 500,
+                    method: "POST".into(),
+                    path: "/x".into(),
+                    body: String::new(),
+                },
+                1,
+            ),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.exit_code(), code, "{err}");
+        }
+    }
+
+    #[test]
+    fn http_error_message_includes_first_body_line() {
+        let e = Error::Http {
+            status: 409,
+            method: "PUT".into(),
+            path: "/data/projects/P".into(),
+            body: "\n  Already exists\nmore".into(),
+        };
+        assert_eq!(e.to_string(), "HTTP 409 on PUT /data/projects/P: Already exists");
+    }
+}

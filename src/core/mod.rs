@@ -1,0 +1,7 @@
+//! The library core: HTTP client, configuration, session cache, errors, validation and output.
+//!
+//! Nothing in here knows about clap; the CLI resolves its arguments into these types.
+
+pub mod error;
+
+pub use error::{Error, Result};
