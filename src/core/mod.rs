@@ -3,5 +3,6 @@
 //! Nothing in here knows about clap; the CLI resolves its arguments into these types.
 
 pub mod error;
+pub mod fsutil;
 
 pub use error::{Error, Result};
