@@ -1,0 +1,45 @@
+//! Names of the environment variables xnatctl reads, kept in one place so they are easy to audit
+//! and never misspelled in one of several call sites.
+
+/// Server URL; replaces the `default` profile when set.
+pub const XNAT_URL: &str = "XNAT_URL";
+/// User name; wins over the profile's `username`.
+pub const XNAT_USER: &str = "XNAT_USER";
+/// Password; wins over the profile's password (inline or keyring).
+pub const XNAT_PASS: &str = "XNAT_PASS";
+/// A JSESSIONID to use; wins over the cached session.
+pub const XNAT_TOKEN: &str = "XNAT_TOKEN";
+/// Profile to use; overrides `default_profile` and is the env source of `--profile`.
+pub const XNAT_PROFILE: &str = "XNAT_PROFILE";
+/// TLS verification for the `XNAT_URL` profile (`true/false/1/0/yes/no`).
+pub const XNAT_VERIFY_SSL: &str = "XNAT_VERIFY_SSL";
+/// Read/write timeout in seconds for the `XNAT_URL` profile.
+pub const XNAT_TIMEOUT: &str = "XNAT_TIMEOUT";
+/// Disables the update notice.
+pub const XNAT_NO_UPDATE_CHECK: &str = "XNAT_NO_UPDATE_CHECK";
+/// Path of the JSON-lines diagnostics log (same as `--log-file`).
+pub const XNATCTL_LOG_FILE: &str = "XNATCTL_LOG_FILE";
+/// Turns on debug logging when set to anything but `""/0/false/no/off`.
+pub const XNATCTL_DEBUG: &str = "XNATCTL_DEBUG";
+/// Test knob: when `1`, every retry delay is zero so tests of retry paths run instantly.
+pub const XNATCTL_RETRY_NO_DELAY: &str = "XNATCTL_RETRY_NO_DELAY";
+/// Disables colour and styling when non-empty.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// `CLICOLOR=0` disables colour and styling.
+pub const CLICOLOR: &str = "CLICOLOR";
+/// Disables the update notice when non-empty.
+pub const NO_UPDATE_NOTIFIER: &str = "NO_UPDATE_NOTIFIER";
+/// Set by CI systems; disables the update notice when non-empty.
+pub const CI: &str = "CI";
+
+/// True when the variable `name` is set to a value that reads as "on" (`1`, `true`, `yes`, `on`).
+pub fn flag(name: &str) -> bool {
+    std::env::var(name)
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
+        .unwrap_or(false)
+}
