@@ -3,9 +3,12 @@
 //! Nothing in here knows about clap; the CLI resolves its arguments into these types.
 
 pub mod error;
+pub mod auth;
 pub mod env;
 pub mod fsutil;
 pub mod progress;
+pub mod redact;
 pub mod retry;
+pub mod validation;
 
 pub use error::{Error, Result};
