@@ -4,6 +4,8 @@
 
 pub mod error;
 pub mod auth;
+pub mod config;
+pub mod client;
 pub mod env;
 pub mod fsutil;
 pub mod progress;

@@ -1,0 +1,506 @@
+//! The one HTTP client every XNAT call goes through.
+//!
+//! [`XnatClient`] owns a pooled reqwest client and the session state (token or credentials). Every
+//! request, whatever its shape, passes through a single private send function that adds auth,
+//! retries transient failures (see [`crate::core::retry`]), logs in again once on a 401 when allowed,
+//! and turns error statuses into typed [`Error`]s, so no caller ever inspects a status code.
+
+mod path;
+mod probe;
+mod request;
+mod send;
+mod transfer;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+
+use crate::core::env;
+use crate::core::error::{Error, Result};
+
+pub use path::{seg, seg_strict};
+pub use probe::{PingInfo, UserInfo};
+pub use request::{Body, RequestBuilder};
+pub use transfer::DownloadOutcome;
+
+/// Callback told about every session token obtained by automatic re-authentication.
+pub type TokenListener = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Everything needed to build an [`XnatClient`].
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Server URL, possibly with a context path (`https://host/xnat`).
+    pub base_url: String,
+    /// User name for Basic auth and logins.
+    pub username: Option<String>,
+    /// Password for Basic auth and logins.
+    pub password: Option<String>,
+    /// A JSESSIONID to start with.
+    pub session_token: Option<String>,
+    /// Read/write inactivity timeout (default 6 h, as XNAT archive requests can be slow).
+    pub timeout: Duration,
+    /// Time allowed to establish a connection (default 10 s).
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt (default 3, i.e. 4 attempts).
+    pub max_retries: u32,
+    /// Verify TLS certificates (default true).
+    pub verify_ssl: bool,
+    /// A PEM bundle used as the only trust roots; overrides `verify_ssl = false`.
+    pub ca_bundle: Option<PathBuf>,
+    /// Log in again once on a 401 when credentials are known (default false).
+    pub auto_reauth: bool,
+    /// Make every retry delay zero; defaults to the `XNATCTL_RETRY_NO_DELAY` environment knob.
+    pub retry_no_delay: bool,
+}
+
+impl ClientOptions {
+    /// Options for `base_url` with every other setting at its default.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        ClientOptions {
+            base_url: base_url.into(),
+            username: None,
+            password: None,
+            session_token: None,
+            timeout: Duration::from_secs(21_600),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 3,
+            verify_ssl: true,
+            ca_bundle: None,
+            auto_reauth: false,
+            retry_no_delay: env::flag(env::XNATCTL_RETRY_NO_DELAY),
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("base_url", &self.base_url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("session_token", &self.session_token.as_ref().map(|_| "***"))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("verify_ssl", &self.verify_ssl)
+            .field("ca_bundle", &self.ca_bundle)
+            .field("auto_reauth", &self.auto_reauth)
+            .field("retry_no_delay", &self.retry_no_delay)
+            .finish()
+    }
+}
+
+/// A connection to one XNAT server; cheap to clone, all clones share the session.
+#[derive(Clone)]
+pub struct XnatClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    username: Option<String>,
+    password: Option<String>,
+    token: RwLock<Option<String>>,
+    listener: RwLock<Option<TokenListener>>,
+    reauth_lock: tokio::sync::Mutex<()>,
+    max_retries: u32,
+    auto_reauth: bool,
+    retry_no_delay: bool,
+    connect_timeout: Duration,
+}
+
+impl fmt::Debug for XnatClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XnatClient")
+            .field("base_url", &self.inner.base_url)
+            .field("username", &self.inner.username)
+            .field("authenticated", &self.is_authenticated())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Check the scheme and host of a server URL and drop trailing slashes.
+fn validate_base_url(raw: &str) -> Result<String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let invalid = |reason: &str| Error::InvalidUrl {
+        value: mask_password(trimmed),
+        reason: reason.to_string(),
+    };
+    let url = url::Url::parse(trimmed).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.host_str().unwrap_or("").is_empty() {
+        return Err(invalid("the URL has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("the URL must not have a query or fragment"));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn mask_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+impl XnatClient {
+    /// Build a client; fails on a malformed base URL or an unreadable CA bundle.
+    pub fn new(opts: ClientOptions) -> Result<Self> {
+        let base_url = validate_base_url(&opts.base_url)?;
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(concat!("xnatctl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(opts.connect_timeout)
+            .read_timeout(opts.timeout)
+            .pool_idle_timeout(Duration::from_secs(90));
+        if let Some(bundle) = &opts.ca_bundle {
+            let pem = std::fs::read(bundle)
+                .map_err(|e| Error::io(format!("reading CA bundle {}", bundle.display()), e))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::Config(format!("invalid CA bundle {}: {e}", bundle.display()))
+            })?;
+            if certs.is_empty() {
+                return Err(Error::Config(format!(
+                    "CA bundle {} holds no certificates",
+                    bundle.display()
+                )));
+            }
+            builder = builder.tls_built_in_root_certs(false);
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        } else if !opts.verify_ssl {
+            tracing::debug!(url = %base_url, "TLS certificate verification is disabled");
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(XnatClient {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                username: opts.username.filter(|u| !u.is_empty()),
+                password: opts.password.filter(|p| !p.is_empty()),
+                token: RwLock::new(opts.session_token.filter(|t| !t.trim().is_empty())),
+                listener: RwLock::new(None),
+                reauth_lock: tokio::sync::Mutex::new(()),
+                max_retries: opts.max_retries,
+                auto_reauth: opts.auto_reauth,
+                retry_no_delay: opts.retry_no_delay,
+                connect_timeout: opts.connect_timeout,
+            }),
+        })
+    }
+
+    /// The server URL without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The configured user name, if any.
+    pub fn username(&self) -> Option<&str> {
+        self.inner.username.as_deref()
+    }
+
+    /// The current session token, if any.
+    pub fn token(&self) -> Option<String> {
+        self.inner.token.read().expect("token lock").clone()
+    }
+
+    /// Replace (or forget, with `None`) the session token.
+    pub fn set_token(&self, token: Option<String>) {
+        *self.inner.token.write().expect("token lock") = token.filter(|t| !t.trim().is_empty());
+    }
+
+    /// True when a session token is known (whether the server still accepts it is not checked).
+    pub fn is_authenticated(&self) -> bool {
+        self.inner.token.read().expect("token lock").is_some()
+    }
+
+    /// True when both a user name and a password are known.
+    pub fn has_credentials(&self) -> bool {
+        self.inner.username.is_some() && self.inner.password.is_some()
+    }
+
+    /// Register the callback that receives tokens obtained by automatic re-authentication, so
+    /// the caller can persist them in the session cache.
+    pub fn set_token_listener(&self, listener: TokenListener) {
+        *self.inner.listener.write().expect("listener lock") = Some(listener);
+    }
+
+    /// Log in with Basic auth (`POST /data/JSESSION`) and keep the returned session token.
+    ///
+    /// A single attempt, never retried: repeating a failed login can lock an account.
+    pub async fn authenticate(&self) -> Result<String> {
+        let (Some(user), Some(pass)) = (&self.inner.username, &self.inner.password) else {
+            return Err(Error::Auth("username and password required".into()));
+        };
+        let url = self.url_for("/data/JSESSION")?;
+        let started = std::time::Instant::now();
+        let resp = self
+            .inner
+            .http
+            .post(url.clone())
+            .basic_auth(user, Some(pass))
+            .header(reqwest::header::CONTENT_LENGTH, "0")
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&Method::POST, "/data/JSESSION", e))?;
+        let status = resp.status();
+        tracing::debug!(
+            event = "http_request",
+            method = "POST",
+            status = status.as_u16(),
+            attempt = 1u32,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "POST {} -> {} in {}ms (attempt 1/1)",
+            send::loggable_url(&url),
+            status.as_u16(),
+            started.elapsed().as_millis()
+        );
+        if status != StatusCode::OK {
+            return Err(Error::Auth(format!(
+                "login to {} failed: HTTP {}",
+                self.inner.base_url,
+                status.as_u16()
+            )));
+        }
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&Method::POST, "/data/JSESSION", e))?;
+        if body.to_ascii_lowercase().contains("<html") {
+            return Err(Error::Auth(
+                "invalid credentials or password expired".into(),
+            ));
+        }
+        let token = body.trim().to_string();
+        if token.is_empty() {
+            return Err(Error::Auth(
+                "the server returned an empty session token".into(),
+            ));
+        }
+        self.set_token(Some(token.clone()));
+        Ok(token)
+    }
+
+    /// End the server-side session (`DELETE /data/JSESSION`) and forget the token.
+    ///
+    /// Best effort: every failure is ignored, since the goal is only to stop using the token.
+    pub async fn invalidate_session(&self) {
+        let token = self.inner.token.write().expect("token lock").take();
+        let Some(token) = token else { return };
+        let Ok(url) = self.url_for("/data/JSESSION") else {
+            return;
+        };
+        let result = self
+            .inner
+            .http
+            .delete(url)
+            .header(reqwest::header::COOKIE, format!("JSESSIONID={token}"))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e.without_url(), "logout request failed; ignored");
+        }
+    }
+
+    /// Start building a request for `path` (relative to the base URL, starting with `/`).
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, path)
+    }
+
+    /// `GET path?params`, returning the successful response.
+    pub async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<reqwest::Response> {
+        self.request(Method::GET, path)
+            .query_pairs(params.iter().copied())
+            .send()
+            .await
+    }
+
+    /// `POST path?params` with an empty body.
+    pub async fn post(&self, path: &str, params: &[(&str, &str)]) -> Result<reqwest::Response> {
+        self.request(Method::POST, path)
+            .query_pairs(params.iter().copied())
+            .send()
+            .await
+    }
+
+    /// `PUT path?params` with an empty body.
+    pub async fn put(&self, path: &str, params: &[(&str, &str)]) -> Result<reqwest::Response> {
+        self.request(Method::PUT, path)
+            .query_pairs(params.iter().copied())
+            .send()
+            .await
+    }
+
+    /// `DELETE path?params`.
+    pub async fn delete(&self, path: &str, params: &[(&str, &str)]) -> Result<reqwest::Response> {
+        self.request(Method::DELETE, path)
+            .query_pairs(params.iter().copied())
+            .send()
+            .await
+    }
+
+    /// `GET path?params&format=json`, parsed as JSON.
+    pub async fn get_json(&self, path: &str, params: &[(&str, &str)]) -> Result<serde_json::Value> {
+        let resp = self
+            .request(Method::GET, path)
+            .query_pairs(params.iter().copied())
+            .query("format", "json")
+            .send()
+            .await?;
+        read_json(resp, path).await
+    }
+
+    /// `GET path?params`, the body as text.
+    pub async fn get_text(&self, path: &str, params: &[(&str, &str)]) -> Result<String> {
+        let resp = self.get(path, params).await?;
+        resp.text()
+            .await
+            .map_err(|e| self.transport_error(&Method::GET, path, e))
+    }
+
+    /// The rows of a listing: `ResultSet.Result`, or a bare JSON array; anything else is 0 rows.
+    pub async fn list_rows(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        let value = self.get_json(path, params).await?;
+        Ok(rows_from(value, None))
+    }
+
+    /// Join `path` to the base URL; a missing leading `/` is added.
+    fn url_for(&self, path: &str) -> Result<url::Url> {
+        let joined = if path.starts_with('/') {
+            format!("{}{}", self.inner.base_url, path)
+        } else {
+            format!("{}/{}", self.inner.base_url, path)
+        };
+        url::Url::parse(&joined).map_err(|e| Error::InvalidUrl {
+            value: joined.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Parse a response body as JSON, naming the path on failure.
+pub(crate) async fn read_json(resp: reqwest::Response, path: &str) -> Result<serde_json::Value> {
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| Error::Network(format!("reading the response of {path}: {e}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let text = String::from_utf8_lossy(&bytes);
+        Error::Operation(format!(
+            "the server's answer to {path} is not JSON ({e}): {}",
+            crate::core::error::snippet(text.trim(), 200)
+        ))
+    })
+}
+
+/// Rows from a listing document. `key` is a dotted path to the array (`ResultSet.Result` when
+/// `None`, also accepting a bare top-level array). Entries that are not objects are dropped.
+pub(crate) fn rows_from(
+    value: serde_json::Value,
+    key: Option<&str>,
+) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let array = match key {
+        Some(key) => {
+            let mut cur = Some(value);
+            for part in key.split('.').filter(|p| !p.is_empty()) {
+                cur = cur.and_then(|mut v| v.get_mut(part).map(serde_json::Value::take));
+            }
+            cur
+        }
+        None => match value {
+            serde_json::Value::Array(_) => Some(value),
+            mut other => other
+                .get_mut("ResultSet")
+                .and_then(|rs| rs.get_mut("Result"))
+                .map(serde_json::Value::take),
+        },
+    };
+    match array {
+        Some(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                serde_json::Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn base_url_validation() {
+        assert_eq!(
+            validate_base_url(" https://h/xnat/ ").unwrap(),
+            "https://h/xnat"
+        );
+        assert_eq!(validate_base_url("http://h:8080").unwrap(), "http://h:8080");
+        for bad in ["ftp://h", "h.org", "", "https://h/?q=1", "http://"] {
+            assert!(validate_base_url(bad).is_err(), "{bad}");
+        }
+        let e = validate_base_url("ftp://u:secret@h")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn context_path_is_kept_when_joining() {
+        let c = XnatClient::new(ClientOptions::new("https://h/xnat/")).unwrap();
+        assert_eq!(
+            c.url_for("/data/projects").unwrap().as_str(),
+            "https://h/xnat/data/projects"
+        );
+        assert_eq!(
+            c.url_for("data/x").unwrap().as_str(),
+            "https://h/xnat/data/x"
+        );
+    }
+
+    #[test]
+    fn rows_are_read_leniently() {
+        let rs = json!({"ResultSet": {"Result": [{"ID": "a"}, 3, {"ID": "b"}]}});
+        assert_eq!(rows_from(rs, None).len(), 2);
+        assert_eq!(rows_from(json!([{"x": 1}, "s"]), None).len(), 1);
+        assert!(rows_from(json!({"items": []}), None).is_empty());
+        assert_eq!(
+            rows_from(json!({"a": {"b": [{"x": 1}]}}), Some("a.b")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let mut o = ClientOptions::new("http://h");
+        o.password = Some("hunter2".into());
+        o.session_token = Some("TOKEN123".into());
+        let text = format!("{o:?} {:?}", XnatClient::new(o.clone()).unwrap());
+        assert!(
+            !text.contains("hunter2") && !text.contains("TOKEN123"),
+            "{text}"
+        );
+    }
+}
