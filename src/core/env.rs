@@ -17,6 +17,10 @@ pub const XNAT_VERIFY_SSL: &str = "XNAT_VERIFY_SSL";
 pub const XNAT_TIMEOUT: &str = "XNAT_TIMEOUT";
 /// Disables the update notice.
 pub const XNAT_NO_UPDATE_CHECK: &str = "XNAT_NO_UPDATE_CHECK";
+/// Path of the config file, instead of `$XDG_CONFIG_HOME/xnatctl/config.yaml`.
+pub const XNATCTL_CONFIG: &str = "XNATCTL_CONFIG";
+/// Base directory for user configuration (XDG); `~/.config` when unset.
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Path of the JSON-lines diagnostics log (same as `--log-file`).
 pub const XNATCTL_LOG_FILE: &str = "XNATCTL_LOG_FILE";
 /// Turns on debug logging when set to anything but `""/0/false/no/off`.
