@@ -4,7 +4,6 @@
 
 pub mod error;
 pub mod auth;
-pub mod config;
 pub mod client;
 pub mod env;
 pub mod fsutil;
