@@ -311,7 +311,8 @@ impl XnatClient {
                 continue;
             }
 
-            let exhausted = decision == Decision::Retry;
+            // With no retry budget at all, "retries exhausted" would mislead: report the failure itself.
+            let exhausted = decision == Decision::Retry && attempt > 1;
             return Err(match sent {
                 Sent::Response(resp) => {
                     let status = resp.status().as_u16();
