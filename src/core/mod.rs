@@ -4,9 +4,11 @@
 
 pub mod error;
 pub mod auth;
+pub mod config;
 pub mod client;
 pub mod env;
 pub mod fsutil;
+pub mod output;
 pub mod progress;
 pub mod redact;
 pub mod retry;
