@@ -4,6 +4,7 @@
 //! point a client at [`SimHandle::base_url`], and inspect or change what it holds with
 //! [`SimHandle::with_state`] / [`SimHandle::with_state_mut`]. The binary wraps the same library.
 
+pub mod access;
 pub mod config;
 pub mod envelope;
 pub mod faults;
@@ -12,6 +13,10 @@ pub mod middleware;
 pub mod params;
 pub mod routes;
 pub mod state;
+pub mod table;
+#[cfg(test)]
+mod testutil;
+pub mod xml;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};

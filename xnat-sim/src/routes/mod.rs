@@ -10,6 +10,7 @@ pub mod experiments;
 pub mod files;
 pub mod import;
 pub mod prearchive;
+pub mod project_attrs;
 pub mod projects;
 pub mod scans;
 pub mod site;
@@ -29,6 +30,7 @@ pub fn router(app: AppState) -> Router {
         .merge(files::router())
         .merge(import::router())
         .merge(prearchive::router())
+        .merge(project_attrs::router())
         .merge(projects::router())
         .merge(scans::router())
         .merge(site::router())
@@ -48,4 +50,32 @@ pub fn service(app: AppState) -> Router {
             app,
             crate::middleware::sim_layer,
         ))
+}
+
+/// On-disk paths of the files of these resources (for `removeFiles=true`).
+pub fn disk_paths(resources: &[crate::state::Resource]) -> Vec<std::path::PathBuf> {
+    resources
+        .iter()
+        .flat_map(|r| r.files.values())
+        .filter_map(|f| match &f.data {
+            crate::state::FileData::Disk(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// On-disk paths of an experiment's own and scan files.
+pub fn experiment_disk_paths(e: &crate::state::Experiment) -> Vec<std::path::PathBuf> {
+    let mut out = disk_paths(&e.resources);
+    for s in &e.scans {
+        out.extend(disk_paths(&s.resources));
+    }
+    out
+}
+
+/// Best-effort removal of stored files.
+pub fn remove_paths(paths: &[std::path::PathBuf]) {
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
 }

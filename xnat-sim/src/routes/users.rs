@@ -1,9 +1,189 @@
-//! (in progress)
+//! XAPI users (`/xapi/users...`, fidelity spec §4). Errors are XAPI-style: empty bodies.
 
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, put};
 use axum::Router;
+use serde_json::{json, Value};
 
+use crate::envelope::{json, text, xapi_error};
+use crate::params::Caller;
+use crate::state::{State as SimState, User};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/xapi/users", get(list_users).post(create_user))
+        .route("/xapi/users/username", get(username))
+        .route("/xapi/users/profile", get(profile))
+        .route("/xapi/users/profiles", get(profiles))
+        .route("/xapi/users/{user}", get(get_user))
+        .route("/xapi/users/{user}/enabled", get(get_enabled))
+        .route("/xapi/users/{user}/enabled/{key}", put(set_enabled))
+        .route("/xapi/users/{user}/roles", get(roles))
+        .route("/xapi/users/{user}/groups", get(groups))
+}
+
+/// The XAPI `User` document (nulls omitted; dates as epoch milliseconds).
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "username": u.username,
+        "firstName": u.first_name,
+        "lastName": u.last_name,
+        "email": u.email,
+        "enabled": u.enabled,
+        "verified": u.verified,
+        "secured": true,
+    })
+}
+
+fn forbidden() -> Response {
+    xapi_error(StatusCode::FORBIDDEN, "")
+}
+
+fn self_or_admin(caller: &Caller, user: &str) -> bool {
+    caller.admin || caller.username.as_deref() == Some(user)
+}
+
+async fn username(caller: Caller) -> Response {
+    text(StatusCode::OK, caller.name().to_string())
+}
+
+async fn list_users(State(app): State<AppState>, caller: Caller) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let names: Vec<String> = app.read().users.keys().cloned().collect();
+    json(StatusCode::OK, &json!(names))
+}
+
+async fn profiles(State(app): State<AppState>, caller: Caller) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let list: Vec<Value> = app.read().users.values().map(user_json).collect();
+    json(StatusCode::OK, &Value::Array(list))
+}
+
+async fn profile(State(app): State<AppState>, caller: Caller) -> Response {
+    match app.read().users.get(caller.name()) {
+        Some(u) => json(StatusCode::OK, &user_json(u)),
+        None => xapi_error(StatusCode::NOT_FOUND, ""),
+    }
+}
+
+async fn get_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+) -> Response {
+    if !self_or_admin(&caller, &user) {
+        return forbidden();
+    }
+    match app.read().users.get(&user) {
+        Some(u) => json(StatusCode::OK, &user_json(u)),
+        None => xapi_error(StatusCode::NOT_FOUND, ""),
+    }
+}
+
+async fn create_user(State(app): State<AppState>, caller: Caller, body: Bytes) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return xapi_error(StatusCode::BAD_REQUEST, "Invalid user document");
+    };
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let name = s("username");
+    if name.is_empty() {
+        return xapi_error(StatusCode::BAD_REQUEST, "username is required");
+    }
+    let mut st = app.write();
+    if st.users.contains_key(&name) {
+        return xapi_error(StatusCode::CONFLICT, "");
+    }
+    let u = st.add_user(&name, &s("password"), false);
+    for (key, field) in [
+        ("firstName", &mut u.first_name),
+        ("lastName", &mut u.last_name),
+        ("email", &mut u.email),
+    ] {
+        if let Some(val) = v.get(key).and_then(Value::as_str) {
+            *field = val.to_string();
+        }
+    }
+    if let Some(e) = v.get("enabled").and_then(Value::as_bool) {
+        u.enabled = e;
+    }
+    json(StatusCode::CREATED, &user_json(u))
+}
+
+async fn get_enabled(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+) -> Response {
+    if !self_or_admin(&caller, &user) {
+        return forbidden();
+    }
+    match app.read().users.get(&user) {
+        Some(u) => json(StatusCode::OK, &Value::Bool(u.enabled)),
+        None => xapi_error(StatusCode::NOT_FOUND, ""),
+    }
+}
+
+async fn set_enabled(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((user, flag)): Path<(String, String)>,
+) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let mut st = app.write();
+    match st.users.get_mut(&user) {
+        Some(u) => {
+            u.enabled = flag.eq_ignore_ascii_case("true");
+            text(StatusCode::OK, "")
+        }
+        None => xapi_error(StatusCode::NOT_FOUND, ""),
+    }
+}
+
+async fn roles(State(app): State<AppState>, caller: Caller, Path(user): Path<String>) -> Response {
+    if !self_or_admin(&caller, &user) {
+        return forbidden();
+    }
+    match app.read().users.get(&user) {
+        Some(u) if u.admin => json(StatusCode::OK, &json!(["Administrator", "non_expiring"])),
+        Some(_) => json(StatusCode::OK, &json!([])),
+        None => xapi_error(StatusCode::NOT_FOUND, ""),
+    }
+}
+
+/// Project groups (`P_owner`, ...) plus `ALL_DATA_ADMIN` for admins.
+pub fn groups_of(st: &SimState, user: &str) -> Vec<String> {
+    let mut out: Vec<String> = st
+        .projects
+        .values()
+        .filter_map(|p| p.role_of(user).map(|r| format!("{}_{}", p.id, r.as_str())))
+        .collect();
+    if st.users.get(user).is_some_and(|u| u.admin) {
+        out.push("ALL_DATA_ADMIN".into());
+    }
+    out
+}
+
+async fn groups(State(app): State<AppState>, caller: Caller, Path(user): Path<String>) -> Response {
+    if !self_or_admin(&caller, &user) {
+        return forbidden();
+    }
+    let st = app.read();
+    if !st.users.contains_key(&user) {
+        return xapi_error(StatusCode::NOT_FOUND, "");
+    }
+    json(StatusCode::OK, &json!(groups_of(&st, &user)))
 }

@@ -1,0 +1,232 @@
+//! The QueryOrganizer-style listing machinery shared by projects, subjects, experiments and scans:
+//! `columns=`, shortcut/xpath filters (comma = OR, `*`/`%` wildcards, date ranges), `sortBy`,
+//! `sortOrder`, `offset`/`limit` (fidelity spec §1.4).
+
+use crate::envelope::{ResultSet, Row};
+use crate::faults::glob_match;
+use crate::params::Params;
+use serde_json::Value;
+
+/// Parameters that control the listing itself and are never filters.
+const RESERVED: &[&str] = &[
+    "format",
+    "columns",
+    "offset",
+    "limit",
+    "sortby",
+    "sortorder",
+    "xsitype",
+    "restrict",
+    "alldataoverride",
+    "req_format",
+    "accept-not-found",
+    "event_type",
+    "event_action",
+    "event_reason",
+    "recursive",
+];
+
+/// What one listing needs to know about its rows.
+pub struct Listing<'a> {
+    /// Default column keys (without `URI`).
+    pub defaults: &'a [&'a str],
+    /// Shortcut names valid for `columns=` and as filters.
+    pub shortcuts: &'a [&'a str],
+    /// Keys always added after the requested columns (before `URI`), e.g. `xnat:subjectassessordata/id`.
+    pub forced: &'a [&'a str],
+    /// Shortcuts filtered as dates (`MM/DD/YYYY[-MM/DD/YYYY]`).
+    pub date_keys: &'a [&'a str],
+}
+
+/// Output key for a requested column: shortcut names as given, xpaths lower-cased.
+fn column_key(listing: &Listing, col: &str) -> Option<String> {
+    if let Some(s) = listing
+        .shortcuts
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(col))
+    {
+        return Some((*s).to_string());
+    }
+    if col.contains('/') {
+        return Some(col.to_ascii_lowercase());
+    }
+    None
+}
+
+fn is_filter_key(listing: &Listing, key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    if RESERVED.contains(&lower.as_str()) || lower == "uri" {
+        return false;
+    }
+    listing
+        .shortcuts
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(key))
+        || key.contains('/')
+}
+
+/// `MM/DD/YYYY` → `YYYY-MM-DD`.
+fn us_date(s: &str) -> Option<String> {
+    let mut it = s.trim().split('/');
+    let (m, d, y) = (it.next()?, it.next()?, it.next()?);
+    let (m, d, y): (u32, u32, u32) = (m.parse().ok()?, d.parse().ok()?, y.parse().ok()?);
+    Some(format!("{y:04}-{m:02}-{d:02}"))
+}
+
+fn value_matches(value: &str, wanted: &str, is_date: bool) -> bool {
+    wanted.split(',').map(str::trim).any(|alt| {
+        if is_date {
+            if let Some((a, b)) = alt.split_once('-') {
+                if let (Some(a), Some(b)) = (us_date(a), us_date(b)) {
+                    return !value.is_empty() && value >= a.as_str() && value <= b.as_str();
+                }
+            }
+            if let Some(d) = us_date(alt) {
+                return value == d;
+            }
+        }
+        if alt.contains('*') || alt.contains('%') {
+            let pat = alt.replace('%', "*").to_ascii_lowercase();
+            return glob_match(pat.as_bytes(), value.to_ascii_lowercase().as_bytes());
+        }
+        value.eq_ignore_ascii_case(alt)
+    })
+}
+
+/// Build the table. `cell(item, key)` answers any shortcut or lower-cased xpath key ("" if none);
+/// `uri(item)` gives the `URI` column.
+pub fn build<T>(
+    items: Vec<T>,
+    params: &Params,
+    listing: &Listing,
+    cell: impl Fn(&T, &str) -> String,
+    uri: impl Fn(&T) -> String,
+) -> ResultSet {
+    let filters: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| is_filter_key(listing, k))
+        .collect();
+    let items: Vec<T> = items
+        .into_iter()
+        .filter(|it| {
+            filters.iter().all(|(k, v)| {
+                let key = column_key(listing, k).unwrap_or_else(|| k.to_ascii_lowercase());
+                let is_date = listing.date_keys.iter().any(|d| d.eq_ignore_ascii_case(k));
+                value_matches(&cell(it, &key), v, is_date)
+            })
+        })
+        .collect();
+
+    let mut keys: Vec<String> = match params.get_ci("columns").map(str::trim) {
+        Some(cols) if !cols.is_empty() && !cols.eq_ignore_ascii_case("DEFAULT") => cols
+            .split(',')
+            .filter_map(|c| column_key(listing, c.trim()))
+            .collect(),
+        _ => listing.defaults.iter().map(|s| s.to_string()).collect(),
+    };
+    for f in listing.forced {
+        if !keys.iter().any(|k| k == f) {
+            keys.push(f.to_string());
+        }
+    }
+    keys.retain(|k| k != "URI");
+    let mut rows: Vec<Row> = items
+        .iter()
+        .map(|it| {
+            let mut r = Row::new();
+            for k in &keys {
+                r.insert(k.clone(), Value::String(cell(it, k)));
+            }
+            r.insert("URI".into(), Value::String(uri(it)));
+            r
+        })
+        .collect();
+
+    if let Some(sort_by) = params.get_ci("sortBy") {
+        let cols: Vec<String> = sort_by.split(',').map(|s| s.trim().to_string()).collect();
+        let desc = params
+            .get_ci("sortOrder")
+            .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+        rows.sort_by(|a, b| {
+            let mut ord = std::cmp::Ordering::Equal;
+            for c in &cols {
+                let av = a.get(c).and_then(Value::as_str).unwrap_or("");
+                let bv = b.get(c).and_then(Value::as_str).unwrap_or("");
+                ord = ord.then_with(|| av.cmp(bv));
+            }
+            if desc {
+                ord.reverse()
+            } else {
+                ord
+            }
+        });
+    }
+
+    let paging = params.has("offset") || params.has("limit");
+    if paging {
+        let offset: usize = params
+            .get_ci("offset")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let limit: Option<usize> = match params.get_ci("limit") {
+            Some("*") => None,
+            Some(v) => Some(v.parse().unwrap_or(100)),
+            None => Some(100),
+        };
+        rows = rows
+            .into_iter()
+            .skip(offset)
+            .take(limit.unwrap_or(usize::MAX))
+            .collect();
+        ResultSet::new(rows)
+    } else {
+        ResultSet::new(rows).with_total()
+    }
+}
+
+/// Look up a custom field from an xpath key like `xnat:subjectdata/fields/field[name=k]/field`
+/// (already lower-cased) in `fields` (names compared case-insensitively).
+pub fn custom_field_cell(
+    key: &str,
+    fields: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    let start = key.find("/fields/field[name=")? + "/fields/field[name=".len();
+    let rest = &key[start..];
+    let end = rest.find(']')?;
+    let name = &rest[..end];
+    Some(
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+    )
+}
+
+/// `.../fields/field/field` and `.../fields/field/name` columns: XNAT returns one row per field; the
+/// simulator joins them with commas in one row (a simplification).
+pub fn custom_fields_joined(
+    key: &str,
+    fields: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    if key.ends_with("/fields/field/field") {
+        Some(fields.values().cloned().collect::<Vec<_>>().join(","))
+    } else if key.ends_with("/fields/field/name") {
+        Some(fields.keys().cloned().collect::<Vec<_>>().join(","))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_dates() {
+        assert!(value_matches("abc", "x,a*", false));
+        assert!(value_matches("2020-12-17", "12/17/2020", true));
+        assert!(value_matches("2020-12-17", "12/01/2020-12/31/2020", true));
+        assert!(!value_matches("2021-01-01", "12/01/2020-12/31/2020", true));
+    }
+}
