@@ -355,3 +355,31 @@ async fn pagination_fetches_only_what_is_taken() {
     assert_eq!(taken.len(), 2);
     assert_eq!(hits(&server).await, 1);
 }
+
+#[tokio::test]
+async fn pagination_survives_a_server_that_ignores_offset() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/data/subjects"))
+        .respond_with(page(&["a", "b"]))
+        .mount(&server)
+        .await;
+    let rows: Vec<_> = client(&server.uri())
+        .paginate("/data/subjects", &[], 2, None)
+        .collect()
+        .await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(hits(&server).await, 2);
+
+    let big = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(page(&["a", "b", "c", "d", "e"]))
+        .mount(&big)
+        .await;
+    let rows: Vec<_> = client(&big.uri())
+        .paginate("/data/subjects", &[], 2, None)
+        .collect()
+        .await;
+    assert_eq!(rows.len(), 5);
+    assert_eq!(hits(&big).await, 1);
+}

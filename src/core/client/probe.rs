@@ -37,9 +37,14 @@ pub struct UserInfo {
     pub enabled: bool,
 }
 
-/// Errors after which an older endpoint is worth trying: the server answered, just not usefully.
+/// Errors after which an older endpoint is worth trying: the server answered that it lacks
+/// this endpoint. A 5xx means the server itself is in trouble and is reported as such.
 fn falls_back(err: &Error) -> bool {
-    matches!(err, Error::NotFound { .. } | Error::Http { .. })
+    match err {
+        Error::NotFound { .. } => true,
+        Error::Http { status, .. } => *status < 500,
+        _ => false,
+    }
 }
 
 fn is_auth(err: &Error) -> bool {

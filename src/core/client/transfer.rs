@@ -197,6 +197,7 @@ impl XnatClient {
             key: Option<String>,
             offset: usize,
             buffered: VecDeque<Map<String, Value>>,
+            first_of_last_page: Option<Map<String, Value>>,
             done: bool,
         }
         let state = Pages {
@@ -210,6 +211,7 @@ impl XnatClient {
             key: result_key.map(str::to_string),
             offset: 0,
             buffered: VecDeque::new(),
+            first_of_last_page: None,
             done: false,
         };
         futures::stream::unfold(state, |mut st| async move {
@@ -239,9 +241,19 @@ impl XnatClient {
                     Some((Err(e), st))
                 }
                 Ok(rows) => {
-                    if rows.len() < st.page_size {
+                    // Many XNAT routes ignore offset/limit. A page longer than asked for, or one
+                    // starting with the previous page's first row, means the server sent the whole
+                    // listing: keep it once and stop rather than loop over it forever.
+                    if st.first_of_last_page.is_some()
+                        && rows.first() == st.first_of_last_page.as_ref()
+                    {
+                        st.done = true;
+                        return None;
+                    }
+                    if rows.len() != st.page_size {
                         st.done = true;
                     }
+                    st.first_of_last_page = rows.first().cloned();
                     st.offset += rows.len();
                     st.buffered.extend(rows);
                     let row = st.buffered.pop_front()?;
