@@ -4,3 +4,4 @@
 //! and `cli` the command tree that turns arguments into service calls.
 
 pub mod core;
+pub mod cli;

@@ -1,0 +1,111 @@
+//! Process entry: parse the command line, set up logging and the runtime, run, and turn the
+//! outcome into an exit code. `main.rs` is a single call into [`main`].
+
+use std::io::IsTerminal;
+
+use clap::Parser;
+
+use super::{Cli, Context};
+use crate::core::error::{Error, EXIT_CANCELLED, EXIT_OK, EXIT_USAGE};
+
+/// Run xnatctl with the process arguments and return the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout and usage errors to stderr itself.
+            let code = if err.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            if let Err(e) = err.print() {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return EXIT_USAGE;
+                }
+            }
+            return code;
+        }
+    };
+
+    let verbosity = if cli.global.quiet {
+        -1
+    } else {
+        cli.global.verbose as i8
+    };
+    let log_file = cli
+        .global
+        .log_file
+        .clone()
+        .or_else(|| std::env::var_os(crate::core::env::XNATCTL_LOG_FILE).map(Into::into));
+    let _log_guard = match init_logging(verbosity, log_file) {
+        Ok(g) => g,
+        Err(e) => {
+            let ctx = Context::minimal(&cli.global);
+            ctx.messages().error(&e);
+            return e.exit_code();
+        }
+    };
+
+    let ctx = Context::new(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let err = Error::io("starting the async runtime", e);
+            ctx.messages().error(&err);
+            return err.exit_code();
+        }
+    };
+
+    let outcome = runtime.block_on(run_with_cancel(cli, &ctx));
+    let code = match outcome {
+        Ok(()) => EXIT_OK,
+        Err(err) => report(&ctx, &err),
+    };
+    tracing::debug!(event = "exit", code, "command exited with code {code}");
+    // Leave background transfers to the runtime drop rather than waiting on them.
+    runtime.shutdown_background();
+    code
+}
+
+/// Run the command, stopping cleanly on the first Ctrl-C and at once on the second.
+async fn run_with_cancel(cli: Cli, ctx: &Context) -> Result<(), Error> {
+    let command = super::run(cli, ctx);
+    tokio::pin!(command);
+    tokio::select! {
+        res = &mut command => res,
+        _ = tokio::signal::ctrl_c() => {
+            ctx.cancel_token().cancel();
+            if ctx.is_cancel_aware() {
+                // Transfers watch the token: let them remove partial files and print a summary.
+                ctx.messages().warn("interrupted: finishing cleanly (press Ctrl-C again to stop now)");
+                tokio::select! {
+                    res = &mut command => res.and(Err(Error::Cancelled)),
+                    _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+                }
+            } else {
+                Err(Error::Cancelled)
+            }
+        }
+    }
+}
+
+/// Print an error (unless it is a closed stdout) and return its exit code.
+fn report(ctx: &Context, err: &Error) -> i32 {
+    if let Error::Io { source, .. } = err {
+        if source.kind() == std::io::ErrorKind::BrokenPipe {
+            return EXIT_OK;
+        }
+    }
+    if matches!(err, Error::Cancelled) {
+        if std::io::stderr().is_terminal() || !ctx.global().quiet {
+            ctx.messages().info("cancelled");
+        }
+        return EXIT_CANCELLED;
+    }
+    ctx.messages().error(err);
+    err.exit_code()
+}
+
+fn init_logging(_verbosity: i8, _log_file: Option<std::path::PathBuf>) -> Result<(), Error> {
+    Ok(())
+}

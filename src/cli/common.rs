@@ -1,0 +1,168 @@
+//! Argument groups and small helpers shared by many commands: confirmation flags, list
+//! controls, `--batch` input and password entry.
+
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::core::output::ListControls;
+use crate::core::{Error, Result};
+
+/// `--yes` / `--dry-run`, on every destructive command.
+#[derive(Debug, Clone, Args)]
+pub struct ConfirmArgs {
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--filter`, `--sort-by`, `--limit`, `--columns`, on every list command.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ListArgs {
+    /// Keep rows whose FIELD matches the glob (case-insensitive), e.g. `label:SUB*`; repeatable
+    #[arg(long, value_name = "FIELD:GLOB")]
+    pub filter: Vec<String>,
+    /// Sort by FIELD, optionally `:desc`
+    #[arg(long, value_name = "FIELD[:asc|:desc]")]
+    pub sort_by: Option<String>,
+    /// Show at most N rows
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Comma-separated columns for table and TSV output
+    #[arg(long, value_name = "A,B,..")]
+    pub columns: Option<String>,
+}
+
+impl ListArgs {
+    /// Parse into the core's list controls (usage errors exit 2).
+    pub fn controls(&self) -> Result<ListControls> {
+        ListControls::parse(
+            &self.filter,
+            self.sort_by.as_deref(),
+            self.limit,
+            self.columns.as_deref(),
+        )
+    }
+}
+
+/// Read ids for `--batch FILE|-`: one per line, or a JSON array of strings.
+pub fn read_batch(source: &PathBuf, confirmed: bool) -> Result<Vec<String>> {
+    let text = if source.as_os_str() == "-" {
+        if std::io::stdin().is_terminal() {
+            return Err(Error::usage("--batch - reads ids from stdin, but stdin is a terminal"));
+        }
+        if !confirmed {
+            return Err(Error::usage(
+                "--batch - needs --yes or --dry-run (stdin cannot also answer the prompt)",
+            ));
+        }
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::io("reading --batch from stdin", e))?;
+        s
+    } else {
+        std::fs::read_to_string(source)
+            .map_err(|e| Error::usage(format!("cannot read --batch file {}: {e}", source.display())))?
+    };
+    parse_batch(&text)
+}
+
+/// Parse batch text: a JSON array of strings, or one id per non-blank line.
+pub fn parse_batch(text: &str) -> Result<Vec<String>> {
+    let trimmed = text.trim_start();
+    let ids: Vec<String> = if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        let value: serde_json::Value = serde_json::from_str(trimmed)
+            .map_err(|e| Error::usage(format!("--batch: invalid JSON ({e})")))?;
+        let arr = value
+            .as_array()
+            .ok_or_else(|| Error::usage("--batch: JSON input must be an array of strings"))?;
+        arr.iter()
+            .map(|v| {
+                v.as_str()
+                    .map(|s| s.trim().to_string())
+                    .ok_or_else(|| Error::usage("--batch: JSON input must be an array of strings"))
+            })
+            .collect::<Result<_>>()?
+    } else {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    if ids.is_empty() {
+        return Err(Error::usage("--batch: no ids found"));
+    }
+    Ok(ids)
+}
+
+/// Read one line from stdin as a password (for `--password-stdin`).
+pub fn password_from_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("reading the password from stdin", e))?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        return Err(Error::usage("--password-stdin: stdin gave an empty password"));
+    }
+    Ok(pw)
+}
+
+/// Prompt for a password on the terminal without echo.
+pub fn prompt_password(prompt: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "no password available and stdin is not a terminal: use --password-stdin, XNAT_PASS or the keyring",
+        ));
+    }
+    rpassword::prompt_password(prompt).map_err(|e| Error::io("reading the password", e))
+}
+
+/// Prompt for a line of text on the terminal.
+pub fn prompt_line(prompt: &str) -> Result<String> {
+    use std::io::Write;
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(format!(
+            "{} is required and stdin is not a terminal",
+            prompt.trim_end_matches([':', ' '])
+        )));
+    }
+    let mut stderr = std::io::stderr();
+    let _ = write!(stderr, "{prompt}");
+    let _ = stderr.flush();
+    let mut s = String::new();
+    std::io::stdin()
+        .read_line(&mut s)
+        .map_err(|e| Error::io("reading input", e))?;
+    Ok(s.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_lines_skip_blanks_and_trim() {
+        assert_eq!(parse_batch(" A \n\nB\n").unwrap(), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn batch_json_array() {
+        assert_eq!(parse_batch(r#"["A", " B"]"#).unwrap(), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn batch_rejects_bad_input() {
+        for bad in ["", "  \n", "[1,2]", "{\"a\":1}", "[", "[]"] {
+            let err = parse_batch(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+}

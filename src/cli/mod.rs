@@ -1,0 +1,135 @@
+//! The command-line tree: global options, one module per command group, and the dispatch.
+//!
+//! Parsing happens here and only here; handlers turn their arguments into core/service calls
+//! and hand the results to the one `Printer` held by the [`Context`].
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod common;
+pub mod completion;
+pub mod config;
+pub mod context;
+pub mod health;
+pub mod whoami;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::core::output::OutputFormat;
+use crate::core::Result;
+pub use context::Context;
+
+/// xnatctl: browse, download, upload and administer data on an XNAT server.
+#[derive(Debug, Parser)]
+#[command(
+    name = "xnatctl",
+    version,
+    about = "Command-line client for XNAT, the open-source neuroimaging data server",
+    long_about = None,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Options accepted by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every command, before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Profile to use from the config file [env: XNAT_PROFILE]
+    #[arg(short = 'p', long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
+
+    /// Minimal output: ids only, and errors only on stderr
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
+    /// More diagnostics on stderr (-v info, -vv debug)
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never colour output (also NO_COLOR or CLICOLOR=0)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Leave out the header row of tables and TSV
+    #[arg(long, global = true)]
+    pub no_headers: bool,
+
+    /// Append JSON-lines diagnostics to this file [env: XNATCTL_LOG_FILE]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    /// Config file to use instead of ~/.config/xnatctl/config.yaml [env: XNATCTL_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// The `-o/--output` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// Aligned table on a terminal (tab-free, untruncated when piped)
+    Table,
+    /// JSON document on stdout
+    Json,
+    /// Tab-separated values with a header row
+    Tsv,
+}
+
+impl From<OutputArg> for OutputFormat {
+    fn from(value: OutputArg) -> Self {
+        match value {
+            OutputArg::Table => OutputFormat::Table,
+            OutputArg::Json => OutputFormat::Json,
+            OutputArg::Tsv => OutputFormat::Tsv,
+        }
+    }
+}
+
+/// Every top-level command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage profiles in the config file
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Log in, log out and inspect the cached session
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
+    /// Show who the server thinks you are
+    Whoami(whoami::WhoamiArgs),
+    /// Check that the server answers
+    #[command(subcommand)]
+    Health(health::HealthCommand),
+    /// Call any REST path directly (escape hatch)
+    #[command(subcommand)]
+    Api(api::ApiCommand),
+    /// Print a shell completion script
+    Completion(completion::CompletionArgs),
+    /// Write man pages for every command into a directory
+    Man(completion::ManArgs),
+}
+
+/// Run one parsed command line; the error carries the exit code.
+pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
+    match cli.command {
+        Command::Config(c) => config::run(c, ctx).await,
+        Command::Auth(c) => auth::run(c, ctx).await,
+        Command::Whoami(a) => whoami::run(a, ctx).await,
+        Command::Health(c) => health::run(c, ctx).await,
+        Command::Api(c) => api::run(c, ctx).await,
+        Command::Completion(a) => completion::run_completion(a, ctx),
+        Command::Man(a) => completion::run_man(a, ctx),
+    }
+}
