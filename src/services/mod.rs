@@ -1,0 +1,3 @@
+//! Typed XNAT operations per area, on top of `core::client`. Services validate identifiers,
+//! build paths with `core::client::seg`, return serde models whose field names match the
+//! reference tool's JSON output, and never print.

@@ -1,0 +1,152 @@
+//! Shared helpers for integration tests: a simulator per test, and the real xnatctl binary run
+//! with an isolated home directory so no test sees the developer's config or another test's cache.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+use xnat_sim::{SimConfig, SimHandle};
+
+/// One simulator plus one private home/config directory.
+pub struct TestEnv {
+    /// The running simulator.
+    pub sim: SimHandle,
+    /// Private HOME for the binary.
+    pub home: TempDir,
+}
+
+impl TestEnv {
+    /// A simulator with the demo fixture.
+    pub fn demo() -> TestEnv {
+        Self::with(SimConfig::demo())
+    }
+
+    /// A simulator with no projects (admin:admin only).
+    pub fn empty() -> TestEnv {
+        Self::with(SimConfig::default())
+    }
+
+    /// A simulator with the given configuration.
+    pub fn with(config: SimConfig) -> TestEnv {
+        let sim = SimHandle::spawn(config).expect("simulator starts");
+        let home = tempfile::tempdir().expect("temp home");
+        TestEnv { sim, home }
+    }
+
+    /// The simulator's base URL.
+    pub fn url(&self) -> String {
+        self.sim.base_url()
+    }
+
+    /// The config directory the binary uses.
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.path().join(".config").join("xnatctl")
+    }
+
+    /// The config file the binary uses.
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir().join("config.yaml")
+    }
+
+    /// xnatctl with XNAT_URL/XNAT_USER/XNAT_PASS pointing at the simulator as admin.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = self.bare_cmd();
+        cmd.env("XNAT_URL", self.url())
+            .env("XNAT_USER", "admin")
+            .env("XNAT_PASS", "admin");
+        cmd
+    }
+
+    /// xnatctl with an isolated home and no XNAT_* credentials at all.
+    pub fn bare_cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("xnatctl").expect("binary built");
+        for var in [
+            "XNAT_URL",
+            "XNAT_USER",
+            "XNAT_PASS",
+            "XNAT_TOKEN",
+            "XNAT_PROFILE",
+            "XNAT_VERIFY_SSL",
+            "XNAT_TIMEOUT",
+            "XNATCTL_CONFIG",
+            "XNATCTL_LOG_FILE",
+            "XNATCTL_DEBUG",
+            "XDG_CONFIG_HOME",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("XNATCTL_RETRY_NO_DELAY", "1")
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "200")
+            .current_dir(self.home.path());
+        cmd
+    }
+
+    /// Requests the simulator has seen, as `METHOD /path?query` strings.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.sim
+            .requests()
+            .into_iter()
+            .map(|r| {
+                if r.query.is_empty() {
+                    format!("{} {}", r.method, r.path)
+                } else {
+                    format!("{} {}?{}", r.method, r.path, r.query)
+                }
+            })
+            .collect()
+    }
+
+    /// Forget the request log (e.g. after a setup step).
+    pub fn clear_requests(&self) {
+        self.sim.clear_requests();
+    }
+}
+
+/// stdout of a finished command as a String.
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr of a finished command as a String.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// insta settings that replace the simulator's port and temp paths with stable placeholders.
+pub fn insta_settings(env: &TestEnv) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(&env.url()), "[SIM]");
+    s.add_filter(&regex_escape(&env.home.path().display().to_string()), "[HOME]");
+    s.add_filter(r"\d+ms", "[N]ms");
+    s.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", "[TIME]");
+    s
+}
+
+fn regex_escape(text: &str) -> String {
+    regex::escape(text)
+}
+
+/// Every file below `dir`, relative, sorted, with `/` separators.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
+                    out.push(rel);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
