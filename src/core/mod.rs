@@ -3,11 +3,13 @@
 //! Nothing in here knows about clap; the CLI resolves its arguments into these types.
 
 pub mod error;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod client;
 pub mod env;
 pub mod fsutil;
+pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod redact;
