@@ -38,7 +38,7 @@ pub fn sanitize(text: &str) -> String {
 /// word is capitalised (`buildNumber` → `Build Number`, `subject_ID` → `Subject ID`).
 pub fn label_for(key: &str) -> String {
     let mut words: Vec<String> = Vec::new();
-    for part in key.split(|c: char| c == '_' || c == ' ' || c == '-') {
+    for part in key.split(['_', ' ', '-']) {
         let chars: Vec<char> = part.chars().collect();
         let mut word = String::new();
         for (i, &c) in chars.iter().enumerate() {
