@@ -5,7 +5,9 @@
 //! `{*path}` for trailing file paths.
 
 pub mod auth;
+pub mod common;
 pub mod control;
+pub mod experiment_edit;
 pub mod experiments;
 pub mod files;
 pub mod import;
@@ -16,6 +18,9 @@ pub mod scans;
 pub mod site;
 pub mod subjects;
 pub mod users;
+
+#[cfg(test)]
+mod tests_core;
 
 use axum::Router;
 
