@@ -247,7 +247,6 @@ impl XnatClient {
                     if st.first_of_last_page.is_some()
                         && rows.first() == st.first_of_last_page.as_ref()
                     {
-                        st.done = true;
                         return None;
                     }
                     if rows.len() != st.page_size {
