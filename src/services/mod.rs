@@ -1,3 +1,4 @@
 //! Typed XNAT operations per area, on top of `core::client`. Services validate identifiers,
 //! build paths with `core::client::seg`, return serde models whose field names match the
 //! reference tool's JSON output, and never print.
+pub mod experiments;
