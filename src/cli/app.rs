@@ -7,6 +7,7 @@ use clap::Parser;
 
 use super::{Cli, Context};
 use crate::core::error::{Error, EXIT_CANCELLED, EXIT_OK, EXIT_USAGE};
+use crate::core::logging::{self, LogOptions};
 
 /// Run xnatctl with the process arguments and return the exit code.
 pub fn main() -> i32 {
@@ -106,6 +107,12 @@ fn report(ctx: &Context, err: &Error) -> i32 {
     err.exit_code()
 }
 
-fn init_logging(_verbosity: i8, _log_file: Option<std::path::PathBuf>) -> Result<(), Error> {
-    Ok(())
+fn init_logging(
+    verbosity: i8,
+    log_file: Option<std::path::PathBuf>,
+) -> Result<logging::LogGuard, Error> {
+    logging::init(LogOptions {
+        verbosity,
+        log_file,
+    })
 }

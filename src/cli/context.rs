@@ -132,10 +132,14 @@ impl Context {
     /// The configuration file, loaded once.
     pub fn config(&self) -> Result<&Config> {
         let loaded = self.config.get_or_init(|| {
-            Config::load(&self.config_path()).map_err(|e| {
+            let cfg = Config::load(&self.config_path()).map_err(|e| {
                 // Keep the error for every later call; Error is not Clone.
                 e.to_string()
-            })
+            })?;
+            for w in cfg.warnings() {
+                self.messages.warn(w);
+            }
+            Ok(cfg)
         });
         loaded.as_ref().map_err(|msg| Error::Config(msg.clone()))
     }
