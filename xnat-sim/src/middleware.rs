@@ -195,14 +195,28 @@ async fn truncate_body(resp: Response, limit: u64) -> Response {
     );
     let cut = (limit as usize).min(bytes.len());
     let prefix = bytes.slice(..cut);
-    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
-        Ok(prefix),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "xnat-sim: injected connection reset",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures::stream::iter(chunks)))
+    // Pause before failing so hyper flushes the headers and the prefix: the client sees a
+    // response that breaks mid-body, not a refused request.
+    let stream = futures::stream::unfold(0u8, move |step| {
+        let prefix = prefix.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<_, std::io::Error>(prefix), 1)),
+                1 => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "xnat-sim: injected connection reset",
+                        )),
+                        2,
+                    ))
+                }
+                _ => None,
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 pub async fn sim_layer(

@@ -15,12 +15,16 @@ pub mod prearchive;
 pub mod project_attrs;
 pub mod projects;
 pub mod scans;
+pub mod search;
+pub mod sharing;
 pub mod site;
 pub mod subjects;
 pub mod users;
 
 #[cfg(test)]
 mod tests_core;
+#[cfg(test)]
+mod tests_more;
 
 use axum::Router;
 
@@ -38,6 +42,8 @@ pub fn router(app: AppState) -> Router {
         .merge(project_attrs::router())
         .merge(projects::router())
         .merge(scans::router())
+        .merge(search::router())
+        .merge(sharing::router())
         .merge(site::router())
         .merge(subjects::router())
         .merge(users::router())
