@@ -5,7 +5,9 @@
 //! [`SimHandle::with_state`] / [`SimHandle::with_state_mut`]. The binary wraps the same library.
 
 pub mod access;
+pub mod archive;
 pub mod config;
+pub mod dicom;
 pub mod envelope;
 pub mod faults;
 pub mod fixture;
