@@ -27,6 +27,9 @@ pub const XNATCTL_LOG_FILE: &str = "XNATCTL_LOG_FILE";
 pub const XNATCTL_DEBUG: &str = "XNATCTL_DEBUG";
 /// Test knob: when `1`, every retry delay is zero so tests of retry paths run instantly.
 pub const XNATCTL_RETRY_NO_DELAY: &str = "XNATCTL_RETRY_NO_DELAY";
+/// Test knob: milliseconds between history polls while `session normalize-labels` waits on a
+/// rename (the reference waits 5 s and 30 s; a simulator completes renames at once).
+pub const XNATCTL_RENAME_POLL_MS: &str = "XNATCTL_RENAME_POLL_MS";
 /// Disables colour and styling when non-empty.
 pub const NO_COLOR: &str = "NO_COLOR";
 /// `CLICOLOR=0` disables colour and styling.

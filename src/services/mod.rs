@@ -2,3 +2,6 @@
 //! build paths with `core::client::seg`, return serde models whose field names match the
 //! reference tool's JSON output, and never print.
 pub mod experiments;
+pub mod resources;
+pub mod scans;
+pub mod sessions;

@@ -1,0 +1,886 @@
+//! Session (image experiment) operations: listing, the detail view, sharing, custom variables
+//! and the label normalisation planner with its rename-and-poll applier.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use futures::StreamExt;
+use regex::Regex;
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::core::client::{seg, XnatClient};
+use crate::core::error::{Error, Result};
+use crate::core::validation::{
+    validate_custom_field_name, validate_project_id, validate_xnat_label,
+};
+use crate::services::experiments::{self, modality_of, text, Experiment, Row};
+
+/// One row of `session list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRow {
+    /// Accession ID.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Subject label.
+    pub subject: String,
+    /// Date as sent.
+    pub date: String,
+    /// Modality derived from the type, `?` when unknown.
+    pub modality: String,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only sessions of this subject label.
+    pub subject: Option<String>,
+    /// Only this modality (already uppercased, `OCT` mapped to `OPT`).
+    pub modality: Option<String>,
+    /// Stop after this many rows, paging on the server (`None`: everything).
+    pub server_limit: Option<usize>,
+}
+
+/// Normalise a `--modality` value: uppercase, `OCT` → `OPT`, empty refused.
+pub fn normalize_modality(value: &str) -> Result<String> {
+    let m = value.trim().to_ascii_uppercase();
+    if m.is_empty() {
+        return Err(Error::InvalidInput("--modality cannot be empty".into()));
+    }
+    Ok(if m == "OCT" { "OPT".into() } else { m })
+}
+
+/// The sessions of `project`.
+pub async fn list(client: &XnatClient, project: &str, q: &ListQuery) -> Result<Vec<SessionRow>> {
+    let project = validate_project_id(project)?;
+    let path = format!("/data/projects/{}/experiments", seg(&project)?);
+    let mut params = vec![("columns", "ID,label,subject_label,date,xsiType")];
+    if let Some(s) = q.subject.as_deref() {
+        params.push(("subject_label", s));
+    }
+    let to_row = |r: &Row| SessionRow {
+        id: text(r, "ID"),
+        label: text(r, "label"),
+        subject: text(r, "subject_label"),
+        date: text(r, "date"),
+        modality: modality_of(&text(r, "xsiType")).unwrap_or_else(|| "?".into()),
+    };
+    let keep = |row: &SessionRow| q.modality.as_deref().is_none_or(|m| row.modality == m);
+    match q.server_limit {
+        Some(0) => Ok(Vec::new()),
+        Some(n) => {
+            let mut out = Vec::new();
+            let mut pages = Box::pin(client.paginate(&path, &params, n.min(500), None));
+            while let Some(r) = pages.next().await {
+                let row = to_row(&r?);
+                if keep(&row) {
+                    out.push(row);
+                    if out.len() == n {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        }
+        None => Ok(client
+            .list_rows(&path, &params)
+            .await?
+            .iter()
+            .map(to_row)
+            .filter(keep)
+            .collect()),
+    }
+}
+
+/// A share of a session into another project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Share {
+    /// The project shared into.
+    pub project: String,
+    /// The session's label there.
+    pub label: String,
+}
+
+/// Everything `session show` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionDetail {
+    /// Accession ID.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Subject label, else its ID.
+    pub subject: Option<String>,
+    /// Primary project.
+    pub project: Option<String>,
+    /// Date as sent.
+    pub date: Option<String>,
+    /// Schema type.
+    pub xsi_type: Option<String>,
+    /// Scan rows as sent.
+    pub scans: Vec<Row>,
+    /// Session-level resource rows as sent.
+    pub resources: Vec<Row>,
+    /// Projects the session is shared into (not the primary).
+    pub shared_projects: Vec<Share>,
+}
+
+/// The detail view of a resolved session.
+pub async fn show(client: &XnatClient, e: &Experiment) -> Result<SessionDetail> {
+    let scans = experiments::list_scans(client, e).await?;
+    let resources = experiments::list_resources(client, &e.path()?).await?;
+    let shared_projects = shares(client, e).await?;
+    Ok(SessionDetail {
+        id: e.id.clone(),
+        label: e.label.clone(),
+        subject: e.subject_label.clone().or_else(|| e.subject_id.clone()),
+        project: e.project.clone(),
+        date: e.date.clone(),
+        xsi_type: e.xsi_type.clone(),
+        scans: scans.into_iter().map(|s| s.raw).collect(),
+        resources,
+        shared_projects,
+    })
+}
+
+/// Projects a session is shared into. Servers without the listing (404) have no shares to show.
+pub async fn shares(client: &XnatClient, e: &Experiment) -> Result<Vec<Share>> {
+    let path = format!("{}/projects", experiments::flat_path(&e.id)?);
+    let rows = match client.list_rows(&path, &[]).await {
+        Ok(rows) => rows,
+        Err(Error::NotFound { .. }) => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let project = [text(r, "ID"), text(r, "id"), text(r, "project")]
+                .into_iter()
+                .find(|v| !v.is_empty())
+                .unwrap_or_default();
+            Share {
+                project,
+                label: text(r, "label"),
+            }
+        })
+        .filter(|s| !s.project.is_empty() && Some(&s.project) != e.project.as_ref())
+        .collect())
+}
+
+fn share_path(e: &Experiment, target: &str) -> Result<String> {
+    let target = validate_project_id(target)?;
+    Ok(format!(
+        "{}/projects/{}",
+        experiments::flat_path(&e.id)?,
+        seg(&target)?
+    ))
+}
+
+/// Share `e` into `target`, optionally under another label. An existing share → AlreadyExists.
+pub async fn share(
+    client: &XnatClient,
+    e: &Experiment,
+    target: &str,
+    label: Option<&str>,
+) -> Result<()> {
+    let path = share_path(e, target)?;
+    let mut req = client.request(Method::PUT, &path);
+    if let Some(l) = label {
+        req = req.query("label", validate_xnat_label(l, "label")?);
+    }
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(Error::Http { status: 409, .. }) => Err(Error::AlreadyExists {
+            kind: "session share".into(),
+            id: format!("{} in {target}", e.id),
+        }),
+        Err(err) => Err(err),
+    }
+}
+
+/// Remove the share of `e` from `target`. The primary project cannot be "unshared".
+pub async fn unshare(client: &XnatClient, e: &Experiment, target: &str) -> Result<()> {
+    check_unshare(e, target)?;
+    client
+        .request(Method::DELETE, &share_path(e, target)?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Refuse an unshare from the primary project, or when the primary project is unknown.
+pub fn check_unshare(e: &Experiment, target: &str) -> Result<()> {
+    match e.project.as_deref() {
+        None | Some("") => Err(Error::Operation(format!(
+            "cannot tell the primary project of {}; refusing to unshare",
+            e.id
+        ))),
+        Some(p) if p == target => Err(Error::InvalidInput(format!(
+            "{target} is the primary project of {}; it is not a share",
+            e.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A custom variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Var {
+    /// Field name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// The custom variables of a session.
+pub async fn vars(client: &XnatClient, e: &Experiment) -> Result<Vec<Var>> {
+    let doc = client
+        .get_json(&experiments::flat_path(&e.id)?, &[])
+        .await?;
+    Ok(experiments::custom_fields(&doc)
+        .into_iter()
+        .map(|(name, value)| Var { name, value })
+        .collect())
+}
+
+/// Parse `K=V` arguments; field names are validated.
+pub fn parse_assignments(items: &[String]) -> Result<Vec<(String, String)>> {
+    if items.is_empty() {
+        return Err(Error::usage("give at least one KEY=VALUE"));
+    }
+    items
+        .iter()
+        .map(|s| {
+            let (k, v) = s
+                .split_once('=')
+                .ok_or_else(|| Error::usage(format!("expected KEY=VALUE, got '{s}'")))?;
+            Ok((validate_custom_field_name(k.trim())?, v.to_string()))
+        })
+        .collect()
+}
+
+/// Set custom variables on a session (project, subject and type must be known).
+pub async fn set_vars(
+    client: &XnatClient,
+    e: &Experiment,
+    vars: &[(String, String)],
+) -> Result<()> {
+    let (Some(p), Some(s), Some(xsi)) = (
+        e.project.as_deref().filter(|v| !v.is_empty()),
+        e.subject_id.as_deref().filter(|v| !v.is_empty()),
+        e.xsi_type.as_deref().filter(|v| !v.is_empty()),
+    ) else {
+        return Err(Error::Operation(format!(
+            "session {} lacks a project, subject or type; cannot set variables",
+            e.id
+        )));
+    };
+    let path = experiments::experiment_path(Some(p), Some(s), &e.id)?;
+    let mut req = client
+        .request(Method::PUT, &path)
+        .query("xsiType", xsi.to_string());
+    for (k, v) in vars {
+        req = req.query(format!("{xsi}/fields/field[name={k}]/field"), v.clone());
+    }
+    req.send().await?;
+    Ok(())
+}
+
+// ---- normalize-labels -------------------------------------------------------------------------
+
+/// A planned rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rename {
+    /// Accession ID.
+    pub id: String,
+    /// Current label.
+    pub from: String,
+    /// New label.
+    pub to: String,
+}
+
+/// A row left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skip {
+    /// Current label (or ID when there is none).
+    pub label: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The rename plan of a project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Renames in the order they must run.
+    pub renames: Vec<Rename>,
+    /// Rows left alone.
+    pub skipped: Vec<Skip>,
+}
+
+const MODALITIES: &[(&str, &str)] = &[
+    ("mr", "MR"),
+    ("pet", "PET"),
+    ("ct", "CT"),
+    ("cr", "CR"),
+    ("dx", "DX"),
+    ("dx3d", "DX3D"),
+    ("mg", "MG"),
+    ("nm", "NM"),
+    ("us", "US"),
+    ("meg", "MEG"),
+    ("eeg", "EEG"),
+];
+
+fn plan_modality(xsi: &str) -> Option<&'static str> {
+    let lower = xsi.to_ascii_lowercase();
+    let short = lower
+        .strip_prefix("xnat:")
+        .and_then(|s| s.strip_suffix("sessiondata"))
+        .unwrap_or(&lower);
+    MODALITIES
+        .iter()
+        .find(|(k, _)| *k == short)
+        .map(|(_, v)| *v)
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+        .or_else(|| parse_datetime(s).map(|d| d.date()))
+}
+
+fn parse_time(s: &str) -> Option<NaiveTime> {
+    let s = s.trim();
+    ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+        .iter()
+        .find_map(|f| NaiveTime::parse_from_str(s, f).ok())
+}
+
+fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| d.naive_local())
+    })
+}
+
+struct Candidate {
+    id: String,
+    label: String,
+    subject: String,
+    modality: &'static str,
+    date: NaiveDate,
+    time: Option<NaiveTime>,
+    inserted: Option<NaiveDateTime>,
+}
+
+/// The experiment rows normalize-labels plans from. A document without a ResultSet is an error.
+pub async fn plan_rows(client: &XnatClient, project: &str) -> Result<Vec<Row>> {
+    let project = validate_project_id(project)?;
+    let path = format!("/data/projects/{}/experiments", seg(&project)?);
+    let doc = client
+        .get_json(
+            &path,
+            &[(
+                "columns",
+                "ID,label,subject_label,xsiType,date,time,insert_date,insert_time",
+            )],
+        )
+        .await?;
+    let rows = doc
+        .get("ResultSet")
+        .and_then(|r| r.get("Result"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            Error::Operation(format!(
+                "the experiment listing of {project} has no ResultSet"
+            ))
+        })?;
+    Ok(rows.iter().filter_map(|r| r.as_object().cloned()).collect())
+}
+
+/// Plan renames to `{subject}_{VISIT:02}_SE{SESSION:02}_{MOD}`.
+pub fn plan(rows: &[Row], subject_pattern: Option<&Regex>) -> Plan {
+    let mut skipped = Vec::new();
+    let mut skip = |r: &Row, reason: &str| {
+        let label = text(r, "label");
+        skipped.push(Skip {
+            label: if label.is_empty() {
+                text(r, "ID")
+            } else {
+                label
+            },
+            reason: reason.into(),
+        })
+    };
+    let mut cands = Vec::new();
+    for r in rows {
+        let subject = text(r, "subject_label");
+        if subject.is_empty() {
+            skip(r, "row missing subject_label");
+            continue;
+        }
+        if subject_pattern.is_some_and(|re| !re.is_match(&subject)) {
+            continue;
+        }
+        let Some(modality) = plan_modality(&text(r, "xsiType")) else {
+            skip(r, "unknown modality from xsiType");
+            continue;
+        };
+        let date_text = text(r, "date");
+        if date_text.trim().is_empty() {
+            skip(r, "missing date");
+            continue;
+        }
+        let Some(date) = parse_date(&date_text) else {
+            skip(r, "unparseable date");
+            continue;
+        };
+        let insert_date = text(r, "insert_date");
+        let inserted = parse_datetime(&insert_date).or_else(|| {
+            parse_date(&insert_date)
+                .map(|d| d.and_time(parse_time(&text(r, "insert_time")).unwrap_or(NaiveTime::MIN)))
+        });
+        let time = parse_time(&text(r, "time"))
+            .or_else(|| parse_time(&text(r, "insert_time")))
+            .or_else(|| parse_datetime(&insert_date).map(|d| d.time()));
+        cands.push(Candidate {
+            id: text(r, "ID"),
+            label: text(r, "label"),
+            subject,
+            modality,
+            date,
+            time,
+            inserted,
+        });
+    }
+
+    let mut groups: BTreeMap<(String, &str), Vec<&Candidate>> = BTreeMap::new();
+    for c in &cands {
+        groups
+            .entry((c.subject.clone(), c.modality))
+            .or_default()
+            .push(c);
+    }
+    let mut wanted: Vec<Rename> = Vec::new();
+    for ((subject, modality), members) in groups {
+        let mut by_date: BTreeMap<NaiveDate, Vec<&Candidate>> = BTreeMap::new();
+        for c in members {
+            by_date.entry(c.date).or_default().push(c);
+        }
+        for (visit, (_, mut same_day)) in by_date.into_iter().enumerate() {
+            if same_day.len() > 1 && same_day.iter().any(|c| c.time.is_none()) {
+                for c in same_day {
+                    skipped.push(Skip {
+                        label: c.label.clone(),
+                        reason: "several sessions on one date and a time is missing".into(),
+                    });
+                }
+                continue;
+            }
+            same_day.sort_by(|a, b| {
+                (a.time, a.inserted, &a.label, &a.id).cmp(&(b.time, b.inserted, &b.label, &b.id))
+            });
+            for (n, c) in same_day.into_iter().enumerate() {
+                let target = format!("{subject}_{:02}_SE{:02}_{modality}", visit + 1, n + 1);
+                if target == c.label {
+                    continue;
+                }
+                if validate_xnat_label(&target, "label").is_err() {
+                    skipped.push(Skip {
+                        label: c.label.clone(),
+                        reason: format!("invalid target label: {target}"),
+                    });
+                    continue;
+                }
+                wanted.push(Rename {
+                    id: c.id.clone(),
+                    from: c.label.clone(),
+                    to: target,
+                });
+            }
+        }
+    }
+    let (renames, refused) = order_renames(rows, wanted);
+    skipped.extend(refused);
+    Plan { renames, skipped }
+}
+
+/// Order renames so a label is vacated before it is taken; refuse targets held by several
+/// experiments, by experiments not being renamed, or by a rename cycle.
+fn order_renames(rows: &[Row], wanted: Vec<Rename>) -> (Vec<Rename>, Vec<Skip>) {
+    let mut holders: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        *holders.entry(text(r, "label")).or_default() += 1;
+    }
+    let by_from: HashMap<&str, usize> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.from.as_str(), i))
+        .collect();
+    let mut target_count: HashMap<&str, usize> = HashMap::new();
+    for r in &wanted {
+        *target_count.entry(r.to.as_str()).or_default() += 1;
+    }
+    // Each rename waits on at most one other: the rename that vacates its target.
+    let mut state = vec![0u8; wanted.len()]; // 0 new, 1 visiting, 2 ok, 3 refused
+    let mut order = Vec::new();
+    fn visit(
+        i: usize,
+        wanted: &[Rename],
+        holders: &HashMap<String, usize>,
+        by_from: &HashMap<&str, usize>,
+        target_count: &HashMap<&str, usize>,
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+    ) -> bool {
+        match state[i] {
+            2 => return true,
+            1 | 3 => {
+                state[i] = 3;
+                return false;
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        let r = &wanted[i];
+        let held = holders.get(&r.to).copied().unwrap_or(0);
+        let ok = if target_count.get(r.to.as_str()).copied().unwrap_or(0) > 1 || held > 1 {
+            false
+        } else if held == 1 {
+            match by_from.get(r.to.as_str()) {
+                Some(&j) => visit(j, wanted, holders, by_from, target_count, state, order),
+                None => false,
+            }
+        } else {
+            true
+        };
+        if ok && state[i] == 1 {
+            state[i] = 2;
+            order.push(i);
+            true
+        } else {
+            state[i] = 3;
+            false
+        }
+    }
+    for i in 0..wanted.len() {
+        visit(
+            i,
+            &wanted,
+            &holders,
+            &by_from,
+            &target_count,
+            &mut state,
+            &mut order,
+        );
+    }
+    let refused = wanted
+        .iter()
+        .zip(&state)
+        .filter(|(_, s)| **s == 3)
+        .map(|(r, _)| Skip {
+            label: r.from.clone(),
+            reason: format!("target label exists: {}", r.to),
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let renames = order
+        .into_iter()
+        .filter(|i| seen.insert(*i))
+        .map(|i| wanted[i].clone())
+        .collect();
+    (renames, refused)
+}
+
+/// How long to wait between history polls during a rename.
+#[derive(Debug, Clone, Copy)]
+pub struct PollTimes {
+    /// Between polls for the rename event to appear.
+    pub event_every: Duration,
+    /// Give up waiting for the event after this long.
+    pub event_within: Duration,
+    /// Between polls for the event to finish.
+    pub status_every: Duration,
+    /// Give up waiting for it to finish after this long.
+    pub status_within: Duration,
+}
+
+impl PollTimes {
+    /// The reference's timings, or `every` for both intervals when the test knob is set.
+    pub fn from_env() -> Self {
+        let knob = std::env::var(crate::core::env::XNATCTL_RENAME_POLL_MS)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_millis);
+        PollTimes {
+            event_every: knob.unwrap_or(Duration::from_secs(5)),
+            event_within: Duration::from_secs(120),
+            status_every: knob.unwrap_or(Duration::from_secs(30)),
+            status_within: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+async fn rename_events(client: &XnatClient, id: &str) -> Result<Vec<(u64, String)>> {
+    let doc = client
+        .get_json(&format!("{}/history", experiments::flat_path(id)?), &[])
+        .await?;
+    Ok(doc
+        .get("events")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get("event_action").and_then(Value::as_str) == Some("Renamed"))
+        .filter_map(|e| {
+            let id = e.get("event_id").and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })?;
+            let status = e
+                .get("event_status")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            Some((id, status))
+        })
+        .collect())
+}
+
+/// Rename one experiment and wait until the server's rename event completes. The PUT may time
+/// out or fail on the server side while the rename still goes ahead, so the history decides.
+pub async fn apply_rename(client: &XnatClient, r: &Rename, poll: PollTimes) -> Result<()> {
+    let before = rename_events(client, &r.id)
+        .await?
+        .iter()
+        .map(|(id, _)| *id)
+        .max();
+    let put = client
+        .request(Method::PUT, &experiments::flat_path(&r.id)?)
+        .query("label", r.to.clone())
+        .timeout(Duration::from_secs(60))
+        .max_retries(0)
+        .send()
+        .await;
+    let put_err = match put {
+        Ok(_) => None,
+        Err(
+            e @ (Error::Network(_)
+            | Error::Timeout(_)
+            | Error::Unreachable { .. }
+            | Error::RetryExhausted { .. }),
+        ) => Some(e),
+        Err(e @ Error::Http { status, .. }) if status >= 500 => Some(e),
+        Err(e) => return Err(e),
+    };
+    let started = tokio::time::Instant::now();
+    let event = loop {
+        let newer = rename_events(client, &r.id)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| Some(*id) > before)
+            .max_by_key(|(id, _)| *id);
+        if let Some(e) = newer {
+            break e.0;
+        }
+        if started.elapsed() >= poll.event_within {
+            return Err(put_err.unwrap_or_else(|| {
+                Error::Operation(format!("no rename event appeared for {}", r.id))
+            }));
+        }
+        tokio::time::sleep(poll.event_every).await;
+    };
+    tracing::info!(
+        "Rename {} -> {}: waiting on rename event {event}",
+        r.id,
+        r.to
+    );
+    let started = tokio::time::Instant::now();
+    loop {
+        let status = rename_events(client, &r.id)
+            .await?
+            .into_iter()
+            .find(|(id, _)| *id == event)
+            .map(|(_, s)| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        if status == "complete" {
+            return Ok(());
+        }
+        if status.starts_with("failed") {
+            return Err(Error::Operation(format!(
+                "rename of {} to {} failed on the server ({status})",
+                r.id, r.to
+            )));
+        }
+        if started.elapsed() >= poll.status_within {
+            return Err(Error::Operation(format!(
+                "rename of {} to {} did not finish in time",
+                r.id, r.to
+            )));
+        }
+        tokio::time::sleep(poll.status_every).await;
+    }
+}
+
+/// The plan as JSON (for `-o json`), with failures when applied.
+pub fn plan_json(plan: &Plan, dry_run: bool, failed: &[(Rename, String)]) -> Value {
+    json!({
+        "dry_run": dry_run,
+        "renames": plan.renames,
+        "skipped": plan.skipped,
+        "failed": failed.iter().map(|(r, e)| json!({"id": r.id, "from": r.from, "to": r.to, "error": e})).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, label: &str, subj: &str, xsi: &str, date: &str, time: &str) -> Row {
+        json!({"ID": id, "label": label, "subject_label": subj, "xsiType": xsi, "date": date, "time": time})
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn plans_visits_sessions_and_skips() {
+        let rows = vec![
+            row("E1", "a", "S1", "xnat:mrSessionData", "2020-01-02", "10:00"),
+            row(
+                "E2",
+                "b",
+                "S1",
+                "xnat:mrSessionData",
+                "2020-01-02",
+                "09:00:00",
+            ),
+            row("E3", "c", "S1", "xnat:mrSessionData", "2019/12/31", ""),
+            row("E4", "d", "S1", "xnat:fooSessionData", "2020-01-02", ""),
+            row("E5", "e", "", "xnat:mrSessionData", "2020-01-02", ""),
+            row("E6", "f", "S2", "xnat:petSessionData", "", ""),
+            row(
+                "E7",
+                "S2_01_SE01_CT",
+                "S2",
+                "xnat:ctSessionData",
+                "20200101",
+                "",
+            ),
+        ];
+        let p = plan(&rows, None);
+        let got: Vec<(&str, &str)> = p
+            .renames
+            .iter()
+            .map(|r| (r.from.as_str(), r.to.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("c", "S1_01_SE01_MR"),
+                ("b", "S1_02_SE01_MR"),
+                ("a", "S1_02_SE02_MR")
+            ]
+        );
+        let skipped: Vec<(&str, &str)> = p
+            .skipped
+            .iter()
+            .map(|s| (s.label.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("d", "unknown modality from xsiType"),
+                ("e", "row missing subject_label"),
+                ("f", "missing date"),
+            ]
+        );
+    }
+
+    #[test]
+    fn vacated_targets_are_ordered_and_cycles_refused() {
+        // b must move away from S1_01_SE02_MR... a takes S1_01_SE01_MR held by b, b moves on.
+        let rows = vec![
+            row("E1", "x", "S1", "xnat:mrSessionData", "2020-01-01", "08:00"),
+            row(
+                "E2",
+                "S1_01_SE01_MR",
+                "S1",
+                "xnat:mrSessionData",
+                "2020-01-01",
+                "09:00",
+            ),
+            row(
+                "E3",
+                "S9_01_SE01_MR",
+                "S9",
+                "xnat:ctSessionData",
+                "2020-01-01",
+                "",
+            ),
+            row(
+                "E4",
+                "S9_01_SE01_CT",
+                "S8",
+                "xnat:mrSessionData",
+                "2020-01-01",
+                "",
+            ),
+        ];
+        let p = plan(&rows, None);
+        let got: Vec<(&str, &str)> = p
+            .renames
+            .iter()
+            .map(|r| (r.from.as_str(), r.to.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("S1_01_SE01_MR", "S1_01_SE02_MR"),
+                ("x", "S1_01_SE01_MR"),
+                ("S9_01_SE01_CT", "S8_01_SE01_MR"),
+                ("S9_01_SE01_MR", "S9_01_SE01_CT"),
+            ]
+        );
+        // A permanent holder refuses the rename.
+        let rows = vec![
+            row("E1", "x", "S1", "xnat:mrSessionData", "2020-01-01", ""),
+            row(
+                "E2",
+                "S1_01_SE01_MR",
+                "S1",
+                "xnat:otherSessionData",
+                "2020-01-01",
+                "",
+            ),
+        ];
+        let p = plan(&rows, Some(&Regex::new("^S1$").unwrap()));
+        assert!(p.renames.is_empty());
+        assert_eq!(
+            p.skipped.last().unwrap().reason,
+            "target label exists: S1_01_SE01_MR"
+        );
+    }
+
+    #[test]
+    fn modality_options() {
+        assert_eq!(normalize_modality("oct").unwrap(), "OPT");
+        assert_eq!(normalize_modality(" mr ").unwrap(), "MR");
+        assert!(normalize_modality(" ").is_err());
+    }
+}
