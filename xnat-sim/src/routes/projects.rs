@@ -351,11 +351,7 @@ fn apply(p: &mut Project, input: &ProjectInput) {
             "pi_firstname" => p.pi_firstname = v.clone(),
             "pi_lastname" => p.pi_lastname = v.clone(),
             "note" => p.note = v.clone(),
-            "alias" => {
-                if !p.aliases.contains(v) {
-                    p.aliases.push(v.clone());
-                }
-            }
+            "alias" if !p.aliases.contains(v) => p.aliases.push(v.clone()),
             _ => {}
         }
     }
