@@ -11,6 +11,9 @@ pub mod completion;
 pub mod config;
 pub mod context;
 pub mod health;
+pub mod local;
+pub mod progress;
+pub mod transfer_cmds;
 pub mod whoami;
 
 use std::path::PathBuf;
@@ -119,6 +122,9 @@ pub enum Command {
     Completion(completion::CompletionArgs),
     /// Write man pages for every command into a directory
     Man(completion::ManArgs),
+    /// Work with downloaded files locally (no server)
+    #[command(subcommand)]
+    Local(local::LocalCommand),
 }
 
 /// Run one parsed command line; the error carries the exit code.
@@ -131,5 +137,6 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Api(c) => api::run(c, ctx).await,
         Command::Completion(a) => completion::run_completion(a, ctx),
         Command::Man(a) => completion::run_man(a, ctx),
+        Command::Local(c) => local::run(c, ctx).await,
     }
 }

@@ -2,6 +2,9 @@
 //! build paths with `core::client::seg`, return serde models whose field names match the
 //! reference tool's JSON output, and never print.
 pub mod experiments;
+pub mod download;
+pub mod extract;
+pub mod verify;
 pub mod resources;
 pub mod scans;
 pub mod sessions;

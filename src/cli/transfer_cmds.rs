@@ -1,0 +1,499 @@
+//! `session download`, `scan download` and `resource download`: three ways to pick files, one
+//! engine (`services::download`), one layout and one summary.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::{json, Map, Value};
+
+use super::config::out_err;
+use super::Context;
+use crate::core::output::{Column, Listing};
+use crate::core::validation::{validate_resource_label, validate_scan_id};
+use crate::core::{Error, Result};
+use crate::services::download::{
+    self, build_plan, execute, overall_status, resolve_session, DownloadPlan, ExecOptions,
+    FileStatus, ItemResult, PlanRequest, ResourceFilter, ScanSelection, TransferSummary,
+};
+use crate::services::verify::verify_tree;
+
+/// Options shared by the three download commands.
+#[derive(Debug, Clone, Args)]
+pub struct TransferArgs {
+    /// Directory to download into; the session gets its own folder inside it
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Files fetched in parallel (default: profile `workers`, else 4)
+    #[arg(short = 'w', long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// After the run, re-check every file against the server and report extra or missing files
+    #[arg(long)]
+    pub verify: bool,
+    /// Print the plan (files, sizes, destinations) and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Attempts per file when its transfer breaks
+    #[arg(long, default_value_t = 3, hide = true)]
+    pub attempts: u32,
+}
+
+/// Arguments of `session download`.
+#[derive(Debug, Args)]
+pub struct SessionDownloadArgs {
+    /// Session accession ID, or label with -P
+    #[arg(short = 'E', long = "experiment", value_name = "ID_OR_LABEL")]
+    pub experiment: String,
+    /// Project (needed to look up a label; default: profile default_project)
+    #[arg(short = 'P', long)]
+    pub project: Option<String>,
+    /// Only these resource labels (repeatable)
+    #[arg(
+        short = 'r',
+        long = "resource",
+        value_name = "LABEL",
+        conflicts_with = "exclude_resource"
+    )]
+    pub resource: Vec<String>,
+    /// Skip these resource labels (repeatable)
+    #[arg(long = "exclude-resource", value_name = "LABEL")]
+    pub exclude_resource: Vec<String>,
+    /// Also download the session's own resources
+    #[arg(long)]
+    pub session_resources: bool,
+    /// Output, workers, verification, dry run.
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+/// Arguments of `scan download`.
+#[derive(Debug, Args)]
+pub struct ScanDownloadArgs {
+    /// Session accession ID, or label with -P
+    #[arg(short = 'E', long = "experiment", value_name = "ID_OR_LABEL")]
+    pub experiment: String,
+    /// Project (needed to look up a label; default: profile default_project)
+    #[arg(short = 'P', long)]
+    pub project: Option<String>,
+    /// Scan IDs (comma-separated or repeated; ALL or * for every scan)
+    #[arg(long, required = true, value_delimiter = ',', value_name = "IDS")]
+    pub scans: Vec<String>,
+    /// Only these resource labels (repeatable)
+    #[arg(
+        short = 'r',
+        long = "resource",
+        value_name = "LABEL",
+        conflicts_with = "exclude_resource"
+    )]
+    pub resource: Vec<String>,
+    /// Skip these resource labels (repeatable)
+    #[arg(long = "exclude-resource", value_name = "LABEL")]
+    pub exclude_resource: Vec<String>,
+    /// Output, workers, verification, dry run.
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+/// Arguments of `resource download`.
+#[derive(Debug, Args)]
+pub struct ResourceDownloadArgs {
+    /// Session accession ID, or label with -P
+    pub session: String,
+    /// Resource label
+    pub label: String,
+    /// Take the resource of this scan instead of the session's own
+    #[arg(long, value_name = "SCAN_ID")]
+    pub scan: Option<String>,
+    /// Project (needed to look up a label; default: profile default_project)
+    #[arg(short = 'P', long)]
+    pub project: Option<String>,
+    /// Output, workers, verification, dry run.
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+fn checked_labels(labels: &[String]) -> Result<Vec<String>> {
+    labels.iter().map(|l| validate_resource_label(l)).collect()
+}
+
+/// `session download`.
+pub async fn session_download(args: SessionDownloadArgs, ctx: &Context) -> Result<()> {
+    let filter = ResourceFilter {
+        include: checked_labels(&args.resource)?,
+        exclude: checked_labels(&args.exclude_resource)?,
+    };
+    let project = ctx.project_or_default(args.project.as_deref());
+    let req = PlanRequest {
+        scans: ScanSelection::All,
+        filter,
+        session_resources: args.session_resources,
+        workers: 1,
+    };
+    run(
+        ctx,
+        project.as_deref(),
+        &args.experiment,
+        req,
+        &args.transfer,
+    )
+    .await
+}
+
+/// `scan download`.
+pub async fn scan_download(args: ScanDownloadArgs, ctx: &Context) -> Result<()> {
+    let ids: Vec<String> = args
+        .scans
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let scans = if ids
+        .iter()
+        .any(|s| s == "*" || s.eq_ignore_ascii_case("ALL"))
+    {
+        ScanSelection::All
+    } else if ids.is_empty() {
+        return Err(Error::usage("--scans needs at least one scan ID"));
+    } else {
+        ScanSelection::Only(
+            ids.iter()
+                .map(|s| validate_scan_id(s))
+                .collect::<Result<_>>()?,
+        )
+    };
+    let req = PlanRequest {
+        scans,
+        filter: ResourceFilter {
+            include: checked_labels(&args.resource)?,
+            exclude: checked_labels(&args.exclude_resource)?,
+        },
+        session_resources: false,
+        workers: 1,
+    };
+    let project = ctx.project_or_default(args.project.as_deref());
+    run(
+        ctx,
+        project.as_deref(),
+        &args.experiment,
+        req,
+        &args.transfer,
+    )
+    .await
+}
+
+/// `resource download`.
+pub async fn resource_download(args: ResourceDownloadArgs, ctx: &Context) -> Result<()> {
+    let label = validate_resource_label(&args.label)?;
+    let (scans, session_resources) = match &args.scan {
+        Some(s) => (ScanSelection::Only(vec![validate_scan_id(s)?]), false),
+        None => (ScanSelection::None, true),
+    };
+    let req = PlanRequest {
+        scans,
+        filter: ResourceFilter {
+            include: vec![label.clone()],
+            exclude: Vec::new(),
+        },
+        session_resources,
+        workers: 1,
+    };
+    let project = ctx.project_or_default(args.project.as_deref());
+    run(ctx, project.as_deref(), &args.session, req, &args.transfer).await
+}
+
+fn workers(ctx: &Context, flag: Option<usize>) -> usize {
+    flag.or_else(|| ctx.profile().ok().and_then(|p| p.workers))
+        .unwrap_or(4)
+        .clamp(1, 64)
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+async fn run(
+    ctx: &Context,
+    project: Option<&str>,
+    experiment: &str,
+    mut req: PlanRequest,
+    t: &TransferArgs,
+) -> Result<()> {
+    let started = Instant::now();
+    let workers = workers(ctx, t.workers);
+    req.workers = workers;
+    let client = ctx.client().await?;
+    let session = resolve_session(client, project, experiment).await?;
+    let plan = build_plan(client, session, &t.out, &req).await?;
+    if t.dry_run {
+        return print_plan(ctx, &plan, &req, workers);
+    }
+    if matches!(req.scans, ScanSelection::None) && plan.files.is_empty() && plan.items.is_empty() {
+        let label = req.filter.include.first().cloned().unwrap_or_default();
+        return Err(Error::not_found("resource", label));
+    }
+
+    ctx.set_cancel_aware();
+    let progress = super::progress::for_transfer(ctx, plan.total_bytes());
+    let opts = ExecOptions {
+        workers,
+        attempts: t.attempts.max(1),
+    };
+    let report = execute(client, &plan, opts, progress.as_ref(), ctx.cancel_token()).await;
+    drop(progress);
+
+    let items = item_results(&plan, &report);
+    let verification = if t.verify && !report.cancelled {
+        Some(
+            verify_tree(
+                &plan.session_dir,
+                &plan.files,
+                &plan.resource_dirs,
+                &plan.collisions,
+            )
+            .await,
+        )
+    } else {
+        None
+    };
+    let summary = TransferSummary {
+        operation: "download".into(),
+        session_id: plan.session.id.clone(),
+        project: plan.session.project.clone(),
+        output_dir: plan.session_dir.display().to_string(),
+        source: None,
+        scans: plan.scan_count(),
+        files: report.complete(),
+        bytes: report.bytes(),
+        duration_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        status: overall_status(&items).to_string(),
+        items,
+        verification,
+        skipped_unsafe_entries: 0,
+    };
+    print_summary(ctx, &plan, &report, &summary)?;
+
+    if report.cancelled {
+        return Err(Error::Cancelled);
+    }
+    let failed: Vec<&ItemResult> = summary.items.iter().filter(|i| i.status != "ok").collect();
+    if !failed.is_empty() {
+        let ids: Vec<&str> = failed.iter().map(|i| i.id.as_str()).collect();
+        return Err(Error::Download(format!(
+            "{} of {} items failed to download ({}); run the same command again to fetch only what is missing",
+            failed.len(),
+            summary.items.len(),
+            ids.join(", ")
+        )));
+    }
+    if let Some(v) = summary.verification.as_ref().filter(|v| !v.passed()) {
+        return Err(Error::Verification(format!(
+            "{} mismatched, {} missing locally, {} not on the server, {} collisions",
+            v.mismatched.len(),
+            v.missing_local.len(),
+            v.missing_remote.len(),
+            v.collisions.len()
+        )));
+    }
+    Ok(())
+}
+
+fn item_results(plan: &DownloadPlan, report: &download::ExecReport) -> Vec<ItemResult> {
+    plan.items
+        .iter()
+        .map(|id| {
+            if let Some((_, e)) = plan.item_errors.iter().find(|(i, _)| i == id) {
+                return ItemResult {
+                    id: id.clone(),
+                    status: "failed".into(),
+                    error: Some(e.clone()),
+                };
+            }
+            let mut failures = report.files.iter().filter(|(f, s)| {
+                &f.item == id && matches!(s, FileStatus::Failed(_) | FileStatus::Cancelled)
+            });
+            let first = failures.next();
+            let more = failures.count();
+            match first {
+                None => ItemResult {
+                    id: id.clone(),
+                    status: "ok".into(),
+                    error: None,
+                },
+                Some((f, s)) => {
+                    let why = match s {
+                        FileStatus::Failed(e) => e.clone(),
+                        _ => format!("{}: cancelled", f.path),
+                    };
+                    let error = if more > 0 {
+                        format!("{why} (and {more} more files)")
+                    } else {
+                        why
+                    };
+                    ItemResult {
+                        id: id.clone(),
+                        status: "failed".into(),
+                        error: Some(error),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+fn print_plan(ctx: &Context, plan: &DownloadPlan, req: &PlanRequest, workers: usize) -> Result<()> {
+    ctx.messages().dry_run(&format!(
+        "would download {} files ({}) of {} scans to {}",
+        plan.files.len(),
+        mb(plan.total_bytes()),
+        plan.scan_count(),
+        plan.session_dir.display()
+    ));
+    for (id, e) in &plan.item_errors {
+        ctx.messages()
+            .warn(&format!("{id}: cannot list files: {e}"));
+    }
+    if ctx.is_json() {
+        let resources: Value = if req.filter.include.is_empty() {
+            json!("all")
+        } else {
+            json!(req.filter.include)
+        };
+        let doc = json!({
+            "operation": "download",
+            "dry_run": true,
+            "session_id": plan.session.id,
+            "project": plan.session.project,
+            "subject": plan.session.subject,
+            "output_dir": plan.session_dir.display().to_string(),
+            "workers": workers,
+            "resources": resources,
+            "resource_filter_mode": req.filter.mode(),
+            "excluded_resources": req.filter.exclude,
+            "session_resources": req.session_resources,
+            "items": plan.items,
+            "scans": plan.scan_count(),
+            "files": plan.files.len(),
+            "bytes": plan.total_bytes(),
+            "plan": plan.files.iter().map(|f| json!({
+                "item": f.item, "path": f.path, "size": f.size, "digest": f.digest,
+            })).collect::<Vec<_>>(),
+        });
+        return ctx.out().json(&doc).map_err(out_err);
+    }
+    let rows = plan
+        .files
+        .iter()
+        .map(|f| {
+            let mut m = Map::new();
+            m.insert("item".into(), json!(f.item));
+            m.insert("path".into(), json!(f.path));
+            m.insert("size".into(), json!(f.size));
+            m
+        })
+        .collect();
+    let listing = Listing {
+        columns: vec![
+            Column::new("item", "Item"),
+            Column::new("path", "Path"),
+            Column::new("size", "Size"),
+        ],
+        rows,
+        id_field: "path".into(),
+        title: None,
+    };
+    ctx.out().list(&listing).map_err(out_err)
+}
+
+fn print_summary(
+    ctx: &Context,
+    plan: &DownloadPlan,
+    report: &download::ExecReport,
+    summary: &TransferSummary,
+) -> Result<()> {
+    for item in summary.items.iter().filter(|i| i.status != "ok") {
+        ctx.messages().warn(&format!(
+            "{} FAILED: {}",
+            item.id,
+            item.error.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(v) = &summary.verification {
+        for (kind, keys) in [
+            ("MISMATCH", &v.mismatched),
+            ("MISSING", &v.missing_local),
+            ("EXTRA", &v.missing_remote),
+            ("COLLISION", &v.collisions),
+        ] {
+            for k in keys {
+                ctx.messages().warn(&format!("{kind}: {k}"));
+            }
+        }
+        if v.passed() {
+            ctx.messages().success(&format!(
+                "Verified {} files",
+                v.matched + v.unverifiable.len()
+            ));
+        }
+    }
+    if ctx.is_json() {
+        let value = serde_json::to_value(summary)
+            .map_err(|e| Error::Operation(format!("cannot encode the summary: {e}")))?;
+        return ctx.out().json(&value).map_err(out_err);
+    }
+    let rows = summary
+        .items
+        .iter()
+        .map(|i| {
+            let (files, bytes, fetched) = report.files.iter().filter(|(f, _)| f.item == i.id).fold(
+                (0u64, 0u64, 0u64),
+                |(n, b, d), (f, s)| match s {
+                    FileStatus::Downloaded(x) => (n + 1, b + f.size.unwrap_or(*x), d + 1),
+                    FileStatus::UpToDate => (n + 1, b + f.size.unwrap_or(0), d),
+                    _ => (n, b, d),
+                },
+            );
+            let mut m = Map::new();
+            m.insert("id".into(), json!(i.id));
+            m.insert("status".into(), json!(i.status));
+            m.insert("files".into(), json!(files));
+            m.insert("downloaded".into(), json!(fetched));
+            m.insert("bytes".into(), json!(bytes));
+            m.insert("error".into(), json!(i.error.clone().unwrap_or_default()));
+            m
+        })
+        .collect();
+    let listing = Listing {
+        columns: vec![
+            Column::new("id", "Item"),
+            Column::new("status", "Status"),
+            Column::new("files", "Files"),
+            Column::new("downloaded", "Downloaded"),
+            Column::new("bytes", "Bytes"),
+            Column::new("error", "Error"),
+        ],
+        rows,
+        id_field: "id".into(),
+        title: None,
+    };
+    ctx.out().list(&listing).map_err(out_err)?;
+    if summary.status == "success" && !report.cancelled {
+        let skipped = report
+            .files
+            .iter()
+            .filter(|(_, s)| *s == FileStatus::UpToDate)
+            .count();
+        let resumed = if skipped > 0 {
+            format!(", {skipped} already up to date")
+        } else {
+            String::new()
+        };
+        ctx.messages().success(&format!(
+            "Downloaded {} scans ({} files, {}{resumed}) to {}",
+            summary.scans,
+            summary.files,
+            mb(summary.bytes),
+            plan.session_dir.display()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! The per-file engine: a bounded worker pool fetching planned files to `<final>.part`,
+//! hashing while writing, renaming only complete and verified files, skipping files already
+//! present with the right digest, and retrying one file when its connection drops.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use reqwest::Method;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{DownloadPlan, PlannedFile};
+use crate::core::client::XnatClient;
+use crate::core::error::{Error, Result};
+use crate::core::progress::Progress;
+
+/// How to run a plan.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecOptions {
+    /// Files fetched at the same time.
+    pub workers: usize,
+    /// Attempts per file (the client's own retries come on top, before the body starts).
+    pub attempts: u32,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Fetched now, this many bytes.
+    Downloaded(u64),
+    /// Already present with the catalog's digest (or size, when there is no digest).
+    UpToDate,
+    /// Could not be fetched.
+    Failed(String),
+    /// Not attempted or abandoned because the run was cancelled.
+    Cancelled,
+}
+
+/// The result of [`execute`]: one status per planned file, in plan order.
+#[derive(Debug, Clone)]
+pub struct ExecReport {
+    /// `(file, status)` pairs.
+    pub files: Vec<(PlannedFile, FileStatus)>,
+    /// The run was cancelled.
+    pub cancelled: bool,
+}
+
+impl ExecReport {
+    /// Bytes transferred.
+    pub fn bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .map(|(_, s)| match s {
+                FileStatus::Downloaded(n) => *n,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Files present and verified locally after the run.
+    pub fn complete(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|(_, s)| matches!(s, FileStatus::Downloaded(_) | FileStatus::UpToDate))
+            .count()
+    }
+}
+
+/// MD5 of a local file, lowercase hex (blocking read in a worker thread).
+pub async fn md5_of_file(path: &Path) -> std::io::Result<String> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = Md5::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// Deletes a `.part` file unless the download completed (also on cancellation: the future is
+/// dropped and so is this guard).
+struct PartGuard(Option<PathBuf>);
+
+impl Drop for PartGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn part_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    dest.with_file_name(name)
+}
+
+async fn up_to_date(dest: &Path, f: &PlannedFile) -> bool {
+    let Ok(meta) = tokio::fs::metadata(dest).await else {
+        return false;
+    };
+    if !meta.is_file() || f.size.is_some_and(|s| s != meta.len()) {
+        return false;
+    }
+    match &f.digest {
+        Some(d) => md5_of_file(dest).await.is_ok_and(|m| &m == d),
+        // Without a digest only the size can be compared; a catalog without sizes either
+        // forces a fresh copy.
+        None => f.size.is_some(),
+    }
+}
+
+async fn fetch_once(
+    client: &XnatClient,
+    f: &PlannedFile,
+    dest: &Path,
+    progress: &dyn Progress,
+) -> Result<u64> {
+    let part = part_path(dest);
+    let ctx = || format!("writing {}", part.display());
+    let resp = client.request(Method::GET, &f.uri).send().await?;
+    let mut file = tokio::fs::File::create(&part)
+        .await
+        .map_err(|e| Error::io(ctx(), e))?;
+    let mut guard = PartGuard(Some(part.clone()));
+    let mut hasher = Md5::new();
+    let mut written = 0u64;
+    let mut body = resp.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::Download(format!(
+                "{}: connection lost after {written} bytes: {e}",
+                f.path
+            ))
+        })?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| Error::io(ctx(), e))?;
+        hasher.update(&chunk);
+        written += chunk.len() as u64;
+        progress.advance(chunk.len() as u64);
+    }
+    file.flush().await.map_err(|e| Error::io(ctx(), e))?;
+    drop(file);
+    if let Some(size) = f.size.filter(|s| *s != written) {
+        return Err(Error::Download(format!(
+            "{}: got {written} of {size} bytes",
+            f.path
+        )));
+    }
+    let md5 = hex::encode(hasher.finalize());
+    if let Some(d) = f.digest.as_ref().filter(|d| **d != md5) {
+        return Err(Error::Verification(format!(
+            "{}: MD5 {md5} does not match the server's {d}",
+            f.path
+        )));
+    }
+    tokio::fs::rename(&part, dest)
+        .await
+        .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
+    guard.0 = None;
+    Ok(written)
+}
+
+/// Failures worth another attempt at the same file: the transfer broke or arrived damaged.
+fn worth_retrying(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Download(_)
+            | Error::Verification(_)
+            | Error::Network(_)
+            | Error::Timeout(_)
+            | Error::RetryExhausted { .. }
+            | Error::Http { .. }
+    )
+}
+
+async fn fetch_file(
+    client: &XnatClient,
+    root: &Path,
+    f: &PlannedFile,
+    opts: ExecOptions,
+    progress: &dyn Progress,
+) -> FileStatus {
+    let dest = root.join(&f.path);
+    if up_to_date(&dest, f).await {
+        progress.advance(f.size.unwrap_or(0));
+        return FileStatus::UpToDate;
+    }
+    if let Some(dir) = dest.parent() {
+        if let Err(e) = tokio::fs::create_dir_all(dir).await {
+            return FileStatus::Failed(
+                Error::io(format!("creating {}", dir.display()), e).to_string(),
+            );
+        }
+    }
+    let mut attempt = 1;
+    loop {
+        progress.begin(&f.path, f.size);
+        let r = fetch_once(client, f, &dest, progress).await;
+        progress.finish(&f.path);
+        match r {
+            Ok(n) => return FileStatus::Downloaded(n),
+            Err(e) if attempt < opts.attempts && worth_retrying(&e) => {
+                tracing::info!(file = %f.path, attempt, error = %e, "retrying file");
+                attempt += 1;
+            }
+            Err(e) => return FileStatus::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Fetch every planned file on `opts.workers` workers. Cancelling `cancel` stops the workers,
+/// removes their `.part` files and marks unfinished files [`FileStatus::Cancelled`].
+pub async fn execute(
+    client: &XnatClient,
+    plan: &DownloadPlan,
+    opts: ExecOptions,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> ExecReport {
+    let root = plan.session_dir.as_path();
+    let mut statuses: Vec<FileStatus> = vec![FileStatus::Cancelled; plan.files.len()];
+    let mut stream = futures::stream::iter(plan.files.iter().enumerate())
+        .map(|(i, f)| async move {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => (i, FileStatus::Cancelled),
+                s = fetch_file(client, root, f, opts, progress) => (i, s),
+            }
+        })
+        .buffer_unordered(opts.workers.max(1));
+    while let Some((i, s)) = stream.next().await {
+        statuses[i] = s;
+    }
+    ExecReport {
+        files: plan.files.iter().cloned().zip(statuses).collect(),
+        cancelled: cancel.is_cancelled(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_file_sits_next_to_the_final_name() {
+        assert_eq!(
+            part_path(Path::new("/o/S/scans/1/resources/D/files/a.dcm")),
+            PathBuf::from("/o/S/scans/1/resources/D/files/a.dcm.part")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_with_the_catalog_digest_is_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"hello").unwrap();
+        let mut f = PlannedFile {
+            item: "1".into(),
+            uri: "/x".into(),
+            path: "f".into(),
+            size: Some(5),
+            digest: Some("5d41402abc4b2a76b9719d911017c592".into()),
+        };
+        assert!(up_to_date(&p, &f).await);
+        f.digest = Some("00".into());
+        assert!(!up_to_date(&p, &f).await);
+        f.digest = None;
+        f.size = Some(4);
+        assert!(!up_to_date(&p, &f).await);
+    }
+}

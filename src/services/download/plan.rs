@@ -1,0 +1,386 @@
+//! From a session and filters to the list of files to fetch, each with its local path.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::core::client::{seg, XnatClient};
+use crate::core::error::{Error, Result};
+use crate::core::validation::validate_local_path_component;
+
+/// The session a download is about.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionRef {
+    /// Accession ID (`XNAT_E00001`).
+    pub id: String,
+    /// Label, used as the session directory name.
+    pub label: String,
+    /// Primary project.
+    pub project: Option<String>,
+    /// Subject accession ID.
+    pub subject: Option<String>,
+}
+
+/// Which scans to take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanSelection {
+    /// Every scan of the session.
+    All,
+    /// These scan IDs (validated).
+    Only(Vec<String>),
+    /// No scans (session resources only).
+    None,
+}
+
+/// Resource labels to include (empty = all) or exclude.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceFilter {
+    /// Only these labels, when not empty.
+    pub include: Vec<String>,
+    /// Never these labels.
+    pub exclude: Vec<String>,
+}
+
+impl ResourceFilter {
+    /// Whether a resource with this label is downloaded.
+    pub fn allows(&self, label: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|l| l == label))
+            && !self.exclude.iter().any(|l| l == label)
+    }
+
+    /// `include`, `exclude` or `all`, as the reference's dry-run JSON says it.
+    pub fn mode(&self) -> &'static str {
+        if !self.include.is_empty() {
+            "include"
+        } else if !self.exclude.is_empty() {
+            "exclude"
+        } else {
+            "all"
+        }
+    }
+}
+
+/// What to download from a resolved session.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// Scans to include.
+    pub scans: ScanSelection,
+    /// Resource filter for both scan and session resources.
+    pub filter: ResourceFilter,
+    /// Also take the session's own resources.
+    pub session_resources: bool,
+    /// Concurrent listing requests.
+    pub workers: usize,
+}
+
+/// One file to fetch.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// The item it belongs to: a scan ID or `resource:<label>`.
+    pub item: String,
+    /// Server path to GET (the catalog's `URI`).
+    pub uri: String,
+    /// Path relative to the session directory, `/`-separated.
+    pub path: String,
+    /// Size from the catalog, when given.
+    pub size: Option<u64>,
+    /// MD5 from the catalog, when given.
+    pub digest: Option<String>,
+}
+
+/// Everything a download will do, before it does it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DownloadPlan {
+    /// The session.
+    pub session: SessionRef,
+    /// `<out>/<session label>`.
+    pub session_dir: PathBuf,
+    /// Items in order (scan IDs, then `resource:<label>`).
+    pub items: Vec<String>,
+    /// Resource directories covered, relative to the session dir (for `--verify`).
+    pub resource_dirs: Vec<String>,
+    /// Files to fetch.
+    pub files: Vec<PlannedFile>,
+    /// Items whose listing failed, with why.
+    pub item_errors: Vec<(String, String)>,
+    /// Catalog paths that two files claim (case-insensitively).
+    pub collisions: Vec<String>,
+}
+
+impl DownloadPlan {
+    /// Total catalog bytes of the planned files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().filter_map(|f| f.size).sum()
+    }
+
+    /// Distinct scans with at least one planned file.
+    pub fn scan_count(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| !f.item.starts_with("resource:"))
+            .map(|f| f.item.as_str())
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+}
+
+fn text(row: &Map<String, Value>, key: &str) -> Option<String> {
+    match row.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Resolve `id_or_label` (a label needs the project) through `services::experiments`.
+pub async fn resolve_session(
+    client: &XnatClient,
+    project: Option<&str>,
+    id_or_label: &str,
+) -> Result<SessionRef> {
+    let e = crate::services::experiments::resolve(client, project, id_or_label).await?;
+    Ok(SessionRef {
+        label: if e.label.is_empty() {
+            e.id.clone()
+        } else {
+            e.label
+        },
+        id: e.id,
+        project: e.project,
+        subject: e.subject_id,
+    })
+}
+
+/// The path of a catalog `URI` relative to the resource (`…/files/<relpath>`), decoded and
+/// checked component by component so a hostile catalog cannot point outside the output.
+fn relpath_of(uri: &str, name: Option<&str>) -> Result<String> {
+    let raw = match uri.find("/files/") {
+        Some(i) => &uri[i + "/files/".len()..],
+        None => name.unwrap_or(""),
+    };
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned();
+    let parts: Vec<&str> = decoded.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() || decoded.starts_with('/') || decoded.contains('\\') {
+        return Err(Error::InvalidPath {
+            value: decoded.clone(),
+            reason: "not a relative file path".into(),
+        });
+    }
+    for p in &parts {
+        if *p == "." || *p == ".." || p.contains(':') || p.chars().any(|c| c < '\x20') {
+            return Err(Error::InvalidPath {
+                value: decoded.clone(),
+                reason: "unsafe path component".into(),
+            });
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// The request path of a catalog `URI`: from `/data/` on (a context path is already part of
+/// the client's base URL).
+fn request_path(uri: &str) -> String {
+    match uri.find("/data/") {
+        Some(i) => uri[i..].to_string(),
+        None => uri.to_string(),
+    }
+}
+
+async fn list_resource_files(
+    client: &XnatClient,
+    parent: &str,
+    item: &str,
+    dir_prefix: &str,
+    filter: &ResourceFilter,
+) -> Result<(Vec<String>, Vec<PlannedFile>)> {
+    let rows = match client.list_rows(&format!("{parent}/resources"), &[]).await {
+        Ok(rows) => rows,
+        Err(Error::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for row in rows {
+        let Some(label) = text(&row, "label") else {
+            continue;
+        };
+        if !filter.allows(&label) {
+            continue;
+        }
+        validate_local_path_component(&label)?;
+        let dir = format!("{dir_prefix}resources/{label}/files");
+        let listing = client
+            .list_rows(&format!("{parent}/resources/{}/files", seg(&label)?), &[])
+            .await?;
+        for f in listing {
+            let name = text(&f, "Name");
+            let uri = text(&f, "URI").ok_or_else(|| {
+                Error::Download(format!(
+                    "the catalog of {item}/{label} has a row without URI"
+                ))
+            })?;
+            let rel = relpath_of(&uri, name.as_deref())?;
+            files.push(PlannedFile {
+                item: item.to_string(),
+                uri: request_path(&uri),
+                path: format!("{dir}/{rel}"),
+                size: text(&f, "Size").and_then(|s| s.parse().ok()),
+                digest: text(&f, "digest").map(|d| d.to_ascii_lowercase()),
+            });
+        }
+        dirs.push(dir);
+    }
+    Ok((dirs, files))
+}
+
+/// List scans, resources and files, and map each file to its local path.
+///
+/// A listing failure for one scan marks that item failed and the plan goes on; failing to list
+/// the scans at all is an error.
+pub async fn build_plan(
+    client: &XnatClient,
+    session: SessionRef,
+    out: &Path,
+    req: &PlanRequest,
+) -> Result<DownloadPlan> {
+    let exp = format!("/data/experiments/{}", seg(&session.id)?);
+    let scan_ids: Vec<String> = match &req.scans {
+        ScanSelection::None => Vec::new(),
+        ScanSelection::Only(ids) => ids.clone(),
+        ScanSelection::All => client
+            .list_rows(&format!("{exp}/scans"), &[])
+            .await?
+            .iter()
+            .filter_map(|r| text(r, "ID"))
+            .collect(),
+    };
+    for id in &scan_ids {
+        validate_local_path_component(id)?;
+    }
+    let mut seen = HashMap::new();
+    for id in &scan_ids {
+        if let Some(other) = seen.insert(id.to_lowercase(), id.clone()) {
+            return Err(Error::TransferConflict(format!(
+                "scan IDs {other} and {id} differ only in case and would share a folder"
+            )));
+        }
+    }
+    validate_local_path_component(&session.label)?;
+    let listed: Vec<(String, Result<(Vec<String>, Vec<PlannedFile>)>)> =
+        futures::stream::iter(scan_ids.iter().cloned())
+            .map(|id| {
+                let exp = exp.clone();
+                async move {
+                    let parent = format!("{exp}/scans/{}", seg(&id)?);
+                    let prefix = format!("scans/{id}/");
+                    let r = list_resource_files(client, &parent, &id, &prefix, &req.filter).await;
+                    Ok::<_, Error>((id, r))
+                }
+            })
+            .buffered(req.workers.max(1))
+            .try_collect()
+            .await?;
+
+    let mut plan = DownloadPlan {
+        session_dir: out.join(&session.label),
+        session,
+        items: Vec::new(),
+        resource_dirs: Vec::new(),
+        files: Vec::new(),
+        item_errors: Vec::new(),
+        collisions: Vec::new(),
+    };
+    for (id, r) in listed {
+        plan.items.push(id.clone());
+        match r {
+            Ok((dirs, files)) => {
+                plan.resource_dirs.extend(dirs);
+                plan.files.extend(files);
+            }
+            Err(e) => plan.item_errors.push((id, e.to_string())),
+        }
+    }
+    if req.session_resources {
+        let (dirs, mut files) = list_resource_files(client, &exp, "", "", &req.filter).await?;
+        for f in &mut files {
+            let label = f.path.split('/').nth(1).unwrap_or_default().to_string();
+            f.item = format!("resource:{label}");
+        }
+        for d in &dirs {
+            let label = d.split('/').nth(1).unwrap_or_default();
+            plan.items.push(format!("resource:{label}"));
+        }
+        plan.resource_dirs.extend(dirs);
+        plan.files.extend(files);
+    }
+    let mut keys = HashMap::new();
+    let mut dropped = BTreeSet::new();
+    for (i, f) in plan.files.iter().enumerate() {
+        if let Some(j) = keys.insert(f.path.to_lowercase(), i) {
+            plan.collisions.push(f.path.clone());
+            dropped.insert(i);
+            dropped.insert(j);
+        }
+    }
+    if !dropped.is_empty() {
+        let mut i = 0;
+        plan.files.retain(|_| {
+            i += 1;
+            !dropped.contains(&(i - 1))
+        });
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relpath_keeps_subfolders_and_refuses_escapes() {
+        let uri = "/data/experiments/E1/scans/1/resources/12/files/sub/dir/a%20b.dcm";
+        assert_eq!(relpath_of(uri, None).unwrap(), "sub/dir/a b.dcm");
+        for bad in [
+            "/data/x/files/../../etc/passwd",
+            "/data/x/files/a/%2e%2e/b",
+            "/data/x/files/",
+            "/data/x/files/c:/x",
+        ] {
+            assert!(relpath_of(bad, None).is_err(), "{bad}");
+        }
+        assert_eq!(relpath_of("weird", Some("n.dcm")).unwrap(), "n.dcm");
+    }
+
+    #[test]
+    fn request_path_drops_a_context_root() {
+        assert_eq!(
+            request_path("/xnat/data/experiments/E/x"),
+            "/data/experiments/E/x"
+        );
+        assert_eq!(
+            request_path("/data/experiments/E/x"),
+            "/data/experiments/E/x"
+        );
+    }
+
+    #[test]
+    fn filter_include_and_exclude() {
+        let f = ResourceFilter {
+            include: vec!["DICOM".into()],
+            exclude: vec![],
+        };
+        assert!(f.allows("DICOM") && !f.allows("NIFTI"));
+        assert_eq!(f.mode(), "include");
+        let f = ResourceFilter {
+            include: vec![],
+            exclude: vec!["SNAPSHOTS".into()],
+        };
+        assert!(f.allows("DICOM") && !f.allows("SNAPSHOTS"));
+        assert_eq!(ResourceFilter::default().mode(), "all");
+    }
+}

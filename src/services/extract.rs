@@ -1,0 +1,267 @@
+//! Safe extraction of downloaded XNAT archives into the download layout.
+//!
+//! Archives come from a server, so every member name is treated as hostile: absolute paths,
+//! `..`, drive prefixes and symbolic links are refused (zip-slip), hidden components are
+//! skipped, and every file is written to a `.part` sibling and renamed when complete, so nothing
+//! incomplete ever sits under a final name. XNAT's `scans/<id>-<type>/` folders are mapped onto
+//! the layout's `scans/<id>/`.
+
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::core::error::{Error, Result};
+
+/// What extracting one archive did (or would do, in a dry run).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ExtractReport {
+    /// Files written (or to be written), relative to the target, `/`-separated.
+    pub files: Vec<String>,
+    /// Member names refused as unsafe.
+    pub unsafe_entries: Vec<String>,
+    /// Members skipped on purpose (directories, hidden parts, the bare wrapper folder).
+    pub skipped: usize,
+}
+
+/// Where a member goes, or why it does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberTarget {
+    /// A relative path inside the target.
+    Path(PathBuf),
+    /// Skipped on purpose.
+    Skip,
+    /// Refused: it would escape the target.
+    Unsafe,
+}
+
+/// Map a member name to its relative target: strip `strip` leading components, refuse escapes,
+/// skip hidden parts, and turn `scans/<id>-<type>/resources/` into `scans/<id>/resources/`.
+pub fn member_target(name: &str, strip: usize) -> MemberTarget {
+    let unified = name.replace('\\', "/");
+    if unified.starts_with('/') || unified.contains('\0') {
+        return MemberTarget::Unsafe;
+    }
+    let mut parts = Vec::new();
+    for c in Path::new(&unified).components() {
+        match c {
+            Component::Normal(s) => {
+                let s = s.to_string_lossy().into_owned();
+                if s.contains(':') {
+                    return MemberTarget::Unsafe;
+                }
+                parts.push(s);
+            }
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return MemberTarget::Unsafe
+            }
+        }
+    }
+    if parts.len() <= strip {
+        return MemberTarget::Skip;
+    }
+    let mut parts: Vec<String> = parts.split_off(strip);
+    if parts.iter().any(|p| p.starts_with('.')) {
+        return MemberTarget::Skip;
+    }
+    if parts.len() > 3 && parts[0] == "scans" && parts[2] == "resources" {
+        if let Some((id, _type)) = parts[1].split_once('-') {
+            if !id.is_empty() {
+                parts[1] = id.to_string();
+            }
+        }
+    }
+    MemberTarget::Path(parts.iter().collect())
+}
+
+fn is_symlink<R: Read>(entry: &zip::read::ZipFile<'_, R>) -> bool {
+    entry.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000)
+}
+
+/// Create `dir` under `target` and make sure it really is under it (no symlinked folder on the
+/// way points elsewhere).
+fn safe_dir(target: &Path, dir: &Path) -> Result<bool> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let root = target
+        .canonicalize()
+        .map_err(|e| Error::io(format!("resolving {}", target.display()), e))?;
+    let real = dir
+        .canonicalize()
+        .map_err(|e| Error::io(format!("resolving {}", dir.display()), e))?;
+    Ok(real.starts_with(root))
+}
+
+/// Extract the zip at `archive` into `target` (see the module docs). With `dry_run` nothing is
+/// written, not even `target`; the report names the real destinations.
+pub fn extract_zip(
+    archive: &Path,
+    target: &Path,
+    strip: usize,
+    dry_run: bool,
+) -> Result<ExtractReport> {
+    let file = std::fs::File::open(archive)
+        .map_err(|e| Error::io(format!("opening {}", archive.display()), e))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .map_err(|e| Error::Download(format!("invalid ZIP file {}: {e}", archive.display())))?;
+    let mut report = ExtractReport::default();
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| Error::Download(format!("{}: {e}", archive.display())))?;
+        let name = entry.name().to_string();
+        if is_symlink(&entry) {
+            report.unsafe_entries.push(name);
+            continue;
+        }
+        let rel = match member_target(&name, strip) {
+            MemberTarget::Unsafe => {
+                report.unsafe_entries.push(name);
+                continue;
+            }
+            MemberTarget::Skip => {
+                report.skipped += 1;
+                continue;
+            }
+            MemberTarget::Path(_) if entry.is_dir() => {
+                report.skipped += 1;
+                continue;
+            }
+            MemberTarget::Path(p) => p,
+        };
+        let rel_text = rel.to_string_lossy().replace('\\', "/");
+        if dry_run {
+            report.files.push(rel_text);
+            continue;
+        }
+        let dest = target.join(&rel);
+        let dir = dest.parent().unwrap_or(target);
+        if !safe_dir(target, dir)? {
+            report.unsafe_entries.push(name);
+            continue;
+        }
+        let mut part_name = dest.file_name().unwrap_or_default().to_os_string();
+        part_name.push(".part");
+        let part = dest.with_file_name(part_name);
+        let ctx = || format!("writing {}", part.display());
+        let written = (|| -> Result<()> {
+            let mut out = std::fs::File::create(&part).map_err(|e| Error::io(ctx(), e))?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = entry.read(&mut buf).map_err(|e| {
+                    Error::Download(format!("{}: damaged member {name}: {e}", archive.display()))
+                })?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n]).map_err(|e| Error::io(ctx(), e))?;
+            }
+            out.flush().map_err(|e| Error::io(ctx(), e))?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+        std::fs::rename(&part, &dest)
+            .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
+        report.files.push(rel_text);
+    }
+    Ok(report)
+}
+
+/// Every `*.zip` in `dir` (and below, with `recursive`), sorted.
+pub fn find_zips(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| Error::io(format!("reading {}", d.display()), e))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() && recursive {
+                stack.push(p);
+            } else if kind.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("zip"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_targets() {
+        let p = |s: &str| MemberTarget::Path(PathBuf::from(s));
+        let cases = [
+            (
+                "MR1/scans/1-T1_MPRAGE/resources/DICOM/files/1.dcm",
+                p("scans/1/resources/DICOM/files/1.dcm"),
+            ),
+            (
+                "MR1/resources/NOTES/files/a/b.txt",
+                p("resources/NOTES/files/a/b.txt"),
+            ),
+            ("MR1/../evil", MemberTarget::Unsafe),
+            ("/etc/passwd", MemberTarget::Unsafe),
+            ("MR1\\..\\..\\evil", MemberTarget::Unsafe),
+            ("C:/x", MemberTarget::Unsafe),
+            ("MR1/", MemberTarget::Skip),
+            ("MR1/.DS_Store", MemberTarget::Skip),
+        ];
+        for (name, want) in cases {
+            assert_eq!(member_target(name, 1), want, "{name}");
+        }
+    }
+
+    fn zip_with(path: &Path, members: &[(&str, &[u8])]) {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        for (name, data) in members {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap();
+    }
+
+    #[test]
+    fn extraction_refuses_escapes_and_writes_only_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        std::fs::create_dir(&target).unwrap();
+        let z = dir.path().join("a.zip");
+        zip_with(
+            &z,
+            &[
+                ("S/../../escaped.txt", b"x"),
+                ("S/scans/2-T2/resources/R/files/f", b"ok"),
+            ],
+        );
+        let r = extract_zip(&z, &target, 1, false).unwrap();
+        assert_eq!(r.unsafe_entries, vec!["S/../../escaped.txt"]);
+        assert_eq!(r.files, vec!["scans/2/resources/R/files/f"]);
+        assert!(!dir.path().join("escaped.txt").exists());
+        assert_eq!(
+            std::fs::read(target.join("scans/2/resources/R/files/f")).unwrap(),
+            b"ok"
+        );
+    }
+
+    #[test]
+    fn dry_run_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let z = dir.path().join("a.zip");
+        zip_with(&z, &[("S/resources/R/files/f", b"ok")]);
+        let target = dir.path().join("never");
+        let r = extract_zip(&z, &target, 1, true).unwrap();
+        assert_eq!(r.files, vec!["resources/R/files/f"]);
+        assert!(!target.exists());
+    }
+}
