@@ -11,6 +11,9 @@ pub mod completion;
 pub mod config;
 pub mod context;
 pub mod health;
+pub mod project;
+pub mod search;
+pub mod subject;
 pub mod local;
 pub mod progress;
 pub mod transfer_cmds;
@@ -122,6 +125,15 @@ pub enum Command {
     Completion(completion::CompletionArgs),
     /// Write man pages for every command into a directory
     Man(completion::ManArgs),
+    /// Browse and administer projects
+    #[command(subcommand)]
+    Project(project::ProjectCommand),
+    /// Browse and manage subjects of a project
+    #[command(subcommand)]
+    Subject(subject::SubjectCommand),
+    /// List, run and delete stored searches
+    #[command(subcommand)]
+    Search(search::SearchCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -137,6 +149,9 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Api(c) => api::run(c, ctx).await,
         Command::Completion(a) => completion::run_completion(a, ctx),
         Command::Man(a) => completion::run_man(a, ctx),
+        Command::Project(c) => project::run(c, ctx).await,
+        Command::Subject(c) => subject::run(c, ctx).await,
+        Command::Search(c) => search::run(c, ctx).await,
         Command::Local(c) => local::run(c, ctx).await,
     }
 }

@@ -8,3 +8,6 @@ pub mod verify;
 pub mod resources;
 pub mod scans;
 pub mod sessions;
+pub mod projects;
+pub mod search;
+pub mod subjects;
