@@ -11,6 +11,9 @@ pub mod completion;
 pub mod config;
 pub mod context;
 pub mod health;
+pub mod resource;
+pub mod scan;
+pub mod session;
 pub mod project;
 pub mod search;
 pub mod subject;
@@ -125,6 +128,15 @@ pub enum Command {
     Completion(completion::CompletionArgs),
     /// Write man pages for every command into a directory
     Man(completion::ManArgs),
+    /// Browse, share and curate imaging sessions
+    #[command(subcommand)]
+    Session(session::SessionCommand),
+    /// List, show and delete scans of a session
+    #[command(subcommand)]
+    Scan(scan::ScanCommand),
+    /// List and inspect resources; refresh catalogs
+    #[command(subcommand)]
+    Resource(resource::ResourceCommand),
     /// Browse and administer projects
     #[command(subcommand)]
     Project(project::ProjectCommand),
@@ -149,6 +161,9 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Api(c) => api::run(c, ctx).await,
         Command::Completion(a) => completion::run_completion(a, ctx),
         Command::Man(a) => completion::run_man(a, ctx),
+        Command::Session(c) => session::run(c, ctx).await,
+        Command::Scan(c) => scan::run(c, ctx).await,
+        Command::Resource(c) => resource::run(c, ctx).await,
         Command::Project(c) => project::run(c, ctx).await,
         Command::Subject(c) => subject::run(c, ctx).await,
         Command::Search(c) => search::run(c, ctx).await,

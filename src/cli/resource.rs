@@ -1,0 +1,182 @@
+//! `resource`: list and inspect resources at any level, and ask XNAT to refresh catalogs.
+
+use clap::{Args, Subcommand};
+
+use crate::cli::common::ListArgs;
+use crate::cli::config::out_err;
+use crate::cli::session::{listing, print_json};
+use crate::cli::Context;
+use crate::core::output::Record;
+use crate::core::{Error, Result};
+use crate::services::resources::{self, Scope};
+
+/// Resource subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// List resources of a session, scan, subject or project
+    List(ListCmd),
+    /// Show one resource and its first files
+    Show(ShowCmd),
+    /// Ask XNAT to refresh a resource catalog (checksums, stats, ...)
+    Refresh(RefreshCmd),
+    /// Download one resource's files into the download layout
+    Download(crate::cli::transfer_cmds::ResourceDownloadArgs),
+}
+
+/// `resource list`.
+#[derive(Debug, Args)]
+pub struct ListCmd {
+    /// Session accession ID or label (labels need a project)
+    #[arg(value_name = "SESSION")]
+    pub session: Option<String>,
+    /// Project (default: the profile's default_project)
+    #[arg(short = 'P', long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Subject (with -P, lists subject resources)
+    #[arg(short = 'S', long, value_name = "SUBJECT", conflicts_with = "session")]
+    pub subject: Option<String>,
+    /// Scan ID within SESSION
+    #[arg(long, value_name = "SCAN_ID", requires = "session")]
+    pub scan: Option<String>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+/// `resource show`.
+#[derive(Debug, Args)]
+pub struct ShowCmd {
+    /// Session accession ID or label (labels need a project)
+    #[arg(value_name = "SESSION")]
+    pub session: String,
+    /// Resource label
+    #[arg(value_name = "LABEL")]
+    pub label: String,
+    /// Project (default: the profile's default_project)
+    #[arg(short = 'P', long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Scan ID within SESSION
+    #[arg(long, value_name = "SCAN_ID")]
+    pub scan: Option<String>,
+}
+
+/// `resource refresh`.
+#[derive(Debug, Args)]
+pub struct RefreshCmd {
+    /// Archive URI, e.g. /archive/experiments/XNAT_E00001
+    #[arg(value_name = "URI")]
+    pub uri: String,
+    /// Refresh options: checksum, delete, append, populateStats (repeatable or comma-separated)
+    #[arg(long, value_name = "OPT", value_delimiter = ',')]
+    pub options: Vec<String>,
+}
+
+/// Run a resource subcommand.
+pub async fn run(cmd: ResourceCommand, ctx: &Context) -> Result<()> {
+    match cmd {
+        ResourceCommand::List(a) => list(a, ctx).await,
+        ResourceCommand::Show(a) => show(a, ctx).await,
+        ResourceCommand::Refresh(a) => refresh(a, ctx).await,
+        ResourceCommand::Download(a) => crate::cli::transfer_cmds::resource_download(a, ctx).await,
+    }
+}
+
+fn scope(
+    ctx: &Context,
+    session: Option<&str>,
+    project: Option<&str>,
+    subject: Option<&str>,
+    scan: Option<&str>,
+) -> Result<Scope> {
+    let project = ctx.project_or_default(project);
+    match (session, project, subject) {
+        (Some(s), project, None) => Ok(Scope::Session {
+            project,
+            session: s.to_string(),
+            scan: scan.map(str::to_string),
+        }),
+        (None, Some(p), Some(s)) => Ok(Scope::Subject {
+            project: p,
+            subject: s.to_string(),
+        }),
+        (None, Some(p), None) => Ok(Scope::Project(p)),
+        (None, None, Some(_)) => Err(Error::usage("-S/--subject needs -P/--project")),
+        (Some(_), _, Some(_)) => Err(Error::usage("give SESSION or -S/--subject, not both")),
+        (None, None, None) => Err(Error::usage(
+            "give SESSION, or -P/--project (with -S for a subject)",
+        )),
+    }
+}
+
+async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
+    let controls = a.list.controls()?;
+    let scope = scope(
+        ctx,
+        a.session.as_deref(),
+        a.project.as_deref(),
+        a.subject.as_deref(),
+        a.scan.as_deref(),
+    )?;
+    let client = ctx.client().await?;
+    let parent = resources::parent_path(client, &scope).await?;
+    let rows = resources::list(client, &parent).await?;
+    let mut l = listing(
+        &rows,
+        &[
+            ("label", "Label"),
+            ("format", "Format"),
+            ("file_count", "Files"),
+            ("file_size", "Size"),
+            ("content", "Content"),
+        ],
+        "label",
+    )?;
+    controls.apply(&mut l)?;
+    ctx.out().list(&l).map_err(out_err)
+}
+
+async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
+    let scope = scope(
+        ctx,
+        Some(&a.session),
+        a.project.as_deref(),
+        None,
+        a.scan.as_deref(),
+    )?;
+    let client = ctx.client().await?;
+    let parent = resources::parent_path(client, &scope).await?;
+    let d = resources::show(client, &parent, &a.label).await?;
+    if ctx.is_json() && !ctx.output_options().quiet {
+        return print_json(ctx, &d);
+    }
+    let serde_json::Value::Object(fields) =
+        serde_json::to_value(&d).map_err(|e| Error::Operation(e.to_string()))?
+    else {
+        return Err(Error::Operation("resource detail is not an object".into()));
+    };
+    let mut rec = Record::from_map(fields);
+    rec.id_field = Some("label".into());
+    rec.label("file_count", "Files");
+    rec.label("file_size", "Size");
+    ctx.out().record(&rec).map_err(out_err)
+}
+
+async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
+    let options: Vec<String> = a
+        .options
+        .iter()
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    let r = resources::refresh(ctx.client().await?, &a.uri, &options).await?;
+    if ctx.is_json() && !ctx.output_options().quiet {
+        return print_json(ctx, &r);
+    }
+    let serde_json::Value::Object(fields) =
+        serde_json::to_value(&r).map_err(|e| Error::Operation(e.to_string()))?
+    else {
+        return Err(Error::Operation("refresh result is not an object".into()));
+    };
+    let mut rec = Record::from_map(fields);
+    rec.id_field = Some("resource".into());
+    ctx.out().record(&rec).map_err(out_err)
+}

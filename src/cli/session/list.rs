@@ -1,0 +1,61 @@
+//! `session list`: the sessions of a project, paged on the server when only the first rows are
+//! wanted.
+
+use clap::Args;
+
+use super::listing;
+use crate::cli::common::ListArgs as ListOpts;
+use crate::cli::config::out_err;
+use crate::cli::Context;
+use crate::core::Result;
+use crate::services::sessions::{self, ListQuery};
+
+/// `session list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Project (default: the profile's default_project)
+    #[arg(short = 'P', long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Only sessions of this subject label
+    #[arg(short = 'S', long, value_name = "SUBJECT_LABEL")]
+    pub subject: Option<String>,
+    /// Only sessions of this modality (MR, PET, CT, ...; OCT means OPT)
+    #[arg(long, value_name = "M")]
+    pub modality: Option<String>,
+    #[command(flatten)]
+    pub list: ListOpts,
+}
+
+/// Run `session list`.
+pub async fn run(args: ListArgs, ctx: &Context) -> Result<()> {
+    let controls = args.list.controls()?;
+    let modality = args
+        .modality
+        .as_deref()
+        .map(sessions::normalize_modality)
+        .transpose()?;
+    let project = ctx.require_project(args.project.as_deref())?;
+    let q = ListQuery {
+        subject: args.subject,
+        modality,
+        server_limit: if controls.needs_full_set() {
+            None
+        } else {
+            controls.limit
+        },
+    };
+    let rows = sessions::list(ctx.client().await?, &project, &q).await?;
+    let mut l = listing(
+        &rows,
+        &[
+            ("id", "ID"),
+            ("label", "Label"),
+            ("subject", "Subject"),
+            ("date", "Date"),
+            ("modality", "Modality"),
+        ],
+        "id",
+    )?;
+    controls.apply(&mut l)?;
+    ctx.out().list(&l).map_err(out_err)
+}
