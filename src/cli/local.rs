@@ -64,27 +64,32 @@ fn extract(args: ExtractArgs, ctx: &Context) -> Result<()> {
         let mut row = Map::new();
         row.insert("archive".into(), json!(name));
         row.insert("target".into(), json!(target.display().to_string()));
-        match extract_zip(zip, &target, 1, args.dry_run) {
+        // Look before writing: an archive with any unsafe member is refused as a whole.
+        let checked = extract_zip(zip, &target, 1, true).and_then(|r| {
+            if r.unsafe_entries.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Download(format!(
+                    "refused {name}: unsafe entries {}",
+                    r.unsafe_entries.join(", ")
+                )))
+            }
+        });
+        match checked.and_then(|()| extract_zip(zip, &target, 1, args.dry_run)) {
             Ok(r) => {
-                for u in &r.unsafe_entries {
-                    ctx.messages()
-                        .warn(&format!("{name}: refused unsafe entry {u}"));
-                }
                 if args.dry_run {
                     for f in &r.files {
                         ctx.messages()
                             .dry_run(&format!("{name} -> {}", target.join(f).display()));
                     }
                 }
-                // An archive with refused members is kept so it can be inspected.
-                let removed = cleanup && !args.dry_run && r.unsafe_entries.is_empty();
+                let removed = cleanup && !args.dry_run;
                 if removed {
                     std::fs::remove_file(zip)
                         .map_err(|e| Error::io(format!("removing {name}"), e))?;
                 }
                 row.insert("status".into(), json!("ok"));
                 row.insert("files".into(), json!(r.files.len()));
-                row.insert("unsafe_entries".into(), json!(r.unsafe_entries));
                 row.insert("removed".into(), json!(removed));
                 row.insert("error".into(), json!(null));
             }
@@ -93,7 +98,6 @@ fn extract(args: ExtractArgs, ctx: &Context) -> Result<()> {
                 ctx.messages().error(&e);
                 row.insert("status".into(), json!("failed"));
                 row.insert("files".into(), json!(0));
-                row.insert("unsafe_entries".into(), json!([]));
                 row.insert("removed".into(), json!(false));
                 row.insert("error".into(), json!(e.to_string()));
             }
