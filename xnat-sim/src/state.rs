@@ -12,6 +12,11 @@ use serde::Serialize;
 
 use crate::faults::FaultRule;
 
+mod files;
+mod site;
+pub use files::{generated_bytes, md5_hex, FileData, FileEntry, PrearchiveEntry, PrearchiveScan};
+pub use site::{ConfigEntry, Counters, RequestRecord, SavedSearch, Session};
+
 /// A site user. `id` mirrors XNAT's numeric `xdat_user_id`.
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
@@ -276,133 +281,6 @@ impl Resource {
     pub fn file_size(&self) -> u64 {
         self.files.values().map(|f| f.size).sum()
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FileEntry {
-    pub size: u64,
-    /// Lower-case hex MD5 of the content.
-    pub digest: String,
-    pub content_type: String,
-    pub data: FileData,
-}
-
-/// Where a file's bytes come from.
-#[derive(Debug, Clone, Serialize)]
-pub enum FileData {
-    /// Stored on disk (absolute path, under the data dir).
-    Disk(PathBuf),
-    /// Generated on demand: `size` bytes of [`generated_bytes`] for `seed`. Lets `--generate` describe
-    /// millions of files without writing them.
-    Generated { seed: u64 },
-    /// Small content held in memory (fixtures).
-    Inline(Vec<u8>),
-}
-
-/// Deterministic pseudo-random content for generated files (xorshift over the seed).
-pub fn generated_bytes(seed: u64, size: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(size as usize);
-    while (out.len() as u64) < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        for b in x.to_le_bytes() {
-            if (out.len() as u64) < size {
-                out.push(b);
-            }
-        }
-    }
-    out
-}
-
-/// Lower-case hex MD5.
-pub fn md5_hex(bytes: &[u8]) -> String {
-    use md5::{Digest, Md5};
-    hex::encode(Md5::digest(bytes))
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PrearchiveScan {
-    pub id: String,
-    pub scan_type: String,
-    pub series_description: String,
-    pub files: BTreeMap<String, FileEntry>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PrearchiveEntry {
-    /// Project ID, or `Unassigned`.
-    pub project: String,
-    /// `yyyyMMdd_HHmmssSSS`.
-    pub timestamp: String,
-    pub folder_name: String,
-    pub name: String,
-    pub status: String,
-    pub subject: String,
-    pub session: String,
-    /// StudyInstanceUID.
-    pub tag: String,
-    pub scan_date: String,
-    pub scan_time: String,
-    pub uploaded: String,
-    pub lastmod: String,
-    pub source: String,
-    pub scans: Vec<PrearchiveScan>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SavedSearch {
-    pub id: String,
-    pub brief_description: String,
-    pub description: String,
-    pub root_element_name: String,
-    pub sort_by: String,
-    pub sort_order: String,
-    pub secure: bool,
-    pub tag: String,
-    pub users: Vec<String>,
-    /// The stored `xdat:stored_search` document as received.
-    pub xml: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfigEntry {
-    pub contents: String,
-    pub enabled: bool,
-    pub version: u64,
-    pub user: String,
-    pub create_date: String,
-    pub reason: String,
-    pub unversioned: bool,
-}
-
-/// One handled HTTP request, as seen by the simulator (faulted attempts included).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RequestRecord {
-    pub method: String,
-    pub path: String,
-    /// Raw query string, without `?` (empty when none).
-    pub query: String,
-    pub status: u16,
-}
-
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub username: String,
-    pub last_used: Instant,
-}
-
-/// Monotonic counters for minted identifiers.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Counters {
-    pub subject: u64,
-    pub experiment: u64,
-    pub resource: u64,
-    pub scan_pk: u64,
-    pub user: u64,
-    pub event: u64,
-    pub par: u64,
 }
 
 #[derive(Debug)]

@@ -16,11 +16,13 @@ pub mod files;
 pub mod import;
 pub mod prearchive;
 pub mod project_attrs;
+pub mod project_edit;
 pub mod projects;
 pub mod scans;
 pub mod search;
 pub mod sharing;
 pub mod site;
+pub mod subject_edit;
 pub mod subjects;
 pub mod users;
 
