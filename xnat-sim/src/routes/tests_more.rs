@@ -215,3 +215,71 @@ fn spawn_runs_on_its_own_thread() {
     sim.with_state_mut(|s| s.projects.clear());
     sim.shutdown();
 }
+
+#[tokio::test]
+async fn sessions_expire_after_inactivity() {
+    let config = SimConfig {
+        session_timeout: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let sim = TestSim::new(config).await;
+    let sid = sim.call(Method::POST, "/data/JSESSION").await.body;
+    let url = format!("{}/data/auth", sim.handle.base_url());
+    let with_cookie = || {
+        sim.client
+            .get(&url)
+            .header("Cookie", format!("JSESSIONID={sid}"))
+            .send()
+    };
+    assert_eq!(with_cookie().await.unwrap().status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        with_cookie().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn listing_controls_and_aliases() {
+    let sim = TestSim::demo().await;
+    let r = sim
+        .get("/data/projects/DEMO_MR/subjects?format=json&limit=2&offset=1")
+        .await;
+    assert_eq!(r.rows().len(), 2);
+    assert!(!r.body.contains("totalRecords"));
+    let r = sim
+        .get("/data/projects/DEMO_MR/subjects?format=json&label=SUBJ001,SUBJ003&sortBy=label&sortOrder=DESC")
+        .await;
+    let labels: Vec<String> = r
+        .rows()
+        .iter()
+        .map(|x| x["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, ["SUBJ003", "SUBJ001"]);
+    let r = sim
+        .get("/REST/projects/DEMO_MR/subjects?format=json&label=SUBJ00*")
+        .await;
+    assert_eq!(r.rows().len(), 3);
+    let r = sim
+        .get("/data/archive/experiments?format=json&xsiType=xnat:ctSessionData&columns=ID,label")
+        .await;
+    let rows = r.rows();
+    assert_eq!(rows.len(), 1);
+    let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["ID", "label", "xnat:ctsessiondata/id", "URI"]);
+    let r = sim
+        .put("/data/projects/DEMO_MR/subjects/SUBJ001?label=SUBJ002")
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("Specified label is already in use."));
+}
+
+#[tokio::test]
+async fn latency_fault_delays() {
+    let sim = TestSim::new(SimConfig::default()).await;
+    sim.handle
+        .add_fault(FaultRule::latency("*", "/data/auth", 150));
+    let t = std::time::Instant::now();
+    assert_eq!(sim.get("/data/auth").await.status, StatusCode::OK);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(150));
+}
