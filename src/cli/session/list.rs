@@ -12,7 +12,7 @@ use crate::services::sessions::{self, ListQuery};
 
 /// `session list`.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub struct SessionListArgs {
     /// Project (default: the profile's default_project)
     #[arg(short = 'P', long, value_name = "PROJECT")]
     pub project: Option<String>,
@@ -27,7 +27,7 @@ pub struct ListArgs {
 }
 
 /// Run `session list`.
-pub async fn run(args: ListArgs, ctx: &Context) -> Result<()> {
+pub async fn run(args: SessionListArgs, ctx: &Context) -> Result<()> {
     let controls = args.list.controls()?;
     let modality = args
         .modality

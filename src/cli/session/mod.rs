@@ -20,7 +20,7 @@ use crate::core::{Error, Result};
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// List the sessions of a project
-    List(list::ListArgs),
+    List(list::SessionListArgs),
     /// Show a session with its scans, resources and shares
     Show(show::ShowArgs),
     /// Share a session into another project

@@ -1,0 +1,99 @@
+//! `resource` commands against the simulator: every output format, and the exact requests.
+mod support;
+
+use support::{insta_settings, stdout_of, TestEnv};
+
+fn run(env: &TestEnv, args: &[&str]) -> (String, i32) {
+    let out = env.cmd().args(args).output().expect("runs");
+    (stdout_of(&out), out.status.code().unwrap_or(-1))
+}
+
+fn snap(env: &TestEnv, name: &str, args: &[&str]) {
+    let (stdout, code) = run(env, args);
+    insta_settings(env).bind(|| insta::assert_snapshot!(name, format!("exit {code}\n{stdout}")));
+}
+
+#[test]
+fn list_scan_resources_in_every_format() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("list_table", "table"),
+        ("list_json", "json"),
+        ("list_tsv", "tsv"),
+    ] {
+        snap(
+            &env,
+            name,
+            &["resource", "list", "XNAT_E00001", "--scan", "2", "-o", fmt],
+        );
+    }
+    snap(
+        &env,
+        "list_quiet",
+        &["resource", "list", "XNAT_E00001", "--scan", "2", "-q"],
+    );
+}
+
+#[test]
+fn show_in_every_format() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("show_table", "table"),
+        ("show_json", "json"),
+        ("show_tsv", "tsv"),
+    ] {
+        snap(
+            &env,
+            name,
+            &[
+                "resource",
+                "show",
+                "XNAT_E00001",
+                "DICOM",
+                "--scan",
+                "2",
+                "-o",
+                fmt,
+            ],
+        );
+    }
+    snap(
+        &env,
+        "show_quiet",
+        &[
+            "resource",
+            "show",
+            "XNAT_E00001",
+            "DICOM",
+            "--scan",
+            "2",
+            "-q",
+        ],
+    );
+}
+
+#[test]
+fn refresh_posts_the_catalog_service() {
+    let env = TestEnv::demo();
+    env.clear_requests();
+    snap(
+        &env,
+        "refresh_json",
+        &[
+            "resource",
+            "refresh",
+            "/archive/experiments/XNAT_E00001",
+            "--options",
+            "checksum,populateStats",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(env.request_lines().iter().any(|l| l
+        == "POST /data/services/refresh/catalog?resource=%2Farchive%2Fexperiments%2FXNAT_E00001&options=checksum%2CpopulateStats"));
+    let (_, code) = run(
+        &env,
+        &["resource", "refresh", "/archive/x", "--options", "bogus"],
+    );
+    assert_eq!(code, 2);
+}

@@ -1,0 +1,172 @@
+//! `scan` commands against the simulator: every output format, and the exact server effects.
+mod support;
+
+use support::{insta_settings, stdout_of, TestEnv};
+
+fn run(env: &TestEnv, args: &[&str]) -> (String, i32) {
+    let out = env.cmd().args(args).output().expect("runs");
+    (stdout_of(&out), out.status.code().unwrap_or(-1))
+}
+
+fn snap(env: &TestEnv, name: &str, args: &[&str]) {
+    let (stdout, code) = run(env, args);
+    insta_settings(env).bind(|| insta::assert_snapshot!(name, format!("exit {code}\n{stdout}")));
+}
+
+fn scan_ids(env: &TestEnv, e: &str) -> Vec<String> {
+    env.sim.with_state(|s| {
+        s.experiments[e]
+            .scans
+            .iter()
+            .map(|x| x.id.clone())
+            .collect()
+    })
+}
+
+#[test]
+fn list_in_every_format_uses_a_routable_url() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("list_table", "table"),
+        ("list_json", "json"),
+        ("list_tsv", "tsv"),
+    ] {
+        snap(
+            &env,
+            name,
+            &[
+                "scan",
+                "list",
+                "-P",
+                "DEMO_MR",
+                "-E",
+                "SUBJ001_MR1",
+                "-o",
+                fmt,
+            ],
+        );
+    }
+    snap(
+        &env,
+        "list_quiet",
+        &["scan", "list", "-E", "XNAT_E00001", "-q"],
+    );
+    env.clear_requests();
+    run(
+        &env,
+        &["scan", "list", "-P", "DEMO_MR", "-E", "XNAT_E00001", "-q"],
+    );
+    assert!(env
+        .request_lines()
+        .iter()
+        .any(|l| l == "GET /data/projects/DEMO_MR/subjects/XNAT_S00001/experiments/XNAT_E00001/scans?format=json"));
+}
+
+#[test]
+fn show_in_every_format() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("show_table", "table"),
+        ("show_json", "json"),
+        ("show_tsv", "tsv"),
+    ] {
+        snap(
+            &env,
+            name,
+            &["scan", "show", "-E", "XNAT_E00001", "2", "-o", fmt],
+        );
+    }
+    snap(
+        &env,
+        "show_quiet",
+        &["scan", "show", "-E", "XNAT_E00001", "2", "-q"],
+    );
+    let (_, code) = run(&env, &["scan", "show", "-E", "XNAT_E00001", "99"]);
+    assert_eq!(code, 5);
+}
+
+#[test]
+fn delete_removes_exactly_the_named_scans() {
+    let env = TestEnv::demo();
+    snap(
+        &env,
+        "delete_dry_run",
+        &[
+            "scan",
+            "delete",
+            "-E",
+            "XNAT_E00001",
+            "--scans",
+            "1,3",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(scan_ids(&env, "XNAT_E00001"), ["1", "2", "3"]);
+    snap(
+        &env,
+        "delete_json",
+        &[
+            "scan",
+            "delete",
+            "-E",
+            "XNAT_E00001",
+            "--scans",
+            "1",
+            "--scans",
+            "3",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(scan_ids(&env, "XNAT_E00001"), ["2"]);
+    snap(
+        &env,
+        "delete_all_quiet",
+        &[
+            "scan",
+            "delete",
+            "-P",
+            "DEMO_MR",
+            "-E",
+            "SUBJ002_MR1",
+            "--scans",
+            "*",
+            "-w",
+            "2",
+            "--yes",
+            "-q",
+        ],
+    );
+    assert!(scan_ids(&env, "XNAT_E00002").is_empty());
+    let audit = std::fs::read_to_string(env.config_dir().join("audit.log")).unwrap();
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"scan delete\""))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn delete_continues_past_a_failed_item_and_exits_1() {
+    let env = TestEnv::demo();
+    let (stdout, code) = run(
+        &env,
+        &[
+            "scan",
+            "delete",
+            "-E",
+            "XNAT_E00003",
+            "--scans",
+            "1,42,3",
+            "--yes",
+            "-o",
+            "tsv",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(scan_ids(&env, "XNAT_E00003"), ["2"]);
+    insta_settings(&env).bind(|| insta::assert_snapshot!("delete_partial_tsv", stdout));
+}

@@ -1,0 +1,284 @@
+//! `session` commands against the simulator: every output format, and the exact server effects.
+mod support;
+
+use support::{insta_settings, stdout_of, TestEnv};
+
+fn run(env: &TestEnv, args: &[&str]) -> (String, i32) {
+    let out = env.cmd().args(args).output().expect("runs");
+    (stdout_of(&out), out.status.code().unwrap_or(-1))
+}
+
+fn snap(env: &TestEnv, name: &str, args: &[&str]) {
+    let (stdout, code) = run(env, args);
+    insta_settings(env).bind(|| insta::assert_snapshot!(name, format!("exit {code}\n{stdout}")));
+}
+
+#[test]
+fn list_in_every_format() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("list_table", "table"),
+        ("list_json", "json"),
+        ("list_tsv", "tsv"),
+    ] {
+        snap(&env, name, &["session", "list", "-P", "DEMO_MR", "-o", fmt]);
+    }
+    snap(
+        &env,
+        "list_quiet",
+        &["session", "list", "-P", "DEMO_MR", "-q"],
+    );
+    snap(
+        &env,
+        "list_modality_ct",
+        &[
+            "session",
+            "list",
+            "-P",
+            "DEMO_MR",
+            "--modality",
+            "ct",
+            "-o",
+            "tsv",
+        ],
+    );
+}
+
+#[test]
+fn list_with_limit_pages_on_the_server() {
+    let env = TestEnv::demo();
+    env.clear_requests();
+    let (stdout, code) = run(
+        &env,
+        &["session", "list", "-P", "DEMO_MR", "--limit", "1", "-q"],
+    );
+    assert_eq!((stdout.as_str(), code), ("XNAT_E00001\n", 0));
+    let lists: Vec<String> = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("GET /data/projects/DEMO_MR/experiments"))
+        .collect();
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert!(lists[0].contains("limit=1"), "{lists:?}");
+}
+
+#[test]
+fn show_in_every_format() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("show_table", "table"),
+        ("show_json", "json"),
+        ("show_tsv", "tsv"),
+    ] {
+        snap(
+            &env,
+            name,
+            &[
+                "session",
+                "show",
+                "-P",
+                "DEMO_MR",
+                "-E",
+                "SUBJ001_MR1",
+                "-o",
+                fmt,
+            ],
+        );
+    }
+    snap(
+        &env,
+        "show_quiet",
+        &[
+            "session",
+            "show",
+            "-P",
+            "DEMO_MR",
+            "-E",
+            "SUBJ001_MR1",
+            "-q",
+        ],
+    );
+}
+
+#[test]
+fn unknown_session_is_not_found() {
+    let env = TestEnv::demo();
+    let (_, code) = run(&env, &["session", "show", "-P", "DEMO_MR", "-E", "NOPE"]);
+    assert_eq!(code, 5);
+}
+
+#[test]
+fn vars_in_every_format_and_set() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("vars_table", "table"),
+        ("vars_json", "json"),
+        ("vars_tsv", "tsv"),
+    ] {
+        snap(
+            &env,
+            name,
+            &["session", "vars", "-E", "XNAT_E00001", "-o", fmt],
+        );
+    }
+    snap(
+        &env,
+        "vars_quiet",
+        &["session", "vars", "-E", "XNAT_E00001", "-q"],
+    );
+    let (_, code) = run(
+        &env,
+        &[
+            "session",
+            "vars",
+            "set",
+            "-P",
+            "DEMO_MR",
+            "-E",
+            "SUBJ002_MR1",
+            "site=B&C",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0);
+    let site = env
+        .sim
+        .with_state(|s| s.experiments["XNAT_E00002"].fields.get("site").cloned());
+    assert_eq!(site.as_deref(), Some("B&C"));
+    // A dry run changes nothing.
+    let (_, code) = run(
+        &env,
+        &[
+            "session",
+            "vars",
+            "set",
+            "-E",
+            "XNAT_E00003",
+            "site=Z",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(env
+        .sim
+        .with_state(|s| !s.experiments["XNAT_E00003"].fields.contains_key("site")));
+}
+
+#[test]
+fn share_and_unshare_change_the_server() {
+    let env = TestEnv::demo();
+    let (_, code) = run(
+        &env,
+        &[
+            "session",
+            "share",
+            "-E",
+            "XNAT_E00002",
+            "--into",
+            "DEMO_PUBLIC",
+            "--label",
+            "P2",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0);
+    let label = env.sim.with_state(|s| {
+        s.experiments["XNAT_E00002"]
+            .shares
+            .get("DEMO_PUBLIC")
+            .cloned()
+    });
+    assert_eq!(label.as_deref(), Some("P2"));
+    let (_, code) = run(
+        &env,
+        &[
+            "session",
+            "unshare",
+            "-E",
+            "XNAT_E00002",
+            "--from",
+            "DEMO_PUBLIC",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(env
+        .sim
+        .with_state(|s| s.experiments["XNAT_E00002"].shares.is_empty()));
+    // The primary project is not a share.
+    let (_, code) = run(
+        &env,
+        &[
+            "session",
+            "unshare",
+            "-E",
+            "XNAT_E00002",
+            "--from",
+            "DEMO_MR",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn normalize_labels_plans_and_renames() {
+    let env = TestEnv::demo();
+    for (name, fmt) in [
+        ("normalize_dry_table", "table"),
+        ("normalize_dry_json", "json"),
+        ("normalize_dry_tsv", "tsv"),
+    ] {
+        snap(
+            &env,
+            name,
+            &[
+                "session",
+                "normalize-labels",
+                "-P",
+                "DEMO_MR",
+                "--dry-run",
+                "-o",
+                fmt,
+            ],
+        );
+    }
+    snap(
+        &env,
+        "normalize_dry_quiet",
+        &[
+            "session",
+            "normalize-labels",
+            "-P",
+            "DEMO_MR",
+            "--dry-run",
+            "-q",
+        ],
+    );
+    assert_eq!(
+        env.sim
+            .with_state(|s| s.experiments["XNAT_E00001"].label.clone()),
+        "SUBJ001_MR1"
+    );
+    let out = env
+        .cmd()
+        .env("XNATCTL_RENAME_POLL_MS", "1")
+        .args(["session", "normalize-labels", "-P", "DEMO_MR", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr_of(&out));
+    let labels: Vec<String> = env.sim.with_state(|s| {
+        ["XNAT_E00001", "XNAT_E00002", "XNAT_E00003"]
+            .iter()
+            .map(|e| s.experiments[*e].label.clone())
+            .collect()
+    });
+    assert_eq!(
+        labels,
+        [
+            "SUBJ001_01_SE01_MR",
+            "SUBJ002_01_SE01_MR",
+            "SUBJ003_01_SE01_MR"
+        ]
+    );
+}
