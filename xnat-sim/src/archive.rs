@@ -360,6 +360,26 @@ pub fn stream(
     Ok((Box::pin(s), length))
 }
 
+/// Stream one stored file's bytes (same chunking as archives).
+pub fn stream_file(data: FileData, size: u64) -> ArchiveStream {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(DEPTH);
+    tokio::task::spawn_blocking(move || {
+        let mut sink = ChunkSink {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let res = copy_content(&data, size, &mut sink).and_then(|_| sink.flush());
+        if let Err(e) = res {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                let _ = tx.blocking_send(Err(e));
+            }
+        }
+    });
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -179,7 +179,8 @@ pub fn read_header(path: &Path) -> Result<DicomHeader, String> {
         .and_then(|mut f| read_up_to(&mut f, &mut magic))
         .map_err(|e| e.to_string())?;
     let has_preamble = n == 132 && &magic[128..132] == b"DICM";
-    if !has_preamble && !(n >= 4 && &magic[..4] == b"DICM") {
+    let bare = n >= 4 && &magic[..4] == b"DICM";
+    if !has_preamble && !bare {
         return Err("not a DICOM Part 10 file".to_string());
     }
     let preamble = if has_preamble {

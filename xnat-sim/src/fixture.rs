@@ -129,6 +129,7 @@ pub fn demo(state: &mut State) {
         s.users = vec![admin.clone()];
         state.saved_searches.insert(s.id.clone(), s);
     }
+    crate::fixture_files::demo_files(state);
 }
 
 /// Add a subject with a fresh accession ID; returns the ID.

@@ -11,6 +11,7 @@ pub mod dicom;
 pub mod envelope;
 pub mod faults;
 pub mod fixture;
+pub mod fixture_files;
 pub mod middleware;
 pub mod params;
 pub mod routes;
