@@ -75,8 +75,9 @@ enum Runner {
     Thread(std::thread::JoinHandle<()>),
 }
 
-/// A running simulator. Dropping it without [`SimHandle::shutdown`] leaves the server running until
-/// the runtime (or process) ends.
+/// A running simulator. Dropping the handle also stops the server (the shutdown signal fires
+/// when its sender is dropped) and removes the temporary data directory; [`SimHandle::shutdown`]
+/// additionally waits for a spawned server thread to finish.
 pub struct SimHandle {
     app: AppState,
     addr: SocketAddr,
