@@ -21,6 +21,8 @@ pub mod local;
 pub mod progress;
 pub mod transfer_cmds;
 pub mod whoami;
+pub mod prearchive;
+pub mod resource_upload;
 
 use std::path::PathBuf;
 
@@ -146,6 +148,9 @@ pub enum Command {
     /// List, run and delete stored searches
     #[command(subcommand)]
     Search(search::SearchCommand),
+    /// List, archive, move and delete sessions waiting in the prearchive
+    #[command(subcommand)]
+    Prearchive(prearchive::PrearchiveCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -167,6 +172,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Project(c) => project::run(c, ctx).await,
         Command::Subject(c) => subject::run(c, ctx).await,
         Command::Search(c) => search::run(c, ctx).await,
+        Command::Prearchive(c) => prearchive::run(c, ctx).await,
         Command::Local(c) => local::run(c, ctx).await,
     }
 }

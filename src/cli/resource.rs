@@ -19,6 +19,8 @@ pub enum ResourceCommand {
     Show(ShowCmd),
     /// Ask XNAT to refresh a resource catalog (checksums, stats, ...)
     Refresh(RefreshCmd),
+    /// Upload a file, or a directory (zipped, extracted by the server), into a resource
+    Upload(crate::cli::resource_upload::UploadCmd),
     /// Download one resource's files into the download layout
     Download(crate::cli::transfer_cmds::ResourceDownloadArgs),
 }
@@ -76,6 +78,7 @@ pub async fn run(cmd: ResourceCommand, ctx: &Context) -> Result<()> {
         ResourceCommand::List(a) => list(a, ctx).await,
         ResourceCommand::Show(a) => show(a, ctx).await,
         ResourceCommand::Refresh(a) => refresh(a, ctx).await,
+        ResourceCommand::Upload(a) => crate::cli::resource_upload::run(a, ctx).await,
         ResourceCommand::Download(a) => crate::cli::transfer_cmds::resource_download(a, ctx).await,
     }
 }

@@ -11,3 +11,5 @@ pub mod sessions;
 pub mod projects;
 pub mod search;
 pub mod subjects;
+pub mod prearchive;
+pub mod upload;

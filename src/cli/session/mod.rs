@@ -6,6 +6,8 @@ mod normalize_labels;
 mod share;
 mod show;
 mod vars;
+mod upload;
+mod upload_exam;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -31,6 +33,10 @@ pub enum SessionCommand {
     Vars(vars::VarsArgs),
     /// Rename session labels to SUBJECT_VV_SEnn_MOD
     NormalizeLabels(normalize_labels::NormalizeArgs),
+    /// Upload DICOM (archive, directory or file by file) through the import service
+    Upload(upload::UploadArgs),
+    /// Upload an exam folder: DICOM, then its other folders and files as resources
+    UploadExam(upload_exam::UploadExamArgs),
 }
 
 /// `-E/--experiment` and `-P/--project`, shared by the single-session verbs.
@@ -53,6 +59,8 @@ pub async fn run(cmd: SessionCommand, ctx: &Context) -> Result<()> {
         SessionCommand::Unshare(a) => share::run_unshare(a, ctx).await,
         SessionCommand::Vars(a) => vars::run(a, ctx).await,
         SessionCommand::NormalizeLabels(a) => normalize_labels::run(a, ctx).await,
+        SessionCommand::Upload(a) => upload::run(a, ctx).await,
+        SessionCommand::UploadExam(a) => upload_exam::run(a, ctx).await,
     }
 }
 

@@ -1,0 +1,147 @@
+//! `resource upload [SESSION] LABEL PATH`: a file, or a directory (zipped and extracted by the
+//! server), into a resource of a session, scan, subject or project.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::Value;
+
+use crate::cli::config::out_err;
+use crate::cli::Context;
+use crate::core::output::Record;
+use crate::core::{Error, Result};
+use crate::services::resources::{self, Scope};
+use crate::services::upload::{self, ResourceUpload, SummaryItem, TransferSummary};
+
+/// Arguments of `resource upload`.
+#[derive(Debug, Args)]
+pub struct UploadCmd {
+    /// `[SESSION] LABEL PATH`: with a session, its resource; otherwise the project's (or with -S
+    /// the subject's)
+    #[arg(value_name = "ARGS", num_args = 2..=3, required = true)]
+    pub args: Vec<String>,
+    /// Project (default: the profile's default_project)
+    #[arg(short = 'P', long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Subject (with -P, a subject resource)
+    #[arg(short = 'S', long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+    /// Scan ID within SESSION
+    #[arg(long, value_name = "SCAN_ID")]
+    pub scan: Option<String>,
+    /// Content tag for a new resource (e.g. T1_RAW)
+    #[arg(long, value_name = "CONTENT")]
+    pub content: Option<String>,
+    /// Format for a new resource (e.g. NIFTI)
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+/// Run `resource upload`.
+pub async fn run(a: UploadCmd, ctx: &Context) -> Result<()> {
+    let project = ctx.project_or_default(a.project.as_deref());
+    let (scope, label, path) = match a.args.as_slice() {
+        [session, label, path] => {
+            if a.subject.is_some() {
+                return Err(Error::usage("give SESSION or -S/--subject, not both"));
+            }
+            let scope = Scope::Session {
+                project,
+                session: session.clone(),
+                scan: a.scan.clone(),
+            };
+            (scope, label.clone(), PathBuf::from(path))
+        }
+        [label, path] => {
+            if a.scan.is_some() {
+                return Err(Error::usage("--scan needs a SESSION"));
+            }
+            let project = project.ok_or_else(|| {
+                Error::usage("give SESSION LABEL PATH, or -P/--project (with -S for a subject)")
+            })?;
+            let scope = match &a.subject {
+                Some(s) => Scope::Subject {
+                    project,
+                    subject: s.clone(),
+                },
+                None => Scope::Project(project),
+            };
+            (scope, label.clone(), PathBuf::from(path))
+        }
+        _ => return Err(Error::usage("expected [SESSION] LABEL PATH")),
+    };
+    if !path.exists() {
+        return Err(Error::usage(format!(
+            "PATH {} does not exist",
+            path.display()
+        )));
+    }
+    let client = ctx.client().await?;
+    let started = Instant::now();
+    let owner = resources::parent_path(client, &scope).await?;
+    let req = ResourceUpload {
+        owner,
+        label: label.clone(),
+        path: path.clone(),
+        content: a.content,
+        format: a.format,
+    };
+    let source = path.display().to_string();
+    let project_name = match &scope {
+        Scope::Project(p) | Scope::Subject { project: p, .. } => Some(p.clone()),
+        Scope::Session { project, .. } => project.clone(),
+    };
+    let result = upload::upload_to_resource(client, &req).await;
+    let (item, files, bytes) = match &result {
+        Ok(r) => (
+            SummaryItem {
+                id: label.clone(),
+                status: "success".into(),
+                error: None,
+            },
+            Some(r.files),
+            Some(r.bytes),
+        ),
+        Err(e) => (
+            SummaryItem {
+                id: label.clone(),
+                status: "failed".into(),
+                error: Some(e.to_string()),
+            },
+            None,
+            None,
+        ),
+    };
+    let mut summary =
+        TransferSummary::new(&source, None, vec![item], files, bytes, started.elapsed());
+    summary.project = project_name;
+    let value = serde_json::to_value(&summary)
+        .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
+    if let Value::Object(mut map) = value {
+        if !ctx.is_json() {
+            for k in [
+                "items",
+                "verification",
+                "output_dir",
+                "scans",
+                "skipped_unsafe_entries",
+                "session_id",
+            ] {
+                map.remove(k);
+            }
+        }
+        let mut record = Record::from_map(map);
+        record.id_field = Some("source".into());
+        ctx.out().record(&record).map_err(out_err)?;
+    }
+    let report = result?;
+    if !report.duplicates.is_empty() {
+        ctx.messages().warn(&format!(
+            "the server kept its existing copies of: {} (delete them first to replace)",
+            report.duplicates.join(", ")
+        ));
+    }
+    ctx.messages().success(&format!("Uploaded to {label}"));
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! `upload-exam`: an exam folder holding DICOM plus non-DICOM material. DICOM goes through the
+//! gradual importer; top-level folders without any DICOM become session resources (label = the
+//! folder name) and top-level non-DICOM files go, flattened, into one "misc" resource. Resources
+//! can only be attached once the session is archived, so the command waits for it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::gradual::upload_gradual;
+use super::resource::{zip_dir, zip_files};
+use super::scan::{is_dicom_file, walk};
+use super::{work_dir, ImportSettings};
+use crate::core::client::{seg, XnatClient};
+use crate::core::validation;
+use crate::core::{Error, Result};
+use crate::services::experiments;
+
+/// The classified content of an exam folder.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExamPlan {
+    /// DICOM-like files anywhere below the root.
+    #[serde(skip)]
+    pub dicom: Vec<PathBuf>,
+    /// Top-level folders with no DICOM inside: `(label, path)`.
+    #[serde(skip)]
+    pub resource_dirs: Vec<(String, PathBuf)>,
+    /// Top-level non-DICOM files.
+    #[serde(skip)]
+    pub misc_files: Vec<PathBuf>,
+}
+
+/// Knobs of one `upload-exam`.
+#[derive(Debug, Clone)]
+pub struct ExamOptions {
+    /// Parallel gradual uploads.
+    pub workers: usize,
+    /// How long to wait for the session to appear in the archive (0 = do not wait).
+    pub wait: Duration,
+    /// Poll interval while waiting.
+    pub interval: Duration,
+    /// Label of the resource for top-level loose files.
+    pub misc_label: String,
+    /// Upload DICOM only.
+    pub skip_resources: bool,
+    /// Attach resources only (DICOM already uploaded).
+    pub attach_only: bool,
+}
+
+/// What `upload-exam` did (the reference's JSON shape).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExamReport {
+    /// Project.
+    pub project: String,
+    /// Subject label.
+    pub subject: String,
+    /// Session label.
+    pub session: String,
+    /// The folder as given.
+    pub exam_root: String,
+    /// `{skipped, total, uploaded}`.
+    pub dicom: serde_json::Value,
+    /// Resource outcome.
+    pub resources: serde_json::Value,
+}
+
+fn is_hidden(p: &Path) -> bool {
+    p.file_name()
+        .map(|n| n.to_string_lossy().starts_with('.'))
+        .unwrap_or(true)
+}
+
+/// Classify the exam folder (hidden names skipped at every level).
+pub fn classify_exam(root: &Path) -> Result<ExamPlan> {
+    let mut plan = ExamPlan::default();
+    let entries =
+        std::fs::read_dir(root).map_err(|e| Error::io(format!("reading {}", root.display()), e))?;
+    let mut top: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    top.sort();
+    for p in top {
+        if is_hidden(&p) {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            let mut dicom = Vec::new();
+            walk(&p, &mut |f, _| {
+                if is_dicom_file(f) {
+                    dicom.push(f.to_path_buf());
+                }
+            })?;
+            if dicom.is_empty() {
+                let label = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let label = validation::validate_resource_label(&label)?;
+                plan.resource_dirs.push((label, p));
+            } else {
+                plan.dicom.extend(dicom);
+            }
+        } else if meta.is_file() {
+            if is_dicom_file(&p) {
+                plan.dicom.push(p);
+            } else {
+                plan.misc_files.push(p);
+            }
+        }
+    }
+    plan.dicom.sort();
+    Ok(plan)
+}
+
+/// Upload the DICOM, wait for the session, attach the resources.
+pub async fn upload_exam(
+    client: &XnatClient,
+    settings: &ImportSettings,
+    root: &Path,
+    plan: ExamPlan,
+    opts: &ExamOptions,
+    cancel: &CancellationToken,
+) -> Result<ExamReport> {
+    let t = &settings.target;
+    let total = plan.dicom.len();
+    let mut uploaded = 0;
+    if !opts.attach_only {
+        if total == 0 {
+            return Err(Error::Upload(format!(
+                "no DICOM files found under {}",
+                root.display()
+            )));
+        }
+        let r = upload_gradual(
+            client,
+            settings,
+            root,
+            plan.dicom.clone(),
+            opts.workers,
+            cancel,
+        )
+        .await;
+        if r.cancelled {
+            return Err(Error::Cancelled);
+        }
+        if let Some(msg) = r.aborted {
+            return Err(Error::Upload(msg));
+        }
+        if !r.failed.is_empty() {
+            let first: Vec<String> = r
+                .failed
+                .iter()
+                .take(3)
+                .map(|(p, e)| format!("{p}: {e}"))
+                .collect();
+            return Err(Error::Upload(format!(
+                "DICOM upload failed ({}/{} succeeded): {}",
+                r.succeeded,
+                total,
+                first.join("; ")
+            )));
+        }
+        uploaded = r.succeeded;
+    }
+    let dicom =
+        serde_json::json!({"skipped": opts.attach_only, "total": total, "uploaded": uploaded});
+    let mut report = ExamReport {
+        project: t.project.clone(),
+        subject: t.subject.clone(),
+        session: t.session.clone(),
+        exam_root: root.display().to_string(),
+        dicom,
+        resources: serde_json::Value::Null,
+    };
+    let pending = plan.resource_dirs.len() + usize::from(!plan.misc_files.is_empty());
+    if opts.skip_resources || pending == 0 {
+        report.resources = serde_json::json!({"skipped": opts.skip_resources, "resource_dirs": 0,
+            "misc_files": 0, "misc_label": opts.misc_label});
+        return Ok(report);
+    }
+    let deadline = Instant::now() + opts.wait;
+    let experiment = loop {
+        match experiments::resolve(client, Some(&t.project), &t.session).await {
+            Ok(e) => break Some(e),
+            Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break None;
+        }
+        let nap = opts.interval.min(deadline - now);
+        tokio::select! {
+            _ = tokio::time::sleep(nap) => {}
+            _ = cancel.cancelled() => return Err(Error::Cancelled),
+        }
+    };
+    let Some(experiment) = experiment else {
+        report.resources = serde_json::json!({"skipped": false, "attached": false,
+            "pending": pending, "resource_dirs": 0, "misc_files": 0, "misc_label": opts.misc_label,
+            "reason": "session not archived before wait timeout",
+            "rerun": format!("xnatctl session upload-exam '{}' -P {} -S {} -E {} --attach-only",
+                root.display(), t.project, t.subject, t.session)});
+        return Ok(report);
+    };
+    let owner = format!(
+        "/data/projects/{}/experiments/{}",
+        seg(&t.project)?,
+        seg(&experiment.id)?
+    );
+    let tmp = work_dir("xnatctl_exam_")?;
+    for (label, dir) in &plan.resource_dirs {
+        let name = format!("{label}.zip");
+        let zip = tmp.path().join(&name);
+        let (src, dest) = (dir.clone(), zip.clone());
+        tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
+            .await
+            .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
+        attach(client, &owner, label, &zip, &name).await?;
+    }
+    if !plan.misc_files.is_empty() {
+        let name = format!("{}.zip", opts.misc_label);
+        let zip = tmp.path().join(&name);
+        let (files, dest, base) = (plan.misc_files.clone(), zip.clone(), root.to_path_buf());
+        tokio::task::spawn_blocking(move || zip_files(&base, &files, &dest, true))
+            .await
+            .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
+        attach(client, &owner, &opts.misc_label, &zip, &name).await?;
+    }
+    report.resources = serde_json::json!({"skipped": false, "resource_dirs": plan.resource_dirs.len(),
+        "misc_files": plan.misc_files.len(), "misc_label": opts.misc_label});
+    Ok(report)
+}
+
+async fn attach(
+    client: &XnatClient,
+    owner: &str,
+    label: &str,
+    zip: &Path,
+    name: &str,
+) -> Result<()> {
+    let resource = format!("{owner}/resources/{}", seg(label)?);
+    match client.request(reqwest::Method::PUT, &resource).send().await {
+        Ok(_) | Err(Error::Http { status: 409, .. }) => {}
+        Err(e) => return Err(e),
+    }
+    client
+        .request(
+            reqwest::Method::PUT,
+            &format!("{resource}/files/{}", seg(name)?),
+        )
+        .query("inbody", "true")
+        .query("extract", "true")
+        .file(zip, "application/zip")
+        .send()
+        .await?;
+    Ok(())
+}
