@@ -1,0 +1,244 @@
+//! `xnatctl subject …` against the simulator: listing with session counts, show, delete (single
+//! and batch), custom variables and rename with its audit record.
+
+mod support;
+
+use support::{stderr_of, stdout_of, TestEnv};
+use xnat_sim::routes::subjects::create_subject;
+use xnat_sim::state::Project;
+
+fn seeded() -> TestEnv {
+    let env = TestEnv::empty();
+    env.sim.with_state_mut(|st| {
+        st.projects.insert("P1".into(), Project::new("P1", "admin"));
+        for label in ["SUB_A", "SUB_B", "OLD_1"] {
+            create_subject(st, "P1", label, "admin");
+        }
+        let id = st.subject_by_label("P1", "SUB_A").unwrap().id.clone();
+        let s = st.subjects.get_mut(&id).unwrap();
+        s.fields.insert("age_group".into(), "adult".into());
+    });
+    env
+}
+
+fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    env.cmd().args(args).output().expect("xnatctl runs")
+}
+
+fn labels(env: &TestEnv) -> Vec<String> {
+    env.sim.with_state(|st| {
+        let mut v: Vec<String> = st.subjects.values().map(|s| s.label.clone()).collect();
+        v.sort();
+        v
+    })
+}
+
+#[test]
+fn list_in_every_format_with_session_counts() {
+    let env = seeded();
+    for (name, args) in [
+        ("subject_list_table", vec!["subject", "list", "-P", "P1"]),
+        (
+            "subject_list_json",
+            vec!["subject", "list", "-P", "P1", "-o", "json"],
+        ),
+        (
+            "subject_list_tsv",
+            vec!["subject", "list", "-P", "P1", "-o", "tsv"],
+        ),
+    ] {
+        let out = run(&env, &args);
+        assert!(out.status.success(), "{name}: {}", stderr_of(&out));
+        support::insta_settings(&env).bind(|| insta::assert_snapshot!(name, stdout_of(&out)));
+    }
+    // Quiet prints accession ids (the reference printed labels) and counts nothing.
+    env.clear_requests();
+    let out = run(&env, &["subject", "list", "-P", "P1", "-q"]);
+    let ids = env
+        .sim
+        .with_state(|st| st.subjects.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(stdout_of(&out), format!("{}\n", ids.join("\n")));
+    assert!(!env
+        .request_lines()
+        .iter()
+        .any(|l| l.contains("/experiments")));
+}
+
+#[test]
+fn list_without_project_is_a_usage_error() {
+    let env = seeded();
+    let out = run(&env, &["subject", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+}
+
+#[test]
+fn show_and_vars() {
+    let env = seeded();
+    let out = run(
+        &env,
+        &["subject", "show", "SUB_A", "-P", "P1", "-o", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(v["label"], "SUB_A");
+    assert_eq!(v["project"], "P1");
+    assert_eq!(v["session_count"], 0);
+    let out = run(
+        &env,
+        &["subject", "vars", "SUB_A", "-P", "P1", "-o", "json"],
+    );
+    assert_eq!(
+        stdout_of(&out),
+        "[\n  {\n    \"name\": \"age_group\",\n    \"value\": \"adult\"\n  }\n]\n"
+    );
+    let out = run(&env, &["subject", "vars", "SUB_A", "-P", "P1", "-q"]);
+    assert_eq!(stdout_of(&out), "age_group\n");
+    let out = run(&env, &["subject", "show", "NOPE", "-P", "P1"]);
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn vars_set_puts_all_pairs_in_one_encoded_request() {
+    let env = seeded();
+    env.clear_requests();
+    let out = run(
+        &env,
+        &[
+            "subject", "vars", "set", "SUB_B", "site=A&B", "note=x y", "-P", "P1", "-y",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let puts: Vec<String> = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("PUT "))
+        .collect();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(puts[0].contains("site%5D%2Ffield=A%26B"), "{puts:?}");
+    let fields = env
+        .sim
+        .with_state(|st| st.subject_by_label("P1", "SUB_B").unwrap().fields.clone());
+    assert_eq!(fields.get("site").map(String::as_str), Some("A&B"));
+    assert_eq!(fields.get("note").map(String::as_str), Some("x y"));
+    let out = run(
+        &env,
+        &[
+            "subject", "vars", "set", "SUB_B", "a=1", "a=2", "-P", "P1", "-y",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn delete_single_dry_run_and_batch_with_a_failure() {
+    let env = seeded();
+    let out = run(
+        &env,
+        &["subject", "delete", "SUB_A", "-P", "P1", "--dry-run"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"]);
+    let out = run(&env, &["subject", "delete", "SUB_A", "-P", "P1", "-y"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(labels(&env), ["OLD_1", "SUB_B"]);
+
+    let batch = env.home.path().join("ids.txt");
+    std::fs::write(&batch, "SUB_B\nMISSING\n").unwrap();
+    let out = run(
+        &env,
+        &[
+            "subject",
+            "delete",
+            "-P",
+            "P1",
+            "--batch",
+            batch.to_str().unwrap(),
+            "-y",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("✓ Deleted subject: SUB_B"), "{err}");
+    assert!(
+        err.contains("  - MISSING: subject not found: MISSING"),
+        "{err}"
+    );
+    assert_eq!(labels(&env), ["OLD_1"]);
+    let audit = std::fs::read_to_string(env.config_dir().join("audit.log")).unwrap();
+    assert_eq!(audit.lines().count(), 3);
+}
+
+#[test]
+fn rename_by_pattern_is_confirmed_and_audited() {
+    let env = seeded();
+    let out = run(
+        &env,
+        &[
+            "subject",
+            "rename",
+            "-P",
+            "P1",
+            "--pattern",
+            "OLD_(\\d+)",
+            "--to",
+            "{project}_NEW{1}",
+            "--dry-run",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        stdout_of(&out),
+        "[DRY-RUN] Renamed (1):\n  OLD_1 -> P1_NEW1\n"
+    );
+    assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"]);
+
+    let out = run(
+        &env,
+        &[
+            "subject",
+            "rename",
+            "-P",
+            "P1",
+            "--pattern",
+            "OLD_(\\d+)",
+            "--to",
+            "{project}_NEW{1}",
+            "-y",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    support::insta_settings(&env).bind(|| insta::assert_snapshot!(stdout_of(&out)));
+    assert_eq!(labels(&env), ["P1_NEW1", "SUB_A", "SUB_B"]);
+    let audit = std::fs::read_to_string(env.config_dir().join("audit.log")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(last["operation"], "subject rename");
+    assert_eq!(last["success"], true);
+}
+
+#[test]
+fn rename_by_mapping_reports_skips() {
+    let env = seeded();
+    let map = env.home.path().join("map.json");
+    std::fs::write(
+        &map,
+        r#"{"SUB_A": "SUB_A", "GONE": "X", "OLD_1": "bad/label"}"#,
+    )
+    .unwrap();
+    let out = run(
+        &env,
+        &[
+            "subject",
+            "rename",
+            "-P",
+            "P1",
+            "--mapping",
+            map.to_str().unwrap(),
+            "-y",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    support::insta_settings(&env).bind(|| insta::assert_snapshot!(stdout_of(&out)));
+    assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"]);
+}
