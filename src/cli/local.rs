@@ -132,7 +132,13 @@ fn extract(args: ExtractArgs, ctx: &Context) -> Result<()> {
     if failed > 0 {
         return Err(Error::Batch { failed, total });
     }
-    ctx.messages()
-        .success(&format!("Extracted {} ZIP file(s)", total - failed));
+    if args.dry_run {
+        ctx.messages().dry_run(&format!(
+            "would extract {total} ZIP file(s); nothing written"
+        ));
+    } else {
+        ctx.messages()
+            .success(&format!("Extracted {total} ZIP file(s)"));
+    }
     Ok(())
 }

@@ -1,0 +1,457 @@
+//! `session download`, `scan download` and `resource download` against the simulator: the
+//! layout on disk, the summary in each format, resume, retries of broken transfers, re-login,
+//! verification and dry runs.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use support::{files_under, insta_settings, stderr_of, stdout_of, TestEnv};
+use xnat_sim::state::{generated_bytes, md5_hex, FileData, FileEntry, Resource};
+use xnat_sim::FaultRule;
+
+const DEMO_FILES: [&str; 5] = [
+    "SUBJ001_MR1/resources/NOTES/files/notes.txt",
+    "SUBJ001_MR1/scans/1/resources/DICOM/files/1-1.dcm",
+    "SUBJ001_MR1/scans/1/resources/DICOM/files/1-2.dcm",
+    "SUBJ001_MR1/scans/2/resources/DICOM/files/2-1.dcm",
+    "SUBJ001_MR1/scans/2/resources/DICOM/files/2-2.dcm",
+];
+
+/// Give scan 3 of `XNAT_E00001` a `BIG` resource with two 256 KiB files (one in a subfolder).
+fn add_big_resource(env: &TestEnv) -> BTreeMap<String, String> {
+    let mut digests = BTreeMap::new();
+    env.sim.with_state_mut(|st| {
+        let id = st.next_resource_id();
+        let mut files = BTreeMap::new();
+        for (name, seed) in [("big1.bin", 11u64), ("sub/big2.bin", 12)] {
+            let size = 256 * 1024;
+            let digest = md5_hex(&generated_bytes(seed, size));
+            digests.insert(name.to_string(), digest.clone());
+            files.insert(
+                name.to_string(),
+                FileEntry {
+                    size,
+                    digest,
+                    content_type: "application/octet-stream".into(),
+                    data: FileData::Generated { seed },
+                },
+            );
+        }
+        let e = st.experiments.get_mut("XNAT_E00001").unwrap();
+        e.scan_mut("3").unwrap().resources.push(Resource {
+            id,
+            label: "BIG".into(),
+            format: "BIN".into(),
+            content: "RAW".into(),
+            tags: String::new(),
+            files,
+        });
+    });
+    digests
+}
+
+fn md5_file(p: &Path) -> String {
+    md5_hex(&std::fs::read(p).unwrap())
+}
+
+/// File GETs (catalog URIs), as `path` strings, in request order.
+fn file_gets(env: &TestEnv) -> Vec<String> {
+    env.sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.query.is_empty() && r.path.contains("/files/"))
+        .map(|r| r.path)
+        .collect()
+}
+
+fn session_download(env: &TestEnv, out: &Path) -> assert_cmd::Command {
+    let mut cmd = env.cmd();
+    cmd.args(["session", "download", "-E", "SUBJ001_MR1", "-P", "DEMO_MR"])
+        .arg("--out")
+        .arg(out)
+        .arg("--session-resources");
+    cmd
+}
+
+fn no_part_files(dir: &Path) {
+    let parts: Vec<String> = files_under(dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".part"))
+        .collect();
+    assert!(parts.is_empty(), "left-over partial files: {parts:?}");
+}
+
+#[test]
+fn session_download_writes_one_layout_and_prints_each_format() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(files_under(&out), DEMO_FILES);
+    let served = env.sim.with_state(|st| {
+        let e = &st.experiments["XNAT_E00001"];
+        e.scan("1").unwrap().resources[0].files["1-1.dcm"]
+            .digest
+            .clone()
+    });
+    assert_eq!(
+        md5_file(&out.join("SUBJ001_MR1/scans/1/resources/DICOM/files/1-1.dcm")),
+        served
+    );
+    let mut json = insta_settings(&env);
+    json.add_filter(
+        r#""duration_seconds": [0-9.]+"#,
+        r#""duration_seconds": [DURATION]"#,
+    );
+    json.bind(|| insta::assert_snapshot!("session_download_json", stdout_of(&run)));
+
+    // Everything is present: the table run fetches nothing and says so per item.
+    env.clear_requests();
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(file_gets(&env).is_empty(), "{:?}", file_gets(&env));
+    insta_settings(&env).bind(|| {
+        insta::assert_snapshot!("session_download_table", stdout_of(&run));
+        insta::assert_snapshot!("session_download_table_stderr", stderr_of(&run));
+    });
+
+    let run = session_download(&env, &out).arg("-q").output().unwrap();
+    assert_eq!(stdout_of(&run), "1\n2\n3\nresource:NOTES\n");
+    let run = session_download(&env, &out)
+        .args(["-o", "tsv"])
+        .output()
+        .unwrap();
+    insta_settings(&env).bind(|| insta::assert_snapshot!("session_download_tsv", stdout_of(&run)));
+}
+
+#[test]
+fn resource_filters_pick_resources_and_scans_are_counted_once() {
+    let env = TestEnv::demo();
+    add_big_resource(&env);
+    let out = env.home.path().join("out");
+    let run = env
+        .cmd()
+        .args([
+            "session",
+            "download",
+            "-E",
+            "XNAT_E00001",
+            "-r",
+            "DICOM",
+            "-r",
+            "BIG",
+            "-o",
+            "json",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["scans"], 3, "three scans, not scan x resource tasks");
+    assert_eq!(v["files"], 6);
+    assert_eq!(v["bytes"], 2 * 256 * 1024 + 4 * 796);
+    assert!(files_under(&out).iter().all(|f| !f.contains("NOTES")));
+
+    let out2 = env.home.path().join("out2");
+    let run = env
+        .cmd()
+        .args([
+            "session",
+            "download",
+            "-E",
+            "XNAT_E00001",
+            "--exclude-resource",
+            "DICOM",
+        ])
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(
+        files_under(&out2),
+        [
+            "SUBJ001_MR1/scans/3/resources/BIG/files/big1.bin",
+            "SUBJ001_MR1/scans/3/resources/BIG/files/sub/big2.bin",
+        ]
+    );
+
+    let run = env
+        .cmd()
+        .args([
+            "session",
+            "download",
+            "-E",
+            "XNAT_E00001",
+            "-r",
+            "A",
+            "--exclude-resource",
+            "B",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+}
+
+#[test]
+fn scan_and_resource_download_use_the_same_layout() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    let run = env
+        .cmd()
+        .args([
+            "scan",
+            "download",
+            "-E",
+            "XNAT_E00001",
+            "--scans",
+            "2",
+            "-r",
+            "DICOM",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let run = env
+        .cmd()
+        .args(["resource", "download", "XNAT_E00001", "NOTES"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let run = env
+        .cmd()
+        .args([
+            "resource",
+            "download",
+            "XNAT_E00001",
+            "DICOM",
+            "--scan",
+            "1",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(files_under(&out), DEMO_FILES);
+
+    let run = env
+        .cmd()
+        .args(["resource", "download", "XNAT_E00001", "NOPE"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(5), "{}", stderr_of(&run));
+}
+
+#[test]
+fn a_connection_reset_mid_file_costs_one_retry_of_that_file() {
+    let env = TestEnv::demo();
+    let digests = add_big_resource(&env);
+    env.sim.add_fault(FaultRule::reset_after(
+        "GET",
+        "*/files/big1.bin",
+        64 * 1024,
+        1,
+    ));
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out)
+        .args(["--verify"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let dir = out.join("SUBJ001_MR1/scans/3/resources/BIG/files");
+    assert_eq!(md5_file(&dir.join("big1.bin")), digests["big1.bin"]);
+    assert_eq!(md5_file(&dir.join("sub/big2.bin")), digests["sub/big2.bin"]);
+    let big1 = file_gets(&env)
+        .into_iter()
+        .filter(|p| p.ends_with("/big1.bin"))
+        .count();
+    assert_eq!(big1, 2, "the broken file is fetched again, once");
+    assert_eq!(file_gets(&env).len(), 8, "every other file once");
+    no_part_files(&out);
+}
+
+#[test]
+fn bursts_of_503_are_retried() {
+    let env = TestEnv::demo();
+    env.sim.add_fault(FaultRule::status(
+        "GET",
+        "/data/experiments/*/files/*",
+        503,
+        3,
+    ));
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(files_under(&out), DEMO_FILES);
+}
+
+#[test]
+fn an_interrupted_download_resumes_with_only_the_missing_files() {
+    let env = TestEnv::demo();
+    add_big_resource(&env);
+    // Permanently broken for this run: every attempt at big2 is cut short.
+    env.sim.add_fault(FaultRule::reset_after(
+        "GET",
+        "*/files/sub/big2.bin",
+        1000,
+        1000,
+    ));
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["status"], "partial");
+    assert_eq!(v["items"][2]["id"], "3");
+    assert_eq!(v["items"][2]["status"], "failed");
+    assert_eq!(v["files"], 6);
+    let big2 = out.join("SUBJ001_MR1/scans/3/resources/BIG/files/sub/big2.bin");
+    assert!(!big2.exists(), "nothing incomplete under a final name");
+    no_part_files(&out);
+    assert!(stderr_of(&run).contains("3 FAILED"), "{}", stderr_of(&run));
+
+    env.sim.clear_faults();
+    env.clear_requests();
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let fetched = file_gets(&env);
+    assert_eq!(fetched.len(), 1, "only the missing file: {fetched:?}");
+    assert!(fetched[0].ends_with("/files/sub/big2.bin"), "{fetched:?}");
+    assert_eq!(files_under(&out).len(), 7);
+}
+
+#[test]
+fn verify_reports_extra_and_changed_files() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out)
+        .arg("--verify")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(
+        stderr_of(&run).contains("Verified 5 files"),
+        "{}",
+        stderr_of(&run)
+    );
+
+    let dir = out.join("SUBJ001_MR1/scans/1/resources/DICOM/files");
+    std::fs::write(dir.join("stray.dcm"), b"not on the server").unwrap();
+    let run = session_download(&env, &out)
+        .args(["--verify", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["verification"]["matched"], 5);
+    assert_eq!(
+        v["verification"]["missing_remote"],
+        serde_json::json!(["scans/1/resources/DICOM/files/stray.dcm"])
+    );
+    assert!(stderr_of(&run).contains("EXTRA: scans/1/resources/DICOM/files/stray.dcm"));
+}
+
+#[test]
+fn a_changed_local_file_is_fetched_again() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    assert!(session_download(&env, &out)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let f = out.join("SUBJ001_MR1/scans/2/resources/DICOM/files/2-1.dcm");
+    let good = md5_file(&f);
+    let mut bytes = std::fs::read(&f).unwrap();
+    bytes[200] ^= 0xff;
+    std::fs::write(&f, bytes).unwrap();
+    env.clear_requests();
+    assert!(session_download(&env, &out)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    assert_eq!(md5_file(&f), good);
+    assert_eq!(file_gets(&env).len(), 1);
+}
+
+#[test]
+fn a_session_expiring_mid_download_logs_in_again_and_carries_on() {
+    let env = TestEnv::demo();
+    add_big_resource(&env);
+    // Slow file transfers leave time to end the session while the run is under way.
+    env.sim.add_fault(FaultRule::latency(
+        "GET",
+        "/data/experiments/*/files/*",
+        150,
+    ));
+    let out = env.home.path().join("out");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("xnatctl"));
+    let template = session_download(&env, &out);
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args(template.get_args())
+        .args(["--workers", "1"])
+        .current_dir(env.home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while file_gets(&env).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no file request seen");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    env.sim.expire_sessions();
+    let expired_at = env.sim.requests().len();
+    let run = child.wait_with_output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(files_under(&out).len(), 7);
+    let later = env.sim.requests().split_off(expired_at);
+    assert!(
+        later.iter().any(|r| r.path == "/data/JSESSION"),
+        "a new login after the expiry: {:?}",
+        later.iter().map(|r| r.path.clone()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("not-created");
+    let run = session_download(&env, &out)
+        .args(["--dry-run", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(!out.exists(), "a dry run creates nothing");
+    assert!(file_gets(&env).is_empty());
+    insta_settings(&env)
+        .bind(|| insta::assert_snapshot!("session_download_dry_run", stdout_of(&run)));
+    let run = session_download(&env, &out)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    insta_settings(&env).bind(|| {
+        insta::assert_snapshot!("session_download_dry_run_table", stdout_of(&run));
+    });
+}
