@@ -242,3 +242,37 @@ fn rename_by_mapping_reports_skips() {
     support::insta_settings(&env).bind(|| insta::assert_snapshot!(stdout_of(&out)));
     assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"]);
 }
+
+#[test]
+fn share_and_unshare() {
+    let env = seeded();
+    env.sim
+        .with_state_mut(|st| st.projects.insert("P2".into(), Project::new("P2", "admin")));
+    let shares = |env: &TestEnv| {
+        env.sim
+            .with_state(|st| st.subject_by_label("P1", "SUB_B").unwrap().shares.clone())
+    };
+    let out = run(
+        &env,
+        &[
+            "subject", "share", "SUB_B", "-P", "P1", "--into", "P2", "--label", "B2", "-y",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(shares(&env).get("P2").map(String::as_str), Some("B2"));
+    let out = run(
+        &env,
+        &[
+            "subject", "unshare", "SUB_B", "-P", "P1", "--from", "p1", "-y",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "the primary project is refused");
+    let out = run(
+        &env,
+        &[
+            "subject", "unshare", "SUB_B", "-P", "P1", "--from", "P2", "-y",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(shares(&env).is_empty());
+}
