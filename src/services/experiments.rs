@@ -406,7 +406,14 @@ mod tests {
 
     #[test]
     fn scan_parent_follows_the_routing_rule() {
-        let cases: &[(Option<&str>, Option<&str>, &str, bool, Option<&str>)] = &[
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            bool,
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
             (None, None, "E1", false, Some("/data/experiments/E1")),
             (
                 Some("P"),

@@ -42,7 +42,7 @@ pub async fn inspect(
     }
     let path = experiments::experiment_path(project.as_deref(), subject.as_deref(), &experiment)?;
     let detail = match client.get_json(&path, &[]).await {
-        Ok(doc) => detail_fields(&doc).map(|(f, meta_xsi)| (f, meta_xsi)),
+        Ok(doc) => detail_fields(&doc),
         Err(Error::NotFound { .. }) => None,
         Err(e) => return Err(e),
     };
