@@ -191,13 +191,16 @@ fn request_path(uri: &str) -> String {
     }
 }
 
+/// Resource directories covered and files found under one parent.
+type Listed = (Vec<String>, Vec<PlannedFile>);
+
 async fn list_resource_files(
     client: &XnatClient,
     parent: &str,
     item: &str,
     dir_prefix: &str,
     filter: &ResourceFilter,
-) -> Result<(Vec<String>, Vec<PlannedFile>)> {
+) -> Result<Listed> {
     let rows = match client.list_rows(&format!("{parent}/resources"), &[]).await {
         Ok(rows) => rows,
         Err(Error::NotFound { .. }) => Vec::new(),
@@ -271,20 +274,19 @@ pub async fn build_plan(
         }
     }
     validate_local_path_component(&session.label)?;
-    let listed: Vec<(String, Result<(Vec<String>, Vec<PlannedFile>)>)> =
-        futures::stream::iter(scan_ids.iter().cloned())
-            .map(|id| {
-                let exp = exp.clone();
-                async move {
-                    let parent = format!("{exp}/scans/{}", seg(&id)?);
-                    let prefix = format!("scans/{id}/");
-                    let r = list_resource_files(client, &parent, &id, &prefix, &req.filter).await;
-                    Ok::<_, Error>((id, r))
-                }
-            })
-            .buffered(req.workers.max(1))
-            .try_collect()
-            .await?;
+    let listed: Vec<(String, Result<Listed>)> = futures::stream::iter(scan_ids.iter().cloned())
+        .map(|id| {
+            let exp = exp.clone();
+            async move {
+                let parent = format!("{exp}/scans/{}", seg(&id)?);
+                let prefix = format!("scans/{id}/");
+                let r = list_resource_files(client, &parent, &id, &prefix, &req.filter).await;
+                Ok::<_, Error>((id, r))
+            }
+        })
+        .buffered(req.workers.max(1))
+        .try_collect()
+        .await?;
 
     let mut plan = DownloadPlan {
         session_dir: out.join(&session.label),
