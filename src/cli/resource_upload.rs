@@ -120,16 +120,18 @@ pub async fn run(a: UploadCmd, ctx: &Context) -> Result<()> {
         .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
     if let Value::Object(mut map) = value {
         if !ctx.is_json() {
-            for k in [
+            let hidden = [
                 "items",
                 "verification",
                 "output_dir",
                 "scans",
                 "skipped_unsafe_entries",
                 "session_id",
-            ] {
-                map.remove(k);
-            }
+            ];
+            map = map
+                .into_iter()
+                .filter(|(k, _)| !hidden.contains(&k.as_str()))
+                .collect();
         }
         let mut record = Record::from_map(map);
         record.id_field = Some("source".into());

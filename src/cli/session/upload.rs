@@ -158,15 +158,17 @@ pub(super) fn print_summary(ctx: &Context, summary: &TransferSummary) -> Result<
         return Ok(());
     };
     if !ctx.is_json() {
-        for k in [
+        let hidden = [
             "items",
             "verification",
             "output_dir",
             "scans",
             "skipped_unsafe_entries",
-        ] {
-            map.remove(k);
-        }
+        ];
+        map = map
+            .into_iter()
+            .filter(|(k, _)| !hidden.contains(&k.as_str()))
+            .collect();
     }
     let mut record = Record::from_map(map);
     record.id_field = Some("session_id".into());
