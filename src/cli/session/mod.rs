@@ -1,6 +1,7 @@
 //! `session`: list, inspect, share and curate imaging sessions (experiments).
 //!
 
+mod download;
 mod list;
 mod normalize_labels;
 mod share;
@@ -33,6 +34,8 @@ pub enum SessionCommand {
     Vars(vars::VarsArgs),
     /// Rename session labels to SUBJECT_VV_SEnn_MOD
     NormalizeLabels(normalize_labels::NormalizeArgs),
+    /// Download a session's files (parallel, resumable, verified)
+    Download(download::DownloadArgs),
     /// Upload DICOM (archive, directory or file by file) through the import service
     Upload(upload::UploadArgs),
     /// Upload an exam folder: DICOM, then its other folders and files as resources
@@ -59,6 +62,7 @@ pub async fn run(cmd: SessionCommand, ctx: &Context) -> Result<()> {
         SessionCommand::Unshare(a) => share::run_unshare(a, ctx).await,
         SessionCommand::Vars(a) => vars::run(a, ctx).await,
         SessionCommand::NormalizeLabels(a) => normalize_labels::run(a, ctx).await,
+        SessionCommand::Download(a) => download::run(a, ctx).await,
         SessionCommand::Upload(a) => upload::run(a, ctx).await,
         SessionCommand::UploadExam(a) => upload_exam::run(a, ctx).await,
     }
