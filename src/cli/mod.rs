@@ -14,11 +14,11 @@ pub mod health;
 pub mod resource;
 pub mod scan;
 pub mod session;
+pub mod local;
+pub mod progress;
 pub mod project;
 pub mod search;
 pub mod subject;
-pub mod local;
-pub mod progress;
 pub mod transfer_cmds;
 pub mod whoami;
 pub mod prearchive;
@@ -52,39 +52,42 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Help heading of the options every command accepts.
+const GLOBAL: &str = "Global options";
+
 /// Options accepted by every command, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Profile to use from the config file [env: XNAT_PROFILE]
-    #[arg(short = 'p', long, global = true, value_name = "NAME")]
+    #[arg(short = 'p', long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub profile: Option<String>,
 
     /// Output format
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputArg::Table)]
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputArg::Table, help_heading = GLOBAL)]
     pub output: OutputArg,
 
     /// Minimal output: ids only, and errors only on stderr
-    #[arg(short = 'q', long, global = true)]
+    #[arg(short = 'q', long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
     /// More diagnostics on stderr (-v info, -vv debug)
-    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Never colour output (also NO_COLOR or CLICOLOR=0)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_color: bool,
 
     /// Leave out the header row of tables and TSV
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_headers: bool,
 
     /// Append JSON-lines diagnostics to this file [env: XNATCTL_LOG_FILE]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub log_file: Option<PathBuf>,
 
     /// Config file to use instead of ~/.config/xnatctl/config.yaml [env: XNATCTL_CONFIG]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 }
 
