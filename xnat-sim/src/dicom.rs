@@ -216,6 +216,14 @@ pub fn read_header(path: &Path) -> Result<DicomHeader, String> {
     })
 }
 
+/// [`read_header`] for bytes in memory (fixtures).
+pub fn read_header_bytes(bytes: &[u8]) -> Result<DicomHeader, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path().join("h.dcm");
+    std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+    read_header(&path)
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
