@@ -455,3 +455,45 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         insta::assert_snapshot!("session_download_dry_run_table", stdout_of(&run));
     });
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_with_exit_7_and_no_partial_files() {
+    let env = TestEnv::demo();
+    add_big_resource(&env);
+    env.sim.add_fault(FaultRule::latency(
+        "GET",
+        "/data/experiments/*/files/*",
+        300,
+    ));
+    let out = env.home.path().join("out");
+    let template = session_download(&env, &out);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("xnatctl"));
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args(template.get_args())
+        .args(["--workers", "1", "-o", "json"])
+        .current_dir(env.home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while file_gets(&env).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no file request seen");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(7), "{}", stderr_of(&run));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_ne!(v["status"], "success", "the summary is printed and says so");
+    no_part_files(&out);
+    assert!(files_under(&out).len() < 7);
+}
