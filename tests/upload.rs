@@ -190,3 +190,347 @@ fn empty_or_non_dicom_directory_is_a_clear_error() {
     );
     assert!(env.request_lines().is_empty(), "{:?}", env.request_lines());
 }
+
+// ---- session upload ------------------------------------------------------------------------
+
+/// Write `n` DICOM instances of one study (patient `patient`) in two series below `dir`.
+fn make_dicom(dir: &Path, patient: &str, n: u32) -> BTreeMap<String, String> {
+    use xnat_sim::dicom::{generate, DicomSpec};
+    let mut digests = BTreeMap::new();
+    for i in 1..=n {
+        let series = if i % 2 == 0 { 2 } else { 1 };
+        let spec = DicomSpec::mr(patient, 7, series, i);
+        let bytes = generate(&spec);
+        let sub = dir.join(format!("series{series}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("IM{i:04}.dcm")), &bytes).unwrap();
+        digests.insert(spec.sop_instance_uid(), md5_hex(&bytes));
+    }
+    digests
+}
+
+/// Every DICOM file of the session labelled `label` in `project`: name → MD5.
+fn archived_files(env: &TestEnv, project: &str, label: &str) -> BTreeMap<String, String> {
+    env.sim.with_state(|s| {
+        let Some(e) = s.experiment_by_label(project, label) else {
+            return BTreeMap::new();
+        };
+        let mut out = BTreeMap::new();
+        for scan in &e.scans {
+            for r in &scan.resources {
+                for (name, f) in &r.files {
+                    let prev =
+                        out.insert(name.trim_end_matches(".dcm").to_string(), f.digest.clone());
+                    assert!(prev.is_none(), "duplicate file {name}");
+                }
+            }
+        }
+        out
+    })
+}
+
+fn import_posts(env: &TestEnv) -> usize {
+    env.request_lines()
+        .iter()
+        .filter(|l| l.starts_with("POST /data/services/import"))
+        .count()
+}
+
+fn upload(env: &TestEnv, dir: &Path, label: &str, extra: &[&str]) -> std::process::Output {
+    env.cmd()
+        .args(["session", "upload"])
+        .arg(dir)
+        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", label])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn directory_upload_lands_every_file_and_downloads_back_identical() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("dicom");
+    let want = make_dicom(&src, "UP01", 12);
+    std::fs::write(src.join("notes.txt"), b"not dicom").unwrap();
+    let out = upload(
+        &env,
+        &src,
+        "UP01_MR1",
+        &["-w", "3", "--overwrite", "append", "-o", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut s = summary_filters(&env);
+    s.add_filter(&regex::escape(&work.path().display().to_string()), "[WORK]");
+    s.add_filter(r#""bytes": \d+"#, r#""bytes": [B]"#);
+    s.bind(|| insta::assert_snapshot!("session_upload_dir_json", stdout_of(&out)));
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(v["files"], 12);
+    assert_eq!(import_posts(&env), 3);
+    assert_eq!(archived_files(&env, "DEMO_MR", "UP01_MR1"), want);
+    let first = env
+        .request_lines()
+        .into_iter()
+        .find(|l| l.starts_with("POST /data/services/import"))
+        .unwrap();
+    assert_eq!(
+        first,
+        "POST /data/services/import?import-handler=DICOM-zip&Ignore-Unparsable=true&project=DEMO_MR&subject=UPSUBJ&session=UP01_MR1&overwrite=append&overwrite_files=true&quarantine=false&triggerPipelines=true&rename=false&inbody=true&Direct-Archive=true"
+    );
+
+    // Download it back: byte-identical content.
+    let dl = work.path().join("dl");
+    let out = env
+        .cmd()
+        .args([
+            "session", "download", "-P", "DEMO_MR", "-E", "UP01_MR1", "--out",
+        ])
+        .arg(&dl)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut got: Vec<String> = local_digests(&dl).into_values().collect();
+    got.sort();
+    let mut expected: Vec<String> = want.values().cloned().collect();
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn zip_mode_and_table_output() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let want = make_dicom(work.path(), "UP02", 5);
+    let out = upload(
+        &env,
+        work.path(),
+        "UP02_MR1",
+        &["--mode", "zip", "-w", "2", "--overwrite", "append"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(archived_files(&env, "DEMO_MR", "UP02_MR1"), want);
+    let mut s = summary_filters(&env);
+    s.add_filter(&regex::escape(&work.path().display().to_string()), "[WORK]");
+    s.add_filter(r"(Bytes\s+)\d+", "${1}[B]");
+    s.bind(|| insta::assert_snapshot!("session_upload_zip_table", stdout_of(&out)));
+    assert!(
+        stderr_of(&out).contains("Uploaded 5 files"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn import_503_bursts_are_retried() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let want = make_dicom(work.path(), "UP03", 6);
+    env.sim.add_fault(
+        xnat_sim::FaultRule::status("POST", "/data/services/import", 503, 3).with_retry_after("0"),
+    );
+    let out = upload(
+        &env,
+        work.path(),
+        "UP03_MR1",
+        &["-w", "2", "--overwrite", "append", "-q"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "UP03_MR1\n");
+    assert_eq!(import_posts(&env), 2 + 3);
+    assert_eq!(archived_files(&env, "DEMO_MR", "UP03_MR1"), want);
+}
+
+#[test]
+fn busy_400_is_retried_but_a_permanent_400_is_not() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    make_dicom(work.path(), "UP04", 2);
+    // Project does not exist: the simulator refuses the import; no retries for a 404.
+    let out = env
+        .cmd()
+        .args(["session", "upload"])
+        .arg(work.path())
+        .args([
+            "-P",
+            "NOPE",
+            "-S",
+            "S",
+            "-E",
+            "E",
+            "-w",
+            "1",
+            "--overwrite",
+            "append",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(import_posts(&env), 1, "{:?}", env.request_lines());
+
+    // A 400 without a known permanent cause is treated as "busy" and retried.
+    env.clear_requests();
+    env.sim.add_fault(xnat_sim::FaultRule::status(
+        "POST",
+        "/data/services/import",
+        400,
+        2,
+    ));
+    let out = upload(
+        &env,
+        work.path(),
+        "UP04_MR1",
+        &["-w", "1", "--overwrite", "append"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(import_posts(&env), 3, "{:?}", env.request_lines());
+}
+
+#[test]
+fn rerunning_an_upload_creates_no_duplicates() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let want = make_dicom(work.path(), "UP05", 9);
+    for mode in ["append", "delete", "append"] {
+        let out = upload(
+            &env,
+            work.path(),
+            "UP05_MR1",
+            &["-w", "4", "--overwrite", mode, "-q"],
+        );
+        assert!(out.status.success(), "{mode}: {}", stderr_of(&out));
+        // archived_files also fails on a file listed twice.
+        assert_eq!(archived_files(&env, "DEMO_MR", "UP05_MR1"), want, "{mode}");
+    }
+    let n = env.sim.with_state(|s| {
+        s.experiments
+            .values()
+            .filter(|e| e.label == "UP05_MR1")
+            .count()
+    });
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn delete_mode_sends_a_leader_batch_first_so_batches_do_not_wipe_each_other() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let want = make_dicom(work.path(), "UP06", 7);
+    let out = upload(&env, work.path(), "UP06_MR1", &["-w", "3", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(archived_files(&env, "DEMO_MR", "UP06_MR1"), want);
+    let modes: Vec<String> = env
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("POST /data/services/import"))
+        .map(|l| {
+            l.split("overwrite=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(modes, ["delete", "append", "append", "append"]);
+}
+
+#[test]
+fn gradual_mode_posts_one_file_per_request() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let want = make_dicom(work.path(), "UP07", 8);
+    let out = upload(
+        &env,
+        work.path(),
+        "UP07_MR1",
+        &["--mode", "gradual", "-w", "3", "-o", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(v["files"], 8);
+    assert_eq!(v["items"][0]["id"], "gradual-dicom");
+    assert_eq!(import_posts(&env), 8);
+    assert_eq!(archived_files(&env, "DEMO_MR", "UP07_MR1"), want);
+    assert!(env
+        .request_lines()
+        .iter()
+        .any(|l| l.contains("import-handler=gradual-DICOM&PROJECT_ID=DEMO_MR&SUBJECT_ID=UPSUBJ&EXPT_LABEL=UP07_MR1&inbody=true&Direct-Archive=true")));
+}
+
+#[test]
+fn gradual_stops_after_the_warm_up_when_every_file_fails_the_same_way() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    make_dicom(work.path(), "UP08", 20);
+    env.sim.add_fault(xnat_sim::FaultRule::status(
+        "POST",
+        "/data/services/import",
+        403,
+        100,
+    ));
+    let out = upload(
+        &env,
+        work.path(),
+        "UP08_MR1",
+        &["--mode", "gradual", "-w", "4"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("warm-up"), "{}", stderr_of(&out));
+    assert_eq!(import_posts(&env), 5);
+}
+
+#[test]
+fn archive_file_upload_and_prearchive_routing() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let want = make_dicom(&src, "UP09", 4);
+    let zip_path = work.path().join("exam.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        for rel in support::files_under(&src) {
+            z.start_file(rel.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut z, &std::fs::read(src.join(&rel)).unwrap()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let out = upload(&env, &zip_path, "UP09_MR1", &["--prearchive", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(v["items"][0]["id"], "exam.zip");
+    assert_eq!(v["bytes"], std::fs::metadata(&zip_path).unwrap().len());
+    assert!(env
+        .request_lines()
+        .iter()
+        .any(|l| l.ends_with("&inbody=true&dest=%2Fprearchive%2Fprojects%2FDEMO_MR")));
+    let pre = env.sim.with_state(|s| {
+        s.prearchive
+            .iter()
+            .filter(|e| e.project == "DEMO_MR" && e.session == "UP09_MR1")
+            .map(|e| e.scans.iter().map(|sc| sc.files.len()).sum::<usize>())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(pre, vec![want.len()]);
+    assert!(archived_files(&env, "DEMO_MR", "UP09_MR1").is_empty());
+}
+
+#[test]
+fn dry_run_lists_the_plan_and_sends_nothing() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    make_dicom(work.path(), "UP10", 10);
+    let out = upload(
+        &env,
+        work.path(),
+        "UP10_MR1",
+        &["-w", "3", "--dry-run", "-o", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut s = insta_settings(&env);
+    s.add_filter(&regex::escape(&work.path().display().to_string()), "[WORK]");
+    s.add_filter(r#""bytes": \d+"#, r#""bytes": [B]"#);
+    s.bind(|| insta::assert_snapshot!("session_upload_dry_run_json", stdout_of(&out)));
+    assert!(env.request_lines().is_empty(), "{:?}", env.request_lines());
+}

@@ -230,9 +230,9 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
     } else {
         None
     };
-    let batches = match (&files, mode) {
-        (Some(set), Mode::Tar | Mode::Zip) => upload::plan_batches(&set.files, workers),
-        _ => Vec::new(),
+    let plan = match (&files, mode) {
+        (Some(set), Mode::Tar | Mode::Zip) => upload::plan_batches(&set.files, workers, overwrite),
+        _ => upload::BatchPlan::default(),
     };
 
     if a.dry_run {
@@ -243,7 +243,7 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
             mode,
             workers,
             files.as_ref(),
-            &batches,
+            &plan,
         );
     }
 
@@ -339,7 +339,7 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
             let progress: Arc<dyn Progress> =
                 Arc::from(crate::cli::progress::for_transfer(ctx, set.bytes));
             let outcomes = upload::upload_directory(
-                client, &settings, &a.input, batches, format, workers, progress, &cancel,
+                client, &settings, &a.input, plan, format, workers, progress, &cancel,
             )
             .await?;
             let mut files = 0;
@@ -420,7 +420,7 @@ fn dry_run(
     mode: Mode,
     workers: usize,
     files: Option<&upload::FileSet>,
-    batches: &[Vec<PathBuf>],
+    plan: &upload::BatchPlan,
 ) -> Result<()> {
     ctx.messages()
         .dry_run("would upload with these settings; nothing was sent");
@@ -430,32 +430,33 @@ fn dry_run(
         Mode::Zip => "zip",
         Mode::Gradual => "gradual",
     };
-    let mut plan = serde_json::Map::new();
-    plan.insert("operation".into(), json!("upload"));
-    plan.insert("dry_run".into(), json!(true));
-    plan.insert("source".into(), json!(input.display().to_string()));
-    plan.insert("project".into(), json!(t.project));
-    plan.insert("subject".into(), json!(t.subject));
-    plan.insert("session_id".into(), json!(t.session));
-    plan.insert("mode".into(), json!(mode_name));
-    plan.insert("workers".into(), json!(workers));
+    let mut out = serde_json::Map::new();
+    out.insert("operation".into(), json!("upload"));
+    out.insert("dry_run".into(), json!(true));
+    out.insert("source".into(), json!(input.display().to_string()));
+    out.insert("project".into(), json!(t.project));
+    out.insert("subject".into(), json!(t.subject));
+    out.insert("session_id".into(), json!(t.session));
+    out.insert("mode".into(), json!(mode_name));
+    out.insert("workers".into(), json!(workers));
     if mode != Mode::Gradual {
-        plan.insert("overwrite".into(), json!(settings.overwrite.as_str()));
+        out.insert("overwrite".into(), json!(settings.overwrite.as_str()));
     }
-    plan.insert(
+    out.insert(
         "direct_archive".into(),
         json!(settings.routing == Routing::DirectArchive),
     );
     if let Some(set) = files {
-        plan.insert("files".into(), json!(set.files.len()));
-        plan.insert("bytes".into(), json!(set.bytes));
+        out.insert("files".into(), json!(set.files.len()));
+        out.insert("bytes".into(), json!(set.bytes));
     }
-    if !batches.is_empty() {
-        plan.insert("batches".into(), json!(batches.len()));
-        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
-        plan.insert("files_per_batch".into(), json!(sizes));
+    if !plan.batches.is_empty() {
+        out.insert("batches".into(), json!(plan.batches.len()));
+        let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
+        out.insert("files_per_batch".into(), json!(sizes));
+        out.insert("leader_batch".into(), json!(plan.leader));
     }
-    let mut record = Record::from_map(plan);
+    let mut record = Record::from_map(out);
     record.id_field = Some("session_id".into());
     ctx.out().record(&record).map_err(out_err)
 }

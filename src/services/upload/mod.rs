@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use archive::{plan_batches, upload_archive_file, upload_directory, BatchOutcome};
+pub use archive::{plan_batches, upload_archive_file, upload_directory, BatchOutcome, BatchPlan};
 pub use exam::{classify_exam, upload_exam, ExamOptions, ExamPlan, ExamReport};
 pub use gradual::{upload_gradual, GradualReport};
 pub use ladder::{post_import, ImportBody};
