@@ -534,3 +534,75 @@ fn dry_run_lists_the_plan_and_sends_nothing() {
     s.bind(|| insta::assert_snapshot!("session_upload_dry_run_json", stdout_of(&out)));
     assert!(env.request_lines().is_empty(), "{:?}", env.request_lines());
 }
+
+// ---- session upload-exam -------------------------------------------------------------------
+
+#[test]
+fn upload_exam_sends_dicom_then_attaches_folders_and_loose_files() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("exam");
+    let want = make_dicom(&root.join("dicom"), "UP11", 4);
+    std::fs::create_dir_all(root.join("physio/run1")).unwrap();
+    std::fs::write(root.join("physio/run1/resp.log"), b"breathing").unwrap();
+    std::fs::write(root.join("physio/card.log"), b"heart").unwrap();
+    std::fs::write(root.join("report.pdf"), b"%PDF-1.4 report").unwrap();
+    std::fs::write(root.join(".DS_Store"), b"junk").unwrap();
+    let out = env
+        .cmd()
+        .args(["session", "upload-exam"])
+        .arg(&root)
+        .args([
+            "-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP11_MR1", "-w", "2", "-o", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut s = insta_settings(&env);
+    s.add_filter(&regex::escape(&work.path().display().to_string()), "[WORK]");
+    s.bind(|| insta::assert_snapshot!("upload_exam_json", stdout_of(&out)));
+    assert_eq!(archived_files(&env, "DEMO_MR", "UP11_MR1"), want);
+    let eid = env.sim.with_state(|s| {
+        s.experiment_by_label("DEMO_MR", "UP11_MR1")
+            .unwrap()
+            .id
+            .clone()
+    });
+    assert_eq!(
+        session_resource(&env, &eid, "physio"),
+        local_digests(&root.join("physio"))
+    );
+    assert_eq!(
+        session_resource(&env, &eid, "MISC"),
+        BTreeMap::from([("report.pdf".to_string(), md5_hex(b"%PDF-1.4 report"))])
+    );
+}
+
+#[test]
+fn upload_exam_dry_run_sends_nothing() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    make_dicom(&work.path().join("dicom"), "UP12", 2);
+    std::fs::create_dir_all(work.path().join("extra")).unwrap();
+    std::fs::write(work.path().join("extra/a.txt"), b"a").unwrap();
+    let out = env
+        .cmd()
+        .args(["session", "upload-exam"])
+        .arg(work.path())
+        .args([
+            "-P",
+            "DEMO_MR",
+            "-S",
+            "UPSUBJ",
+            "-E",
+            "UP12_MR1",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut s = insta_settings(&env);
+    s.add_filter(&regex::escape(&work.path().display().to_string()), "[WORK]");
+    s.bind(|| insta::assert_snapshot!("upload_exam_dry_run_table", stdout_of(&out)));
+    assert!(env.request_lines().is_empty());
+}
