@@ -1545,6 +1545,33 @@ mod http_tests {
         assert_eq!(picked.status, 200);
     }
 
+    #[tokio::test]
+    async fn reset_fault_cuts_a_streamed_archive() {
+        let sim = TestSim::demo().await;
+        sim.handle.add_fault(crate::FaultRule::reset_after(
+            "GET",
+            "/data/experiments/XNAT_E00001/*",
+            100,
+            1,
+        ));
+        let resp = sim
+            .client
+            .get(format!(
+                "{}/data/experiments/XNAT_E00001/scans/ALL/files?format=zip",
+                sim.handle.base_url()
+            ))
+            .basic_auth("admin", Some("admin"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.bytes().await.is_err(), "body must be cut");
+        let ok = sim
+            .get("/data/experiments/XNAT_E00001/scans/ALL/files?format=zip")
+            .await;
+        assert_eq!(ok.status, 200);
+    }
+
     fn rss_kib() -> u64 {
         std::fs::read_to_string("/proc/self/status")
             .ok()
