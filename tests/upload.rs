@@ -606,3 +606,62 @@ fn upload_exam_dry_run_sends_nothing() {
     s.bind(|| insta::assert_snapshot!("upload_exam_dry_run_table", stdout_of(&out)));
     assert!(env.request_lines().is_empty());
 }
+
+#[test]
+fn ctrl_c_stops_the_upload_prints_the_summary_and_exits_7() {
+    use std::time::Duration;
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    make_dicom(work.path(), "UP13", 6);
+    env.sim.add_fault(xnat_sim::FaultRule::latency(
+        "POST",
+        "/data/services/import",
+        10_000,
+    ));
+    let bin = assert_cmd::cargo::cargo_bin("xnatctl");
+    let child = std::process::Command::new(bin)
+        .args(["session", "upload"])
+        .arg(work.path())
+        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP13_MR1", "-w", "2"])
+        .args(["--overwrite", "append", "-o", "json"])
+        .env("HOME", env.home.path())
+        .env("XDG_CONFIG_HOME", env.home.path().join(".config"))
+        .env("XNAT_URL", env.url())
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "admin")
+        .env("XNATCTL_RETRY_NO_DELAY", "1")
+        .env_remove("XNAT_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !env
+        .request_lines()
+        .iter()
+        .any(|l| l.starts_with("POST /data/JSESSION"))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", stderr_of(&out));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["files"], 0);
+    let statuses: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["cancelled", "cancelled"]);
+}
