@@ -249,7 +249,7 @@ pub async fn archive(client: &XnatClient, req: &ArchiveRequest) -> Result<Operat
     let label = req
         .label
         .as_deref()
-        .map(|l| validation::validate_session_id(l))
+        .map(validation::validate_session_id)
         .transpose()?;
     let mut subject = req
         .subject
