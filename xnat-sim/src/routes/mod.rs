@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod common;
+pub mod config_service;
 pub mod control;
 pub mod experiment_edit;
 pub mod experiments;
@@ -39,6 +40,7 @@ use crate::AppState;
 pub fn router(app: AppState) -> Router {
     Router::new()
         .merge(auth::router())
+        .merge(config_service::router())
         .merge(control::router())
         .merge(experiments::router())
         .merge(files::router())
