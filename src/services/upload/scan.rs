@@ -9,15 +9,15 @@ use crate::core::{Error, Result};
 
 const SUFFIXES: &[&str] = &["dcm", "ima", "img", "dicom"];
 
-/// True for a DICOM-looking file: a known suffix, or no suffix and `DICM` at byte 128.
+/// True for a DICOM-looking file: a known suffix, or `DICM` at byte 128. The reference checked
+/// the magic only for files without any suffix, which missed files named by their UID
+/// (`1.3.12.2.1107...`, whose "suffix" is the last number).
 pub fn is_dicom_file(path: &Path) -> bool {
-    match path.extension() {
-        Some(ext) => {
-            let ext = ext.to_string_lossy().to_ascii_lowercase();
-            SUFFIXES.contains(&ext.as_str())
-        }
-        None => has_dicm_magic(path),
-    }
+    let known = path.extension().is_some_and(|ext| {
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        SUFFIXES.contains(&ext.as_str())
+    });
+    known || has_dicm_magic(path)
 }
 
 fn has_dicm_magic(path: &Path) -> bool {
