@@ -586,6 +586,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn tar_gz_into_auto_archiving_project() {
+        let sim = TestSim::demo().await;
+        assert_eq!(
+            sim.put("/data/projects/DEMO_MR/prearchive_code/4")
+                .await
+                .status,
+            200
+        );
+        let mut tgz = Vec::new();
+        {
+            let gz = flate2::write::GzEncoder::new(&mut tgz, flate2::Compression::fast());
+            let mut t = tar::Builder::new(gz);
+            for (name, bytes) in study() {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(bytes.len() as u64);
+                h.set_mode(0o644);
+                h.set_cksum();
+                t.append_data(&mut h, name, &bytes[..]).unwrap();
+            }
+            t.into_inner().unwrap().finish().unwrap();
+        }
+        let (status, _, text) = post(&sim, "PROJECT_ID=DEMO_MR&inbody=true", tgz).await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(
+            text,
+            "/data/archive/projects/DEMO_MR/subjects/IMP01/experiments/IMPSESS\r\n"
+        );
+        let n = sim.handle.with_state(|st| {
+            let e = st.experiment_by_label("DEMO_MR", "IMPSESS").unwrap();
+            e.scans
+                .iter()
+                .map(|s| s.resources[0].files.len())
+                .sum::<usize>()
+        });
+        assert_eq!(n, 4);
+    }
+
+    #[tokio::test]
     async fn unparsable_files_fail_unless_ignored() {
         let sim = TestSim::demo().await;
         let mut files = study();
