@@ -89,6 +89,10 @@ mkdir -p "$work/home"
 read -r rs_s rs_kib < <(measure target/release/xnatctl -q session upload "$work/dicom" \
   -P DEMO_MR -S BENCH -E BENCH_RS --workers "$workers" --mode "$mode" --overwrite append)
 
+landed=$(curl -sf -u admin:admin "$url/data/projects/DEMO_MR/experiments/BENCH_RS/files?format=json" |
+  python3 -c 'import json,sys; print(len(json.load(sys.stdin)["ResultSet"]["Result"]))')
+echo "files in the archived session: $landed/$files"
+
 py=${XNATCTL_PY:-}
 py_s=""
 if [ -n "$py" ]; then
