@@ -286,7 +286,9 @@ fn a_post_answered_500_is_not_repeated() {
     assert_eq!(posts, 1);
 }
 
-/// One row per error class: the arguments, extra environment, and the documented exit code.
+/// One row per error class: a name, the arguments, extra environment, and the exit code.
+type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, String)>, i32);
+
 #[test]
 fn each_error_class_exits_with_its_code() {
     let env = TestEnv::empty();
@@ -295,7 +297,7 @@ fn each_error_class_exits_with_its_code() {
     env.sim
         .add_fault(FaultRule::status("GET", "/data/projects/BROKEN", 400, 100));
     let url = env.url();
-    let cases: Vec<(&str, Vec<&str>, Vec<(&str, String)>, i32)> = vec![
+    let cases: Vec<Case> = vec![
         ("usage: unknown command", vec!["frobnicate"], vec![], 2),
         ("usage: missing argument", vec!["api", "get"], vec![], 2),
         ("usage: bad param", vec!["api", "get", "/data/projects", "--params", "x"], vec![], 2),
@@ -362,7 +364,7 @@ fn ctrl_c_cancels_with_exit_7() {
     env.sim
         .add_fault(FaultRule::latency("GET", "/data/projects", 10_000));
     let bin = assert_cmd::cargo::cargo_bin("xnatctl");
-    let mut child = std::process::Command::new(bin)
+    let child = std::process::Command::new(bin)
         .args(["api", "get", "/data/projects"])
         .env("HOME", env.home.path())
         .env("XDG_CONFIG_HOME", env.home.path().join(".config"))

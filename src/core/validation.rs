@@ -229,7 +229,7 @@ pub fn validate_server_url(value: &str) -> Result<String> {
         Err(url::ParseError::EmptyHost) => return Err(err("must include hostname")),
         Err(e) => return Err(err(&format!("not a valid URL ({e})"))),
     };
-    if parsed.host_str().map_or(true, str::is_empty) {
+    if parsed.host_str().is_none_or(str::is_empty) {
         return Err(err("must include hostname"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
