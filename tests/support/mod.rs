@@ -120,9 +120,15 @@ pub fn stderr_of(output: &std::process::Output) -> String {
 pub fn insta_settings(env: &TestEnv) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.add_filter(&regex_escape(&env.url()), "[SIM]");
-    s.add_filter(&regex_escape(&env.home.path().display().to_string()), "[HOME]");
+    s.add_filter(
+        &regex_escape(&env.home.path().display().to_string()),
+        "[HOME]",
+    );
     s.add_filter(r"\d+ms", "[N]ms");
-    s.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", "[TIME]");
+    s.add_filter(
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+        "[TIME]",
+    );
     s
 }
 
@@ -139,7 +145,11 @@ pub fn files_under(dir: &Path) -> Vec<String> {
                 if p.is_dir() {
                     walk(base, &p, out);
                 } else {
-                    let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
+                    let rel = p
+                        .strip_prefix(base)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/");
                     out.push(rel);
                 }
             }
