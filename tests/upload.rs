@@ -665,3 +665,38 @@ fn ctrl_c_stops_the_upload_prints_the_summary_and_exits_7() {
         .collect();
     assert_eq!(statuses, ["cancelled", "cancelled"]);
 }
+
+#[test]
+fn an_expired_session_mid_upload_is_renewed_once_for_all_parallel_batches() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let want = make_dicom(work.path(), "UP14", 12);
+    let out = env
+        .cmd()
+        .env("XNAT_TOKEN", "EXPIRED0000000000000000000000000")
+        .args(["session", "upload"])
+        .arg(work.path())
+        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP14_MR1", "-w", "4"])
+        .args(["--overwrite", "append", "--prearchive", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let logins = env
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("POST /data/JSESSION"))
+        .count();
+    assert_eq!(logins, 1, "{:?}", env.request_lines());
+    // 4 accepted batches, plus one rejected attempt for each batch sent before the re-login.
+    let posts = import_posts(&env);
+    assert!((5..=8).contains(&posts), "{posts}");
+    let stored: usize = env.sim.with_state(|s| {
+        s.prearchive
+            .iter()
+            .filter(|e| e.session == "UP14_MR1")
+            .flat_map(|e| e.scans.iter())
+            .map(|sc| sc.files.len())
+            .sum()
+    });
+    assert_eq!(stored, want.len());
+}
