@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 files=${FILES:-1000}
 size=${SIZE:-1073742}
 format=${FORMAT:-zip}
-port=${PORT:-18766}
+port=${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 url="http://127.0.0.1:$port"
 
 cargo build --release -q -p xnat-sim
@@ -22,7 +22,14 @@ target/release/xnat-sim --listen "127.0.0.1:$port" \
   --generate "projects=1,subjects=1,sessions=1,scans=1,files=$files,file-size=$size" \
   >/dev/null 2>&1 &
 sim_pid=$!
-for _ in $(seq 200); do curl -sf -o /dev/null "$url/__sim/health" && break; sleep 0.05; done
+# Generation hashes every distinct file once: large sets take a while to come up.
+up=""
+for _ in $(seq 1200); do
+  if ! kill -0 "$sim_pid" 2>/dev/null; then echo "simulator exited" >&2; exit 1; fi
+  curl -sf -o /dev/null "$url/__sim/health" && { up=1; break; }
+  sleep 0.1
+done
+[ -n "$up" ] || { echo "simulator did not come up on $url" >&2; exit 1; }
 
 path="/data/projects/GEN00001/experiments/GEN00001_S0001_MR1/scans/ALL/files?format=$format"
 echo "sim pid $sim_pid, RSS before: $(awk '/VmRSS/ {print $2, $3}' "/proc/$sim_pid/status")"

@@ -66,12 +66,11 @@ impl ArchiveFormat {
 /// Why an archive cannot be produced.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ArchiveError {
-    /// Zip64 is not implemented: more than 65,534 entries or 4 GiB.
+    /// Reserved: every selection currently fits (Zip64 covers large archives).
     TooLarge,
 }
 
-/// Exact byte length of the zip [`stream`] produces for these entries.
-pub fn zip_length(entries: &[ArchiveEntry]) -> u64 {
+fn plain_zip_length(entries: &[ArchiveEntry]) -> u64 {
     let mut total = 22u64;
     for e in entries {
         let n = e.name.len() as u64;
@@ -80,11 +79,26 @@ pub fn zip_length(entries: &[ArchiveEntry]) -> u64 {
     total
 }
 
-fn check_zip(entries: &[ArchiveEntry]) -> Result<(), ArchiveError> {
-    if entries.len() >= 0xFFFF || zip_length(entries) >= 0xFFFF_FFFF {
-        return Err(ArchiveError::TooLarge);
+/// Zip64 records are needed past 65,534 entries or 4 GiB.
+pub fn needs_zip64(entries: &[ArchiveEntry]) -> bool {
+    entries.len() >= 0xFFFF || plain_zip_length(entries) >= 0xFFFF_FFFF
+}
+
+fn zip_length_with(entries: &[ArchiveEntry], zip64: bool) -> u64 {
+    if !zip64 {
+        return plain_zip_length(entries);
     }
-    Ok(())
+    let mut total = 56 + 20 + 22u64;
+    for e in entries {
+        let n = e.name.len() as u64;
+        total += (30 + n + 20) + e.size + 24 + (46 + n + 28);
+    }
+    total
+}
+
+/// Exact byte length of the zip [`stream`] produces for these entries.
+pub fn zip_length(entries: &[ArchiveEntry]) -> u64 {
+    zip_length_with(entries, needs_zip64(entries))
 }
 
 /// Readable content of a stored file.
@@ -208,61 +222,104 @@ fn copy_content(data: &FileData, size: u64, out: &mut impl Write) -> io::Result<
     Ok(crc.sum())
 }
 
-/// Write a complete zip (STORED entries, data descriptors) into `out`.
+/// Write a complete zip (STORED entries, data descriptors; Zip64 when needed) into `out`.
 pub fn write_zip(entries: &[ArchiveEntry], out: &mut impl Write) -> io::Result<()> {
+    write_zip_with(entries, needs_zip64(entries), out)
+}
+
+fn write_zip_with(entries: &[ArchiveEntry], zip64: bool, out: &mut impl Write) -> io::Result<()> {
     let flags: u16 = 0x0008 | 0x0800;
+    let version: u16 = if zip64 { 45 } else { 20 };
+    let u32_or_max = |v: u64| if zip64 { u32::MAX } else { v as u32 };
     let mut offset = 0u64;
     let mut central = Vec::new();
     for e in entries {
         let name = e.name.as_bytes();
-        let mut h = Vec::with_capacity(30 + name.len());
+        let mut h = Vec::with_capacity(50 + name.len());
         h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        h.extend_from_slice(&20u16.to_le_bytes());
+        h.extend_from_slice(&version.to_le_bytes());
         h.extend_from_slice(&flags.to_le_bytes());
         h.extend_from_slice(&0u16.to_le_bytes());
         h.extend_from_slice(&DOS_TIME.to_le_bytes());
         h.extend_from_slice(&DOS_DATE.to_le_bytes());
         h.extend_from_slice(&0u32.to_le_bytes());
-        h.extend_from_slice(&(e.size as u32).to_le_bytes());
-        h.extend_from_slice(&(e.size as u32).to_le_bytes());
+        h.extend_from_slice(&u32_or_max(e.size).to_le_bytes());
+        h.extend_from_slice(&u32_or_max(e.size).to_le_bytes());
         h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(&(if zip64 { 20u16 } else { 0 }).to_le_bytes());
         h.extend_from_slice(name);
+        if zip64 {
+            h.extend_from_slice(&1u16.to_le_bytes());
+            h.extend_from_slice(&16u16.to_le_bytes());
+            h.extend_from_slice(&e.size.to_le_bytes());
+            h.extend_from_slice(&e.size.to_le_bytes());
+        }
         out.write_all(&h)?;
         let crc = copy_content(&e.data, e.size, out)?;
-        let mut d = Vec::with_capacity(16);
+        let mut d = Vec::with_capacity(24);
         d.extend_from_slice(&0x0807_4b50u32.to_le_bytes());
         d.extend_from_slice(&crc.to_le_bytes());
-        d.extend_from_slice(&(e.size as u32).to_le_bytes());
-        d.extend_from_slice(&(e.size as u32).to_le_bytes());
+        if zip64 {
+            d.extend_from_slice(&e.size.to_le_bytes());
+            d.extend_from_slice(&e.size.to_le_bytes());
+        } else {
+            d.extend_from_slice(&(e.size as u32).to_le_bytes());
+            d.extend_from_slice(&(e.size as u32).to_le_bytes());
+        }
         out.write_all(&d)?;
 
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
+        central.extend_from_slice(&version.to_le_bytes());
+        central.extend_from_slice(&version.to_le_bytes());
         central.extend_from_slice(&flags.to_le_bytes());
         central.extend_from_slice(&0u16.to_le_bytes());
         central.extend_from_slice(&DOS_TIME.to_le_bytes());
         central.extend_from_slice(&DOS_DATE.to_le_bytes());
         central.extend_from_slice(&crc.to_le_bytes());
-        central.extend_from_slice(&(e.size as u32).to_le_bytes());
-        central.extend_from_slice(&(e.size as u32).to_le_bytes());
+        central.extend_from_slice(&u32_or_max(e.size).to_le_bytes());
+        central.extend_from_slice(&u32_or_max(e.size).to_le_bytes());
         central.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        central.extend_from_slice(&[0u8; 8]);
+        central.extend_from_slice(&(if zip64 { 28u16 } else { 0 }).to_le_bytes());
+        central.extend_from_slice(&[0u8; 6]);
         central.extend_from_slice(&0u32.to_le_bytes());
-        central.extend_from_slice(&(offset as u32).to_le_bytes());
+        central.extend_from_slice(&u32_or_max(offset).to_le_bytes());
         central.extend_from_slice(name);
-        offset += 30 + name.len() as u64 + e.size + 16;
+        if zip64 {
+            central.extend_from_slice(&1u16.to_le_bytes());
+            central.extend_from_slice(&24u16.to_le_bytes());
+            central.extend_from_slice(&e.size.to_le_bytes());
+            central.extend_from_slice(&e.size.to_le_bytes());
+            central.extend_from_slice(&offset.to_le_bytes());
+        }
+        offset += h.len() as u64 + e.size + d.len() as u64;
     }
-    let cd_len = central.len() as u32;
+    let cd_len = central.len() as u64;
     out.write_all(&central)?;
-    let mut end = Vec::with_capacity(22);
+    let n = entries.len() as u64;
+    let mut end = Vec::with_capacity(98);
+    if zip64 {
+        let z64_at = offset + cd_len;
+        end.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+        end.extend_from_slice(&44u64.to_le_bytes());
+        end.extend_from_slice(&45u16.to_le_bytes());
+        end.extend_from_slice(&45u16.to_le_bytes());
+        end.extend_from_slice(&[0u8; 8]);
+        end.extend_from_slice(&n.to_le_bytes());
+        end.extend_from_slice(&n.to_le_bytes());
+        end.extend_from_slice(&cd_len.to_le_bytes());
+        end.extend_from_slice(&offset.to_le_bytes());
+        end.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+        end.extend_from_slice(&0u32.to_le_bytes());
+        end.extend_from_slice(&z64_at.to_le_bytes());
+        end.extend_from_slice(&1u32.to_le_bytes());
+    }
+    let small = |v: u64, max: u64| if zip64 { max } else { v };
     end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
     end.extend_from_slice(&[0u8; 4]);
-    end.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    end.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    end.extend_from_slice(&cd_len.to_le_bytes());
-    end.extend_from_slice(&(offset as u32).to_le_bytes());
+    end.extend_from_slice(&(small(n, 0xFFFF) as u16).to_le_bytes());
+    end.extend_from_slice(&(small(n, 0xFFFF) as u16).to_le_bytes());
+    end.extend_from_slice(&(small(cd_len, 0xFFFF_FFFF) as u32).to_le_bytes());
+    end.extend_from_slice(&(small(offset, 0xFFFF_FFFF) as u32).to_le_bytes());
     end.extend_from_slice(&0u16.to_le_bytes());
     out.write_all(&end)?;
     out.flush()
@@ -335,10 +392,7 @@ pub fn stream(
     format: ArchiveFormat,
 ) -> Result<(ArchiveStream, Option<u64>), ArchiveError> {
     let length = match format {
-        ArchiveFormat::Zip => {
-            check_zip(&entries)?;
-            Some(zip_length(&entries))
-        }
+        ArchiveFormat::Zip => Some(zip_length(&entries)),
         _ => None,
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(DEPTH);
@@ -470,12 +524,24 @@ mod tests {
     }
 
     #[test]
-    fn too_many_bytes_for_plain_zip() {
+    fn zip64_when_needed_and_readable() {
         let big = vec![ArchiveEntry {
             name: "x".into(),
             size: 5 << 30,
             data: FileData::Generated { seed: 1 },
         }];
-        assert_eq!(check_zip(&big), Err(ArchiveError::TooLarge));
+        assert!(needs_zip64(&big));
+        assert!(!needs_zip64(&entries()));
+        let mut out = Vec::new();
+        write_zip_with(&entries(), true, &mut out).unwrap();
+        assert_eq!(out.len() as u64, zip_length_with(&entries(), true));
+        let mut z = zip::ZipArchive::new(io::Cursor::new(out)).unwrap();
+        assert_eq!(z.len(), 2);
+        let mut body = Vec::new();
+        z.by_name("MR1/resources/NOTES/files/a/b.bin")
+            .unwrap()
+            .read_to_end(&mut body)
+            .unwrap();
+        assert_eq!(body, generated_bytes(7, 1000));
     }
 }
