@@ -19,16 +19,13 @@ use crate::core::{Error, Result};
 use crate::services::experiments;
 
 /// The classified content of an exam folder.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ExamPlan {
     /// DICOM-like files anywhere below the root.
-    #[serde(skip)]
     pub dicom: Vec<PathBuf>,
     /// Top-level folders with no DICOM inside: `(label, path)`.
-    #[serde(skip)]
     pub resource_dirs: Vec<(String, PathBuf)>,
     /// Top-level non-DICOM files.
-    #[serde(skip)]
     pub misc_files: Vec<PathBuf>,
 }
 
