@@ -1057,13 +1057,15 @@ async fn upload(
     if dups.is_empty() {
         ok_empty()
     } else {
-        restlet_error(
-            StatusCode::CONFLICT,
-            &format!(
-                "File(s) already exist: {}. Use overwrite=true to replace them.",
-                dups.join(", ")
-            ),
+        // XNAT answers a duplicate upload with 200 and a JSON list of the names it kept
+        // (FileList#handlePost), served as text/html; the stored files are not replaced.
+        let body = serde_json::json!({ "duplicates": dups }).to_string();
+        (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "text/html")],
+            body,
         )
+            .into_response()
     }
 }
 
@@ -1350,7 +1352,8 @@ mod http_tests {
         assert!(on_disk);
 
         let dup = put(b"other".to_vec(), "?inbody=true").await.unwrap();
-        assert_eq!(dup.status(), 409);
+        assert_eq!(dup.status(), 200);
+        assert_eq!(dup.text().await.unwrap(), r#"{"duplicates":["dir/a.bin"]}"#);
         let list = sim
             .get(&format!("{MR1}/resources/UP/files?format=json"))
             .await;
