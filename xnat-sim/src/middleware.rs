@@ -183,39 +183,44 @@ fn record(app: &AppState, method: &str, path: &str, query: &str, status: StatusC
     });
 }
 
-/// Cut the body after `limit` bytes: send the prefix, then fail the stream so the connection drops.
+/// Cut the body after `limit` bytes: pass chunks through until the limit, then fail the stream
+/// so the connection drops. The body is never buffered, so a reset fault on a multi-GiB archive
+/// costs no memory; the original Content-Length (if any) is kept so the client sees a short body.
 async fn truncate_body(resp: Response, limit: u64) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(bytes.len() as u64),
-    );
-    let cut = (limit as usize).min(bytes.len());
-    let prefix = bytes.slice(..cut);
-    // Pause before failing so hyper flushes the headers and the prefix: the client sees a
-    // response that breaks mid-body, not a refused request.
-    let stream = futures::stream::unfold(0u8, move |step| {
-        let prefix = prefix.clone();
-        async move {
-            match step {
-                0 => Some((Ok::<_, std::io::Error>(prefix), 1)),
-                1 => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    Some((
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::ConnectionReset,
-                            "xnat-sim: injected connection reset",
-                        )),
-                        2,
-                    ))
-                }
-                _ => None,
+    use futures::StreamExt;
+    let (parts, body) = resp.into_parts();
+    let reset = || {
+        std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "xnat-sim: injected connection reset",
+        )
+    };
+    // State: the remaining body stream and how many bytes may still pass (None = cut done).
+    let stream = futures::stream::unfold(
+        (body.into_data_stream(), Some(limit)),
+        move |(mut inner, budget)| async move {
+            let left = budget?;
+            if left == 0 {
+                // Pause before failing so hyper flushes what was sent: the client sees a
+                // response that breaks mid-body, not a refused request.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                return Some((Err(reset()), (inner, None)));
             }
-        }
-    });
+            match inner.next().await {
+                Some(Ok(chunk)) => {
+                    let n = chunk.len() as u64;
+                    if n <= left {
+                        Some((Ok(chunk), (inner, Some(left - n))))
+                    } else {
+                        Some((Ok(chunk.slice(..left as usize)), (inner, Some(0))))
+                    }
+                }
+                Some(Err(e)) => Some((Err(std::io::Error::other(e)), (inner, None))),
+                // The body was shorter than the limit: it ends normally.
+                None => None,
+            }
+        },
+    );
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
