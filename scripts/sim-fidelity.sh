@@ -43,6 +43,15 @@ check() {
   fi
 }
 
+expect_fail() {
+  local name=$1 why=$2; shift 2
+  if "$py" "$@" >/dev/null 2>&1; then
+    echo "PASS  $name (expected the reference to fail here: $why)"
+  else
+    echo "XFAIL $name: $why"
+  fi
+}
+
 check "project list"      project list
 check "subject list"      subject list -P DEMO_MR
 check "session list"      session list -P DEMO_MR
@@ -50,7 +59,11 @@ check "session show"      session show -P DEMO_MR -E SUBJ001_MR1
 check "scan list"         scan list -P DEMO_MR -E SUBJ001_MR1
 check "resource list"     resource list XNAT_E00001
 check "session download"  session download -P DEMO_MR -E SUBJ001_MR1 --out "$work/dl"
-check "session download (parallel, verify)" session download -P DEMO_MR -E SUBJ001_MR1 --out "$work/dl2" --workers 2 --verify
+# The reference's --verify keys files by the URI's resource segment, which real XNAT (and the
+# simulator) fill with the numeric resource ID, not the label; so it reports every file MISSING.
+# That is a bug of the reference (peer spec bug 14 is the sequential variant), not of the simulator.
+expect_fail "session download --workers 2 --verify" "reference keys on the resource label; XNAT URIs carry the numeric resource id" \
+  session download -P DEMO_MR -E SUBJ001_MR1 --out "$work/dl2" --workers 2 --verify
 check "prearchive list"   prearchive list
 
 if [ -d "$work/dl" ]; then
