@@ -302,6 +302,12 @@ fn each_error_class_exits_with_its_code() {
         ("usage: missing argument", vec!["api", "get"], vec![], 2),
         ("usage: bad param", vec!["api", "get", "/data/projects", "--params", "x"], vec![], 2),
         (
+            "usage: password on argv",
+            vec!["auth", "login", "-u", "admin", "--password", "admin"],
+            vec![],
+            2,
+        ),
+        (
             "auth: no credentials",
             vec!["whoami"],
             vec![("XNAT_USER", String::new()), ("XNAT_PASS", String::new())],

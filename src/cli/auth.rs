@@ -34,6 +34,9 @@ pub struct LoginArgs {
     /// Read the password from the first line of stdin
     #[arg(long)]
     pub password_stdin: bool,
+    /// Refused: passwords on the command line leak into the process list
+    #[arg(long, hide = true, value_name = "PASSWORD")]
+    pub password: Option<String>,
 }
 
 /// Run an `auth` subcommand.
@@ -52,6 +55,7 @@ pub async fn run(cmd: AuthCommand, ctx: &Context) -> Result<()> {
 
 /// Log in to the named profile of `cfg` and cache the session.
 pub async fn login_profile(a: LoginArgs, ctx: &Context, name: &str, cfg: &Config) -> Result<()> {
+    super::common::refuse_password(&a.password)?;
     let p = cfg.resolve(Some(name), ctx.env())?;
     let username = match a.username.or_else(|| p.username.clone()) {
         Some(u) => u,

@@ -101,6 +101,17 @@ pub fn parse_batch(text: &str) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// Reject a password given as a command-line value (exit 2): other users can read it from the
+/// process list, and shells keep it in their history.
+pub fn refuse_password(pw: &Option<String>) -> Result<()> {
+    if pw.is_some() {
+        return Err(Error::usage(
+            "refusing to read --password from the command line (other users can see it in the process list): use --password-stdin, XNAT_PASS, or the prompt",
+        ));
+    }
+    Ok(())
+}
+
 /// Read one line from stdin as a password (for `--password-stdin`).
 pub fn password_from_stdin() -> Result<String> {
     let mut line = String::new();

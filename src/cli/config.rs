@@ -184,6 +184,7 @@ async fn init(a: InitArgs, ctx: &Context) -> Result<()> {
     let login_args = super::auth::LoginArgs {
         username: a.username,
         password_stdin: a.password_stdin,
+        password: None,
     };
     if let Err(e) = super::auth::login_profile(login_args, ctx, &name, &cfg).await {
         ctx.messages().error(&e);

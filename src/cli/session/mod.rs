@@ -1,5 +1,6 @@
 //! `session`: list, inspect, share and curate imaging sessions (experiments).
 //!
+//! One file per verb; `download` and `upload` are added by the transfer commands.
 
 mod download;
 mod list;

@@ -85,16 +85,6 @@ pub struct UploadArgs {
     pub password: Option<String>,
 }
 
-/// Reject `--password` on argv (exit 2).
-pub(super) fn refuse_password(pw: &Option<String>) -> Result<()> {
-    if pw.is_some() {
-        return Err(Error::usage(
-            "refusing to read --password from the command line (other users can see it in the process list): set XNAT_PASS, or run `xnatctl auth login`",
-        ));
-    }
-    Ok(())
-}
-
 /// Project, routing and workers from flags, then the profile, then defaults.
 pub(super) fn resolve_common(
     ctx: &Context,
@@ -177,7 +167,7 @@ pub(super) fn print_summary(ctx: &Context, summary: &TransferSummary) -> Result<
 
 /// Run `session upload`.
 pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
-    refuse_password(&a.password)?;
+    super::super::common::refuse_password(&a.password)?;
     if !a.input.exists() {
         return Err(Error::usage(format!(
             "INPUT_PATH {} does not exist",

@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::upload::{refuse_password, resolve_common};
+use super::super::common::refuse_password;
+use super::upload::resolve_common;
 use crate::cli::config::out_err;
 use crate::cli::Context;
 use crate::core::output::Record;
