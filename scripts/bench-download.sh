@@ -55,9 +55,11 @@ mkdir -p "$work/curl"
 for s in \$(seq $scans); do
   curl -sf -u admin:admin -o "$work/curl/scan\$s.zip" "$url/data/experiments/XNAT_E00001/scans/\$s/files?format=zip" &
 done
-wait
+for j in \$(jobs -p); do wait "\$j"; done
 SH
 read -r curl_s curl_kib < <(measure bash "$work/curl.sh")
+curl_bytes=$(cat "$work"/curl/*.zip | wc -c)
+echo "curl fetched $curl_bytes bytes in $scans archives"
 
 # Resume: everything present, nothing should be fetched.
 read -r re_s re_kib < <(measure target/release/xnatctl -q session download -E XNAT_E00001 \

@@ -130,9 +130,14 @@ async fn fetch_once(
     let part = part_path(dest);
     let ctx = || format!("writing {}", part.display());
     let resp = client.request(Method::GET, &f.uri).send().await?;
-    let mut file = tokio::fs::File::create(&part)
-        .await
-        .map_err(|e| Error::io(ctx(), e))?;
+    // Body chunks are small (often 8-16 KiB); batching them keeps the number of blocking
+    // write calls, each a hop to tokio's blocking pool, low.
+    let mut file = tokio::io::BufWriter::with_capacity(
+        512 * 1024,
+        tokio::fs::File::create(&part)
+            .await
+            .map_err(|e| Error::io(ctx(), e))?,
+    );
     let mut guard = PartGuard(Some(part.clone()));
     let mut hasher = Md5::new();
     let mut written = 0u64;
