@@ -22,8 +22,81 @@ pub fn row<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K,
 pub struct ResultSet {
     pub columns: Option<Value>,
     pub rows: Vec<Row>,
+    /// Rows in flat form (from `table::build`), written after `rows`. Large listings live here so
+    /// that serving 10 000 rows costs a few allocations instead of several per cell.
+    pub table: Option<Table>,
     /// Written after `Result` as `, "k": "v","k2": "v2"` (the exact bytes a real server sends).
     pub meta: Vec<(String, String)>,
+}
+
+/// Rows that share one key list, their cells packed into one string.
+#[derive(Debug, Default, Clone)]
+pub struct Table {
+    /// Column keys, in output order.
+    pub keys: Vec<String>,
+    /// Every cell's text, back to back.
+    pub text: String,
+    /// `keys.len()` byte ranges into `text` per stored row.
+    pub spans: Vec<(u32, u32)>,
+    /// Stored rows to emit, in order (a sort or a page picks and orders them).
+    pub order: Vec<u32>,
+}
+
+impl Table {
+    /// The cells of stored row `row`, in key order.
+    pub fn cells(&self, row: u32) -> impl Iterator<Item = &str> + '_ {
+        let n = self.keys.len();
+        let start = row as usize * n;
+        self.spans[start..start + n]
+            .iter()
+            .map(|&(a, b)| &self.text[a as usize..b as usize])
+    }
+
+    /// The emitted rows as maps (csv/xml and other slow paths).
+    fn to_rows(&self) -> Vec<Row> {
+        self.order
+            .iter()
+            .map(|&r| {
+                self.keys
+                    .iter()
+                    .zip(self.cells(r))
+                    .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Append `s` as a JSON string literal, byte for byte what `serde_json` writes.
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 impl ResultSet {
@@ -41,7 +114,7 @@ impl ResultSet {
 
     /// Add `totalRecords` = the current row count.
     pub fn with_total(self) -> Self {
-        let n = self.rows.len().to_string();
+        let n = self.len().to_string();
         self.meta("totalRecords", n)
     }
 
@@ -50,25 +123,104 @@ impl ResultSet {
         self
     }
 
+    /// Number of rows sent.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.table.as_ref().map_or(0, |t| t.order.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every row as a map (the flat table after `rows`).
+    fn all_rows(&self) -> std::borrow::Cow<'_, [Row]> {
+        match &self.table {
+            None => std::borrow::Cow::Borrowed(&self.rows),
+            Some(t) => {
+                let mut rows = self.rows.clone();
+                rows.extend(t.to_rows());
+                std::borrow::Cow::Owned(rows)
+            }
+        }
+    }
+
+    /// The JSON envelope, written into one pre-sized buffer straight from the rows.
     pub fn to_json_string(&self) -> String {
-        let mut out = String::from("{\"ResultSet\":{");
+        let mut cap = 64 + self.rows.len() * 64;
+        let table_keys: Vec<String> = match &self.table {
+            Some(t) => {
+                let keys: Vec<String> = t
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        let mut s = String::with_capacity(k.len() + 3);
+                        push_json_str(&mut s, k);
+                        s.push(':');
+                        s
+                    })
+                    .collect();
+                let per_row = 2 + keys.iter().map(|k| k.len() + 3).sum::<usize>();
+                cap += t.text.len() + t.order.len() * per_row;
+                keys
+            }
+            None => Vec::new(),
+        };
+        let mut out = String::with_capacity(cap);
+        out.push_str("{\"ResultSet\":{");
         if let Some(cols) = &self.columns {
             out.push_str("\"Columns\":");
             out.push_str(&cols.to_string());
             out.push(',');
         }
-        out.push_str("\"Result\":");
-        out.push_str(
-            &Value::Array(self.rows.iter().cloned().map(Value::Object).collect()).to_string(),
-        );
+        out.push_str("\"Result\":[");
+        let mut first = true;
+        for r in &self.rows {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push('{');
+            for (i, (k, v)) in r.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_str(&mut out, k);
+                out.push(':');
+                match v {
+                    Value::String(s) => push_json_str(&mut out, s),
+                    other => out.push_str(&other.to_string()),
+                }
+            }
+            out.push('}');
+        }
+        if let Some(t) = &self.table {
+            for &r in &t.order {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push('{');
+                for (i, (k, v)) in table_keys.iter().zip(t.cells(r)).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(k);
+                    push_json_str(&mut out, v);
+                }
+                out.push('}');
+            }
+        }
+        out.push(']');
         if !self.meta.is_empty() {
             out.push_str(", ");
-            let pairs: Vec<String> = self
-                .meta
-                .iter()
-                .map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), Value::from(v.as_str())))
-                .collect();
-            out.push_str(&pairs.join(","));
+            for (i, (k, v)) in self.meta.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_str(&mut out, k);
+                out.push_str(": ");
+                push_json_str(&mut out, v);
+            }
         }
         out.push_str("}}");
         out
@@ -76,8 +228,9 @@ impl ResultSet {
 
     /// `format=csv`: header line then rows, every cell quoted.
     pub fn to_csv(&self) -> String {
+        let rows = self.all_rows();
         let mut keys: Vec<String> = Vec::new();
-        for r in &self.rows {
+        for r in rows.iter() {
             for k in r.keys() {
                 if !keys.contains(k) {
                     keys.push(k.clone());
@@ -87,7 +240,7 @@ impl ResultSet {
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let mut out = keys.iter().map(|k| quote(k)).collect::<Vec<_>>().join(",");
         out.push('\n');
-        for r in &self.rows {
+        for r in rows.iter() {
             let cells: Vec<String> = keys
                 .iter()
                 .map(|k| quote(r.get(k).and_then(Value::as_str).unwrap_or("")))
@@ -100,8 +253,9 @@ impl ResultSet {
 
     /// `format=xml`: the XFTTable XML list flavour.
     pub fn to_xml(&self) -> String {
+        let rows = self.all_rows();
         let mut keys: Vec<String> = Vec::new();
-        for r in &self.rows {
+        for r in rows.iter() {
             for k in r.keys() {
                 if !keys.contains(k) {
                     keys.push(k.clone());
@@ -121,7 +275,7 @@ impl ResultSet {
             out.push_str(&format!("<column>{}</column>", xml_escape(k)));
         }
         out.push_str("</columns><rows>");
-        for r in &self.rows {
+        for r in rows.iter() {
             out.push_str("<row>");
             for k in &keys {
                 let v = r.get(k).and_then(Value::as_str).unwrap_or("");
@@ -351,6 +505,53 @@ mod tests {
         );
         let rs = ResultSet::new(vec![]);
         assert_eq!(rs.to_json_string(), r#"{"ResultSet":{"Result":[]}}"#);
+    }
+
+    #[test]
+    fn json_strings_match_serde_json() {
+        let samples = [
+            "",
+            "plain",
+            "quote \" back \\ slash",
+            "ctl \u{0}\u{1}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{1f}\u{7f} end",
+            "non-ascii é 日本 / </script>",
+        ];
+        for s in samples {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
+    }
+
+    #[test]
+    fn flat_table_bytes_match_rows() {
+        let t = Table {
+            keys: vec!["ID".into(), "name".into(), "URI".into()],
+            text: "P1A \"x\"/data/projects/P1P2B/data/projects/P2".into(),
+            spans: vec![(0, 2), (2, 7), (7, 24), (24, 26), (26, 27), (27, 44)],
+            order: vec![1, 0],
+        };
+        let flat = ResultSet {
+            table: Some(t),
+            ..Default::default()
+        }
+        .with_total();
+        let rows = ResultSet::new(vec![
+            row([("ID", "P2"), ("name", "B"), ("URI", "/data/projects/P2")]),
+            row([
+                ("ID", "P1"),
+                ("name", "A \"x\""),
+                ("URI", "/data/projects/P1"),
+            ]),
+        ])
+        .with_total();
+        assert_eq!(flat.to_json_string(), rows.to_json_string());
+        assert_eq!(flat.to_csv(), rows.to_csv());
+        assert_eq!(flat.to_xml(), rows.to_xml());
+        assert_eq!(
+            rows.to_json_string(),
+            r#"{"ResultSet":{"Result":[{"ID":"P2","name":"B","URI":"/data/projects/P2"},{"ID":"P1","name":"A \"x\"","URI":"/data/projects/P1"}], "totalRecords": "2"}}"#
+        );
     }
 
     #[test]

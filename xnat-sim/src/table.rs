@@ -2,10 +2,9 @@
 //! `columns=`, shortcut/xpath filters (comma = OR, `*`/`%` wildcards, date ranges), `sortBy`,
 //! `sortOrder`, `offset`/`limit` (fidelity spec §1.4).
 
-use crate::envelope::{ResultSet, Row};
+use crate::envelope::{ResultSet, Table};
 use crate::faults::glob_match;
 use crate::params::Params;
-use serde_json::Value;
 
 /// Parameters that control the listing itself and are never filters.
 const RESERVED: &[&str] = &[
@@ -102,20 +101,49 @@ pub fn build<T>(
     cell: impl Fn(&T, &str) -> String,
     uri: impl Fn(&T) -> String,
 ) -> ResultSet {
-    let filters: Vec<(&str, &str)> = params
+    build_into(
+        items,
+        params,
+        listing,
+        |it, k, out| out.push_str(&cell(it, k)),
+        |it, out| out.push_str(&uri(it)),
+    )
+}
+
+/// [`build`] with cells appended to a buffer: the rows land in one flat [`Table`] (no map, key or
+/// value allocation per cell), only the rows of the requested page are rendered when nothing is
+/// sorted, and the envelope is written from it in one pass.
+pub fn build_into<T>(
+    items: Vec<T>,
+    params: &Params,
+    listing: &Listing,
+    cell: impl Fn(&T, &str, &mut String),
+    uri: impl Fn(&T, &mut String),
+) -> ResultSet {
+    let filters: Vec<(String, &str, bool)> = params
         .iter()
         .filter(|(k, _)| is_filter_key(listing, k))
-        .collect();
-    let items: Vec<T> = items
-        .into_iter()
-        .filter(|it| {
-            filters.iter().all(|(k, v)| {
-                let key = column_key(listing, k).unwrap_or_else(|| k.to_ascii_lowercase());
-                let is_date = listing.date_keys.iter().any(|d| d.eq_ignore_ascii_case(k));
-                value_matches(&cell(it, &key), v, is_date)
-            })
+        .map(|(k, v)| {
+            let key = column_key(listing, k).unwrap_or_else(|| k.to_ascii_lowercase());
+            let is_date = listing.date_keys.iter().any(|d| d.eq_ignore_ascii_case(k));
+            (key, v, is_date)
         })
         .collect();
+    let items: Vec<T> = if filters.is_empty() {
+        items
+    } else {
+        let mut scratch = String::new();
+        items
+            .into_iter()
+            .filter(|it| {
+                filters.iter().all(|(key, v, is_date)| {
+                    scratch.clear();
+                    cell(it, key, &mut scratch);
+                    value_matches(&scratch, v, *is_date)
+                })
+            })
+            .collect()
+    };
 
     let mut keys: Vec<String> = match params.get_ci("columns").map(str::trim) {
         Some(cols) if !cols.is_empty() && !cols.eq_ignore_ascii_case("DEFAULT") => cols
@@ -130,29 +158,74 @@ pub fn build<T>(
         }
     }
     keys.retain(|k| k != "URI");
-    let mut rows: Vec<Row> = items
-        .iter()
-        .map(|it| {
-            let mut r = Row::new();
-            for k in &keys {
-                r.insert(k.clone(), Value::String(cell(it, k)));
-            }
-            r.insert("URI".into(), Value::String(uri(it)));
-            r
-        })
-        .collect();
+    // A column asked for twice is one key of the row (its first place), as in a map.
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
+    keys.push("URI".into());
+    let n_keys = keys.len();
 
-    if let Some(sort_by) = params.get_ci("sortBy") {
-        let cols: Vec<String> = sort_by.split(',').map(|s| s.trim().to_string()).collect();
+    let render = |table: &mut Table, it: &T| {
+        let (text, spans) = (&mut table.text, &mut table.spans);
+        for k in &keys[..n_keys - 1] {
+            let start = text.len() as u32;
+            cell(it, k, text);
+            spans.push((start, text.len() as u32));
+        }
+        let start = text.len() as u32;
+        uri(it, text);
+        spans.push((start, text.len() as u32));
+    };
+
+    let paging = params.has("offset") || params.has("limit");
+    let offset: usize = params
+        .get_ci("offset")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = match params.get_ci("limit") {
+        Some("*") => usize::MAX,
+        Some(v) => v.parse().unwrap_or(100),
+        None if paging => 100,
+        None => usize::MAX,
+    };
+    let (offset, limit) = if paging {
+        (offset, limit)
+    } else {
+        (0, usize::MAX)
+    };
+
+    let sort_by = params.get_ci("sortBy");
+    let rendered = if sort_by.is_some() {
+        items.len()
+    } else {
+        items.len().saturating_sub(offset).min(limit)
+    };
+    let mut table = Table {
+        text: String::with_capacity(rendered * n_keys * 16),
+        spans: Vec::with_capacity(rendered * n_keys),
+        order: Vec::new(),
+        keys: Vec::new(),
+    };
+    if let Some(sort_by) = sort_by {
+        for it in &items {
+            render(&mut table, it);
+        }
+        // Columns the rows do not have compare as "" (equal).
+        let cols: Vec<Option<usize>> = sort_by
+            .split(',')
+            .map(|c| keys.iter().position(|k| k == c.trim()))
+            .collect();
         let desc = params
             .get_ci("sortOrder")
             .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
-        rows.sort_by(|a, b| {
+        let cell_at = |row: u32, col: usize| {
+            let (a, b) = table.spans[row as usize * n_keys + col];
+            &table.text[a as usize..b as usize]
+        };
+        let mut order: Vec<u32> = (0..items.len() as u32).collect();
+        order.sort_by(|&a, &b| {
             let mut ord = std::cmp::Ordering::Equal;
-            for c in &cols {
-                let av = a.get(c).and_then(Value::as_str).unwrap_or("");
-                let bv = b.get(c).and_then(Value::as_str).unwrap_or("");
-                ord = ord.then_with(|| av.cmp(bv));
+            for c in cols.iter().flatten() {
+                ord = ord.then_with(|| cell_at(a, *c).cmp(cell_at(b, *c)));
             }
             if desc {
                 ord.reverse()
@@ -160,27 +233,23 @@ pub fn build<T>(
                 ord
             }
         });
-    }
-
-    let paging = params.has("offset") || params.has("limit");
-    if paging {
-        let offset: usize = params
-            .get_ci("offset")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let limit: Option<usize> = match params.get_ci("limit") {
-            Some("*") => None,
-            Some(v) => Some(v.parse().unwrap_or(100)),
-            None => Some(100),
-        };
-        rows = rows
-            .into_iter()
-            .skip(offset)
-            .take(limit.unwrap_or(usize::MAX))
-            .collect();
-        ResultSet::new(rows)
+        table.order = order.into_iter().skip(offset).take(limit).collect();
     } else {
-        ResultSet::new(rows).with_total()
+        for it in items.iter().skip(offset).take(limit) {
+            render(&mut table, it);
+        }
+        table.order = (0..rendered as u32).collect();
+    }
+    table.keys = keys;
+
+    let rs = ResultSet {
+        table: Some(table),
+        ..Default::default()
+    };
+    if paging {
+        rs
+    } else {
+        rs.with_total()
     }
 }
 

@@ -55,28 +55,48 @@ const FILTERED_TRIGGERS: &[&str] = &[
     "favorite",
 ];
 
-fn cell(p: &Project, key: &str) -> String {
-    let k = key
-        .strip_prefix("xnat:projectdata/")
-        .unwrap_or(key)
-        .to_ascii_lowercase();
-    match k.as_str() {
-        "id" => p.id.clone(),
-        "secondary_id" => p.secondary_id.clone(),
-        "name" => p.name.clone(),
-        "description" => p.description.clone(),
-        "keywords" => p.keywords.clone(),
-        "alias" | "aliases/alias/alias" => p.aliases.join(","),
-        "pi_firstname" | "pi/firstname" => p.pi_firstname.clone(),
-        "pi_lastname" | "pi/lastname" => p.pi_lastname.clone(),
-        "note" => p.note.clone(),
-        "insert_date" => p.insert_date.clone(),
-        "insert_user" => p.insert_user.clone(),
-        "accessibility" | "project_access" => p.accessibility.as_str().to_string(),
-        _ => table::custom_field_cell(key, &p.fields)
+/// Append the cell `key` (a shortcut or a lower-cased xpath) of `p` to `out`.
+fn write_cell(p: &Project, key: &str, out: &mut String) {
+    let k = key.strip_prefix("xnat:projectdata/").unwrap_or(key);
+    let is = |name: &str| k.eq_ignore_ascii_case(name);
+    let text: &str = if is("id") {
+        &p.id
+    } else if is("secondary_id") {
+        &p.secondary_id
+    } else if is("name") {
+        &p.name
+    } else if is("description") {
+        &p.description
+    } else if is("keywords") {
+        &p.keywords
+    } else if is("alias") || is("aliases/alias/alias") {
+        for (i, a) in p.aliases.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(a);
+        }
+        return;
+    } else if is("pi_firstname") || is("pi/firstname") {
+        &p.pi_firstname
+    } else if is("pi_lastname") || is("pi/lastname") {
+        &p.pi_lastname
+    } else if is("note") {
+        &p.note
+    } else if is("insert_date") {
+        &p.insert_date
+    } else if is("insert_user") {
+        &p.insert_user
+    } else if is("accessibility") || is("project_access") {
+        p.accessibility.as_str()
+    } else {
+        let custom = table::custom_field_cell(key, &p.fields)
             .or_else(|| table::custom_fields_joined(key, &p.fields))
-            .unwrap_or_default(),
-    }
+            .unwrap_or_default();
+        out.push_str(&custom);
+        return;
+    };
+    out.push_str(text);
 }
 
 async fn list(State(app): State<AppState>, caller: Caller, q: Params) -> Response {
@@ -84,11 +104,12 @@ async fn list(State(app): State<AppState>, caller: Caller, q: Params) -> Respons
     if FILTERED_TRIGGERS.iter().any(|t| q.has(t)) {
         return filtered_list(&st, &caller, &q);
     }
+    let restrict = q.get_ci("restrict");
     let items: Vec<&Project> = st
         .projects
         .values()
         .filter(|p| access::can_see_project(&caller, p))
-        .filter(|p| match q.get_ci("restrict") {
+        .filter(|p| match restrict {
             Some("edit") => access::can_edit(&caller, p),
             Some("delete") => access::can_delete(&caller, p),
             _ => true,
@@ -107,12 +128,15 @@ async fn list(State(app): State<AppState>, caller: Caller, q: Params) -> Respons
         forced: &[],
         date_keys: &["insert_date"],
     };
-    let rs = table::build(
+    let rs = table::build_into(
         items,
         &q,
         &listing,
-        |p, k| cell(p, k),
-        |p| format!("/data/projects/{}", p.id),
+        |p, k, out| write_cell(p, k, out),
+        |p, out| {
+            out.push_str("/data/projects/");
+            out.push_str(&p.id);
+        },
     );
     rs.respond(q.format().as_deref())
 }
