@@ -475,3 +475,14 @@ fn health_ping_reports_version_without_credentials() {
         .unwrap();
     assert_eq!(stdout_of(&quiet), format!("{}\n", env.url()));
 }
+
+#[test]
+fn auth_test_and_status_quiet_print_the_login_and_the_profile() {
+    let env = TestEnv::demo();
+    let test = env.cmd().args(["auth", "test", "-q"]).output().unwrap();
+    assert!(test.status.success(), "{}", stderr_of(&test));
+    assert_eq!(stdout_of(&test), "admin\n");
+    let status = env.cmd().args(["auth", "status", "-q"]).output().unwrap();
+    assert!(status.status.success(), "{}", stderr_of(&status));
+    assert_eq!(stdout_of(&status), "default\n");
+}

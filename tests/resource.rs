@@ -97,3 +97,15 @@ fn refresh_posts_the_catalog_service() {
     );
     assert_eq!(code, 2);
 }
+
+#[test]
+fn upload_help_names_its_positionals() {
+    let env = TestEnv::demo();
+    let out = env
+        .cmd()
+        .args(["resource", "upload", "--help"])
+        .output()
+        .expect("runs");
+    assert!(stdout_of(&out)
+        .contains("Usage: xnatctl resource upload [OPTIONS] [SESSION] <LABEL> <PATH>\n"));
+}

@@ -170,3 +170,16 @@ fn delete_continues_past_a_failed_item_and_exits_1() {
     assert_eq!(scan_ids(&env, "XNAT_E00003"), ["2"]);
     insta_settings(&env).bind(|| insta::assert_snapshot!("delete_partial_tsv", stdout));
 }
+
+#[test]
+fn show_of_an_unknown_scan_says_scan_not_found_without_a_label_hint() {
+    let env = TestEnv::demo();
+    let out = env
+        .cmd()
+        .args(["scan", "show", "-P", "DEMO_MR", "-E", "SUBJ001_MR1", "99"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(stdout_of(&out), "");
+    assert_eq!(support::stderr_of(&out), "error: scan not found: 99\n");
+}

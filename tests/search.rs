@@ -85,3 +85,15 @@ fn delete_checks_existence_confirms_and_audits() {
     let audit = std::fs::read_to_string(env.config_dir().join("audit.log")).unwrap();
     assert_eq!(audit.lines().count(), 3);
 }
+
+#[test]
+fn show_of_an_unknown_search_gives_no_label_hint() {
+    let env = TestEnv::demo();
+    let out = env
+        .cmd()
+        .args(["search", "show", "nope"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(stderr_of(&out), "error: saved search not found: nope\n");
+}

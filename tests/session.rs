@@ -282,3 +282,16 @@ fn normalize_labels_plans_and_renames() {
         ]
     );
 }
+
+#[test]
+fn list_of_an_unknown_project_names_the_project_and_exits_5() {
+    let env = TestEnv::demo();
+    let out = env
+        .cmd()
+        .args(["session", "list", "-P", "NOPE", "-q"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(stdout_of(&out), "");
+    assert_eq!(support::stderr_of(&out), "error: project not found: NOPE\n");
+}

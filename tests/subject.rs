@@ -276,3 +276,32 @@ fn share_and_unshare() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(shares(&env).is_empty());
 }
+
+#[test]
+fn list_of_an_unknown_project_names_the_project_and_exits_5() {
+    let env = TestEnv::demo();
+    let out = env
+        .cmd()
+        .args(["subject", "list", "-P", "NOPE"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(stdout_of(&out), "");
+    assert_eq!(support::stderr_of(&out), "error: project not found: NOPE\n");
+}
+
+#[test]
+fn rename_help_shows_the_template_on_one_line() {
+    let env = TestEnv::demo();
+    let out = env
+        .cmd()
+        .args(["subject", "rename", "--help"])
+        .output()
+        .expect("runs");
+    let help = stdout_of(&out);
+    assert!(
+        help.contains("Target template: `{project}` and the capture groups `{1}`, `{2}`, ...\n"),
+        "{help}"
+    );
+    assert!(!help.lines().any(|l| l.trim() == "`"), "{help}");
+}

@@ -141,6 +141,7 @@ fn status(ctx: &Context) -> Result<()> {
     let set = |b: bool| if b { "(set)" } else { "(not set)" };
     let mut rec = Record::new();
     rec.title = Some(format!("Auth status: {}", p.name));
+    rec.id_field = Some("profile".into());
     rec.insert("profile", json!(p.name));
     rec.insert("url", json!(p.url));
     rec.insert("username", json!(p.username));
@@ -163,7 +164,10 @@ fn status(ctx: &Context) -> Result<()> {
 async fn test(ctx: &Context) -> Result<()> {
     let p = ctx.profile()?;
     if p.token.is_none()
-        && ctx.auth_manager().load(&p.url, p.username.as_deref()).is_none()
+        && ctx
+            .auth_manager()
+            .load(&p.url, p.username.as_deref())
+            .is_none()
         && (p.username.is_none() || p.password.is_none())
     {
         return Err(Error::Auth(format!(
@@ -187,6 +191,7 @@ async fn test(ctx: &Context) -> Result<()> {
     }
     ctx.messages().success("authentication successful");
     let mut rec = Record::new();
+    rec.id_field = Some("user".into());
     rec.insert("user", json!(who.username));
     let name = format!(
         "{} {}",

@@ -20,6 +20,7 @@ pub enum ResourceCommand {
     /// Ask XNAT to refresh a resource catalog (checksums, stats, ...)
     Refresh(RefreshCmd),
     /// Upload a file, or a directory (zipped, extracted by the server), into a resource
+    #[command(override_usage = "xnatctl resource upload [OPTIONS] [SESSION] <LABEL> <PATH>")]
     Upload(crate::cli::resource_upload::UploadCmd),
     /// Download one resource's files into the download layout
     Download(crate::cli::transfer_cmds::ResourceDownloadArgs),
@@ -158,7 +159,8 @@ async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
     };
     let mut rec = Record::from_map(fields);
     rec.id_field = Some("label".into());
-    rec.label("file_count", "Files");
+    // "Files" is the list of names below; the count needs a label of its own.
+    rec.label("file_count", "File Count");
     rec.label("file_size", "Size");
     ctx.out().record(&rec).map_err(out_err)
 }

@@ -262,10 +262,14 @@ impl Error {
             Error::PermissionDenied(_) => {
                 Some("check your role in the project (owner, member or collaborator)".into())
             }
-            Error::NotFound { .. } => Some(
-                "labels are resolved within a project: pass -P/--project or set default_project"
-                    .into(),
-            ),
+            // Only subjects and sessions are looked up by label inside a project; for anything
+            // else (a saved search, a scan, a resource, a bare path) this advice would mislead.
+            Error::NotFound { kind, .. } if matches!(kind.as_str(), "subject" | "session") => {
+                Some(
+                    "labels are resolved within a project: pass -P/--project or set default_project"
+                        .into(),
+                )
+            }
             Error::Http { status, method, .. }
                 if *status >= 500 && method != "GET" && method != "PUT" && method != "DELETE" =>
             {
@@ -288,6 +292,18 @@ impl Error {
         Error::NotFound {
             kind: kind.into(),
             id: id.into(),
+        }
+    }
+
+    /// Give a bare HTTP 404 (the client only knows the path) the name of what was asked for,
+    /// so `subject list -P NOPE` says "project not found: NOPE" instead of printing a REST path.
+    /// Any other error passes through unchanged.
+    pub fn naming_not_found(self, kind: &str, id: &str) -> Self {
+        match self {
+            Error::NotFound { kind: k, id: path } if k == "resource" && path.starts_with('/') => {
+                Error::not_found(kind, id)
+            }
+            other => other,
         }
     }
 
@@ -356,6 +372,34 @@ mod tests {
             path: "/data/projects/P".into(),
             body: "\n  Already exists\nmore".into(),
         };
-        assert_eq!(e.to_string(), "HTTP 409 on PUT /data/projects/P: Already exists");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 409 on PUT /data/projects/P: Already exists"
+        );
+    }
+
+    #[test]
+    fn label_hint_only_for_label_resolved_objects() {
+        assert!(Error::not_found("session", "S").hint().is_some());
+        assert!(Error::not_found("subject", "S").hint().is_some());
+        assert_eq!(Error::not_found("saved search", "x").hint(), None);
+        assert_eq!(Error::not_found("scan", "9").hint(), None);
+        assert_eq!(Error::not_found("resource", "/data/x").hint(), None);
+    }
+
+    #[test]
+    fn naming_not_found_renames_only_bare_404s() {
+        let bare = Error::not_found("resource", "/data/projects/NOPE/subjects");
+        assert_eq!(
+            bare.naming_not_found("project", "NOPE").to_string(),
+            "project not found: NOPE"
+        );
+        let labelled = Error::not_found("resource", "NOTES");
+        assert_eq!(
+            labelled.naming_not_found("project", "P").to_string(),
+            "resource not found: NOTES"
+        );
+        let other = Error::PermissionDenied("GET /x".into());
+        assert_eq!(other.naming_not_found("project", "P").exit_code(), 6);
     }
 }

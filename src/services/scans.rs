@@ -140,7 +140,10 @@ fn scan_path(parent: &ScanParent, scan: &str) -> Result<String> {
 /// One scan with its resource labels.
 pub async fn show(client: &XnatClient, parent: &ScanParent, scan: &str) -> Result<ScanDetail> {
     let path = scan_path(parent, scan)?;
-    let doc = client.get_json(&path, &[]).await?;
+    let doc = client
+        .get_json(&path, &[])
+        .await
+        .map_err(|e| e.naming_not_found("scan", scan))?;
     let Some((fields, _)) = detail_fields(&doc) else {
         return Err(Error::not_found("scan", scan));
     };
@@ -171,7 +174,8 @@ pub async fn delete(client: &XnatClient, parent: &ScanParent, scan: &str) -> Res
     client
         .request(Method::DELETE, &scan_path(parent, scan)?)
         .send()
-        .await?;
+        .await
+        .map_err(|e| e.naming_not_found("scan", scan))?;
     Ok(())
 }
 

@@ -57,6 +57,13 @@ pub fn normalize_modality(value: &str) -> Result<String> {
 pub async fn list(client: &XnatClient, project: &str, q: &ListQuery) -> Result<Vec<SessionRow>> {
     let project = validate_project_id(project)?;
     let path = format!("/data/projects/{}/experiments", seg(&project)?);
+    list_at(client, &path, q)
+        .await
+        .map_err(|e| e.naming_not_found("project", &project))
+}
+
+async fn list_at(client: &XnatClient, path: &str, q: &ListQuery) -> Result<Vec<SessionRow>> {
+    let path = path.to_string();
     let mut params = vec![("columns", "ID,label,subject_label,date,xsiType")];
     if let Some(s) = q.subject.as_deref() {
         params.push(("subject_label", s));

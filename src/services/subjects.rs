@@ -50,7 +50,8 @@ pub async fn list(client: &XnatClient, project: &str, fetch: Fetch) -> Result<Ve
         &[("columns", "ID,label")],
         fetch,
     )
-    .await?;
+    .await
+    .map_err(|e| e.naming_not_found("project", project))?;
     Ok(rows
         .iter()
         .map(|r| SubjectRow {

@@ -35,7 +35,7 @@ pub struct RenameArgs {
     /// Regex that must match the whole label; groups feed `--to`
     #[arg(long, value_name = "RE", requires = "to")]
     pub pattern: Option<String>,
-    /// Target template: `{project}` and `{1}`..`{n}`
+    /// Target template: `{project}` and the capture groups `{1}`, `{2}`, ...
     #[arg(long, value_name = "TEMPLATE", requires = "pattern")]
     pub to: Option<String>,
     #[command(flatten)]
