@@ -486,3 +486,20 @@ fn auth_test_and_status_quiet_print_the_login_and_the_profile() {
     assert!(status.status.success(), "{}", stderr_of(&status));
     assert_eq!(stdout_of(&status), "default\n");
 }
+
+#[test]
+fn an_html_error_page_is_reported_by_its_message() {
+    let env = TestEnv::demo();
+    let out = env
+        .cmd()
+        .args(["api", "post", "/data/projects/DEMO_MR", "--data", "{\"a\":1}"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.starts_with("error: HTTP 400 on POST /data/projects/DEMO_MR: Unable to parse XML"),
+        "{err}"
+    );
+    assert!(!err.contains("<html>"), "{err}");
+}

@@ -193,11 +193,57 @@ pub enum Error {
 }
 
 fn body_suffix(body: &str) -> String {
-    let first = body.lines().map(str::trim).find(|l| !l.is_empty());
-    match first {
+    let first = if body.trim_start().starts_with('<') {
+        html_message(body)
+    } else {
+        body.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_string)
+    };
+    match first.as_deref() {
         Some(line) => format!(": {}", crate::core::error::snippet(line, 200)),
         None => String::new(),
     }
+}
+
+/// The message inside an HTML error page. XNAT's Restlet "Status page" puts it in `<h3>`, Tomcat's
+/// report in `<h1>`; without either, the first line of text that is not the page title. A first
+/// line of `<html>` told a user nothing.
+fn html_message(body: &str) -> Option<String> {
+    fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+        let lower = s.to_ascii_lowercase();
+        let start = lower.find(open)? + open.len();
+        let end = start + lower[start..].find(close)?;
+        Some(&s[start..end])
+    }
+    fn strip_tags(s: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in s.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+    let title = between(body, "<title>", "</title>").map(|t| strip_tags(t).trim().to_string());
+    for tag in [("<h3>", "</h3>"), ("<h1>", "</h1>")] {
+        if let Some(inner) = between(body, tag.0, tag.1) {
+            let text = strip_tags(inner).trim().to_string();
+            if !text.is_empty() {
+                return Some(text);
+            }
+        }
+    }
+    let text = strip_tags(body);
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && Some(*l) != title.as_deref())
+        .map(str::to_string)
 }
 
 /// Cut `text` to at most `max` characters, adding `…` when it was cut.
@@ -401,5 +447,28 @@ mod tests {
         );
         let other = Error::PermissionDenied("GET /x".into());
         assert_eq!(other.naming_not_found("project", "P").exit_code(), 6);
+    }
+
+    #[test]
+    fn http_error_message_takes_the_text_of_an_html_status_page() {
+        let page = "<html>\n<head>\n   <title>Status page</title>\n</head>\n<body>\n<h3>Unable to parse XML: no root element</h3><p>You can get technical details <a href=\"x\">here</a>.<br>\n</p>\n</body>\n</html>\n";
+        let e = Error::Http {
+            status: 400,
+            method: "POST".into(),
+            path: "/data/projects/P".into(),
+            body: page.into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "HTTP 400 on POST /data/projects/P: Unable to parse XML: no root element"
+        );
+        let bare = Error::Http {
+            status: 500,
+            method: "GET".into(),
+            path: "/x".into(),
+            body: "<html><head><title>Oops</title></head><body><p>\nboom\n</p></body></html>"
+                .into(),
+        };
+        assert_eq!(bare.to_string(), "HTTP 500 on GET /x: boom");
     }
 }
