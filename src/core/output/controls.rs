@@ -119,6 +119,16 @@ impl ListControls {
             });
         }
         if let Some((field, desc)) = &self.sort {
+            if !listing.rows.is_empty() {
+                let known = known_fields(listing);
+                if !known.contains(field) {
+                    // Sorting by a field no row has would silently do nothing; say so instead.
+                    return Err(Error::usage(format!(
+                        "unknown --sort-by field '{field}'; available fields: {}",
+                        known.join(", ")
+                    )));
+                }
+            }
             sort_rows(&mut listing.rows, field, *desc);
         }
         if let Some(n) = self.limit {
@@ -339,6 +349,21 @@ mod tests {
             e.to_string()
                 .contains("available fields: ID, label, size, age"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn sort_by_an_unknown_field_is_a_usage_error() {
+        let e = apply(&[], Some("nope:desc"), None, None).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("unknown --sort-by field 'nope'"),
+            "{e}"
+        );
+        // A field only some rows carry is known: those rows sort first, the rest last.
+        assert_eq!(
+            ids(&apply(&[], Some("age"), None, None).unwrap()),
+            ["E3", "E4", "E1", "E2"]
         );
     }
 
