@@ -497,3 +497,45 @@ fn ctrl_c_stops_cleanly_with_exit_7_and_no_partial_files() {
     no_part_files(&out);
     assert!(files_under(&out).len() < 7);
 }
+
+#[test]
+fn resume_trusts_the_manifest_only_while_size_and_mtime_match() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let before = file_gets(&env).len();
+    let rel = "SUBJ001_MR1/scans/1/resources/DICOM/files/1-1.dcm";
+    let path = out.join(rel);
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 0xff;
+
+    // Same size and mtime: the manifest vouches, nothing is fetched (only --verify re-reads).
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(file_gets(&env).len(), before);
+    let run = session_download(&env, &out)
+        .arg("--verify")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr_of(&run).contains(&format!("MISMATCH: {}", &rel[12..])));
+
+    // A new mtime: the manifest no longer vouches, the MD5 check finds the change, one refetch.
+    std::fs::write(&path, &bytes).unwrap();
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let gets = file_gets(&env);
+    assert_eq!(gets.len(), before + 1);
+    assert!(gets.last().unwrap().ends_with("/1-1.dcm"), "{gets:?}");
+    assert_ne!(std::fs::read(&path).unwrap(), bytes);
+    no_part_files(&out);
+}

@@ -237,6 +237,7 @@ async fn run(
     let opts = ExecOptions {
         workers,
         attempts: t.attempts.max(1),
+        manifest_dir: Some(crate::core::config::Config::config_dir().join("downloads")),
     };
     let report = execute(client, &plan, opts, progress.as_ref(), ctx.cancel_token()).await;
     drop(progress);

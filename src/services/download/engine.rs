@@ -1,28 +1,43 @@
 //! The per-file engine: a bounded worker pool fetching planned files to `<final>.part`,
 //! hashing while writing, renaming only complete and verified files, skipping files already
 //! present with the right digest, and retrying one file when its connection drops.
+//!
+//! Where the CPU goes (profiled with `perf`, see docs/downloads.md): MD5 and the kernel's copy
+//! into the page cache dominate. Each file therefore runs as its own task, and its body chunks
+//! go over a short channel to a blocking thread that owns a `std::fs::File` behind a large
+//! buffer and hashes as it writes, so hashing and writing of several files use every core while
+//! the async threads only move network buffers.
 
-use std::io::Read;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use reqwest::Method;
-use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
+use super::manifest::Manifest;
 use super::plan::{DownloadPlan, PlannedFile};
 use crate::core::client::XnatClient;
 use crate::core::error::{Error, Result};
 use crate::core::progress::Progress;
 
+/// Body chunks queued between the network task and the writer thread of one file.
+const CHANNEL_DEPTH: usize = 16;
+/// Write buffer of one file (few large `write` calls instead of one per network chunk).
+const WRITE_BUFFER: usize = 128 * 1024;
+
 /// How to run a plan.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ExecOptions {
     /// Files fetched at the same time.
     pub workers: usize,
     /// Attempts per file (the client's own retries come on top, before the body starts).
     pub attempts: u32,
+    /// Where resume manifests live (see `manifest.rs`); `None` hashes every present file.
+    pub manifest_dir: Option<PathBuf>,
 }
 
 /// What happened to one file.
@@ -68,24 +83,26 @@ impl ExecReport {
     }
 }
 
+fn md5_of_file_blocking(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
 /// MD5 of a local file, lowercase hex (blocking read in a worker thread).
 pub async fn md5_of_file(path: &Path) -> std::io::Result<String> {
     let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(&path)?;
-        let mut hasher = Md5::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok(hex::encode(hasher.finalize()))
-    })
-    .await
-    .map_err(std::io::Error::other)?
+    tokio::task::spawn_blocking(move || md5_of_file_blocking(&path))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 /// Deletes a `.part` file unless the download completed (also on cancellation: the future is
@@ -106,19 +123,47 @@ fn part_path(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
-async fn up_to_date(dest: &Path, f: &PlannedFile) -> bool {
-    let Ok(meta) = tokio::fs::metadata(dest).await else {
+/// Whether `dest` already holds `f`: size first, then the sidecar manifest, then (when the
+/// manifest does not vouch for it) the MD5 against the catalog, recording a match.
+fn up_to_date(dest: &Path, f: &PlannedFile, manifest: &Manifest) -> bool {
+    let Ok(meta) = std::fs::metadata(dest) else {
         return false;
     };
     if !meta.is_file() || f.size.is_some_and(|s| s != meta.len()) {
         return false;
     }
     match &f.digest {
-        Some(d) => md5_of_file(dest).await.is_ok_and(|m| &m == d),
+        Some(d) if manifest.vouches_for(&f.path, &meta, d) => true,
+        Some(d) => {
+            let ok = md5_of_file_blocking(dest).is_ok_and(|m| &m == d);
+            if ok {
+                manifest.record(&f.path, &meta, d);
+            }
+            ok
+        }
         // Without a digest only the size can be compared; a catalog without sizes either
         // forces a fresh copy.
         None => f.size.is_some(),
     }
+}
+
+/// The writer thread of one file: drains the channel into `file` through a large buffer,
+/// hashing every chunk; returns the byte count and MD5 once the sender is gone.
+fn write_part(
+    file: std::fs::File,
+    mut rx: tokio::sync::mpsc::Receiver<Bytes>,
+) -> std::io::Result<(u64, String)> {
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut hasher = Md5::new();
+    let mut written = 0u64;
+    while let Some(chunk) = rx.blocking_recv() {
+        // Hash first: the chunk is then still in the CPU cache when it is copied out.
+        hasher.update(&chunk);
+        out.write_all(&chunk)?;
+        written += chunk.len() as u64;
+    }
+    out.flush()?;
+    Ok((written, hex::encode(hasher.finalize())))
 }
 
 async fn fetch_once(
@@ -126,55 +171,68 @@ async fn fetch_once(
     f: &PlannedFile,
     dest: &Path,
     progress: &dyn Progress,
+    manifest: &Manifest,
 ) -> Result<u64> {
     let part = part_path(dest);
     let ctx = || format!("writing {}", part.display());
     let resp = client.request(Method::GET, &f.uri).send().await?;
-    // Body chunks are small (often 8-16 KiB); batching them keeps the number of blocking
-    // write calls, each a hop to tokio's blocking pool, low.
-    let mut file = tokio::io::BufWriter::with_capacity(
-        512 * 1024,
-        tokio::fs::File::create(&part)
-            .await
-            .map_err(|e| Error::io(ctx(), e))?,
-    );
+    // Created here, before the guard exists, so a cancelled run can never leave a `.part`
+    // that a late writer thread creates after the guard removed it.
+    let file = std::fs::File::create(&part).map_err(|e| Error::io(ctx(), e))?;
     let mut guard = PartGuard(Some(part.clone()));
-    let mut hasher = Md5::new();
-    let mut written = 0u64;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+    let writer = tokio::task::spawn_blocking(move || write_part(file, rx));
+    let mut received = 0u64;
+    let mut broken = None;
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            Error::Download(format!(
-                "{}: connection lost after {written} bytes: {e}",
-                f.path
-            ))
-        })?;
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| Error::io(ctx(), e))?;
-        hasher.update(&chunk);
-        written += chunk.len() as u64;
-        progress.advance(chunk.len() as u64);
+        match chunk {
+            Ok(chunk) => {
+                let n = chunk.len() as u64;
+                if tx.send(chunk).await.is_err() {
+                    // The writer stopped: its error is reported below.
+                    break;
+                }
+                received += n;
+                progress.advance(n);
+            }
+            Err(e) => {
+                broken = Some(Error::Download(format!(
+                    "{}: connection lost after {received} bytes: {e}",
+                    f.path
+                )));
+                break;
+            }
+        }
     }
-    file.flush().await.map_err(|e| Error::io(ctx(), e))?;
-    drop(file);
+    drop(tx);
+    // Wait for the writer even after a broken body, so the file is closed before the guard
+    // removes it.
+    let written = writer
+        .await
+        .map_err(|e| Error::io(ctx(), std::io::Error::other(e)))?;
+    if let Some(e) = broken {
+        return Err(e);
+    }
+    let (written, md5) = written.map_err(|e| Error::io(ctx(), e))?;
     if let Some(size) = f.size.filter(|s| *s != written) {
         return Err(Error::Download(format!(
             "{}: got {written} of {size} bytes",
             f.path
         )));
     }
-    let md5 = hex::encode(hasher.finalize());
     if let Some(d) = f.digest.as_ref().filter(|d| **d != md5) {
         return Err(Error::Verification(format!(
             "{}: MD5 {md5} does not match the server's {d}",
             f.path
         )));
     }
-    tokio::fs::rename(&part, dest)
-        .await
+    std::fs::rename(&part, dest)
         .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
     guard.0 = None;
+    if let (Some(d), Ok(meta)) = (&f.digest, std::fs::metadata(dest)) {
+        manifest.record(&f.path, &meta, d);
+    }
     Ok(written)
 }
 
@@ -195,11 +253,18 @@ async fn fetch_file(
     client: &XnatClient,
     root: &Path,
     f: &PlannedFile,
-    opts: ExecOptions,
+    opts: &ExecOptions,
     progress: &dyn Progress,
+    manifest: &Arc<Manifest>,
 ) -> FileStatus {
     let dest = root.join(&f.path);
-    if up_to_date(&dest, f).await {
+    let fresh = {
+        let (dest, f, manifest) = (dest.clone(), f.clone(), Arc::clone(manifest));
+        tokio::task::spawn_blocking(move || up_to_date(&dest, &f, &manifest))
+            .await
+            .unwrap_or(false)
+    };
+    if fresh {
         progress.advance(f.size.unwrap_or(0));
         return FileStatus::UpToDate;
     }
@@ -213,7 +278,7 @@ async fn fetch_file(
     let mut attempt = 1;
     loop {
         progress.begin(&f.path, f.size);
-        let r = fetch_once(client, f, &dest, progress).await;
+        let r = fetch_once(client, f, &dest, progress, manifest).await;
         progress.finish(&f.path);
         match r {
             Ok(n) => return FileStatus::Downloaded(n),
@@ -236,13 +301,19 @@ pub async fn execute(
     cancel: &CancellationToken,
 ) -> ExecReport {
     let root = plan.session_dir.as_path();
+    let manifest = Arc::new(match &opts.manifest_dir {
+        Some(dir) => Manifest::load(Manifest::path_for(dir, root)),
+        None => Manifest::disabled(),
+    });
+    let opts = &opts;
+    let manifest = &manifest;
     let mut statuses: Vec<FileStatus> = vec![FileStatus::Cancelled; plan.files.len()];
     let mut stream = futures::stream::iter(plan.files.iter().enumerate())
         .map(|(i, f)| async move {
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => (i, FileStatus::Cancelled),
-                s = fetch_file(client, root, f, opts, progress) => (i, s),
+                s = fetch_file(client, root, f, opts, progress, manifest) => (i, s),
             }
         })
         .buffer_unordered(opts.workers.max(1));
@@ -267,8 +338,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_file_with_the_catalog_digest_is_up_to_date() {
+    #[test]
+    fn a_file_with_the_catalog_digest_is_up_to_date() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"hello").unwrap();
@@ -279,11 +350,12 @@ mod tests {
             size: Some(5),
             digest: Some("5d41402abc4b2a76b9719d911017c592".into()),
         };
-        assert!(up_to_date(&p, &f).await);
+        let m = Manifest::disabled();
+        assert!(up_to_date(&p, &f, &m));
         f.digest = Some("00".into());
-        assert!(!up_to_date(&p, &f).await);
+        assert!(!up_to_date(&p, &f, &m));
         f.digest = None;
         f.size = Some(4);
-        assert!(!up_to_date(&p, &f).await);
+        assert!(!up_to_date(&p, &f, &m));
     }
 }

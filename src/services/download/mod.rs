@@ -9,6 +9,7 @@
 //! `scans/<scan id>/resources/<label>/files/<relpath>` and `resources/<label>/files/<relpath>`.
 
 mod engine;
+mod manifest;
 mod plan;
 
 pub use engine::{execute, md5_of_file, ExecOptions, ExecReport, FileStatus};
