@@ -45,10 +45,7 @@ pub fn main() -> i32 {
     };
 
     let ctx = Context::new(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_builder(&cli.command).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             let err = Error::io("starting the async runtime", e);
@@ -66,6 +63,31 @@ pub fn main() -> i32 {
     // Leave background transfers to the runtime drop rather than waiting on them.
     runtime.shutdown_background();
     code
+}
+
+/// Transfers hash, zip and write files while streams run: they get two worker threads (bounded,
+/// whatever the core count). Every other command waits on the network one request or one small
+/// batch at a time, and a single-threaded runtime starts faster and touches less memory
+/// (`--batch` concurrency still works: it is I/O concurrency, not parallelism).
+fn runtime_builder(command: &super::Command) -> tokio::runtime::Builder {
+    use super::session::SessionCommand as S;
+    use super::Command as C;
+    let parallel = matches!(
+        command,
+        C::Session(S::Download(_) | S::Upload(_) | S::UploadExam(_))
+            | C::Scan(super::scan::ScanCommand::Download(_))
+            | C::Resource(
+                super::resource::ResourceCommand::Download(_)
+                    | super::resource::ResourceCommand::Upload(_)
+            )
+    );
+    if parallel {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
 }
 
 /// Run the command, stopping cleanly on the first Ctrl-C and at once on the second.

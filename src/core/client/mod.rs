@@ -163,6 +163,16 @@ impl XnatClient {
             .connect_timeout(opts.connect_timeout)
             .read_timeout(opts.timeout)
             .pool_idle_timeout(Duration::from_secs(90));
+        // Reading and parsing the system trust store costs milliseconds and megabytes on every
+        // run. A plain-http server needs no roots; the compiled-in webpki roots still cover a
+        // redirect to a public https host (verification stays on), and an https server gets the
+        // system store as well, for site-installed CAs.
+        let https = base_url
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https:"));
+        if !https {
+            builder = builder.tls_built_in_native_certs(false);
+        }
         if let Some(bundle) = &opts.ca_bundle {
             let pem = std::fs::read(bundle)
                 .map_err(|e| Error::io(format!("reading CA bundle {}", bundle.display()), e))?;
