@@ -306,3 +306,54 @@ fn invalid_ids_never_reach_the_server() {
     assert_eq!(out.status.code(), Some(1));
     assert!(env.request_lines().is_empty(), "{:?}", env.request_lines());
 }
+
+#[test]
+fn list_json_of_typed_rows_matches_the_generic_listing() {
+    let env = seeded();
+    env.sim.with_state_mut(|st| {
+        // More than one server page, and a description cut at 50 characters, not bytes.
+        for i in 0..5001 {
+            let id = format!("P{i:05}");
+            let mut p = Project::new(&id, "admin");
+            p.name = format!("Project \"{i}\"");
+            p.description = "é".repeat(60);
+            st.projects.insert(id, p);
+        }
+    });
+    env.clear_requests();
+    let fast = run(&env, &["project", "list", "-o", "json"]);
+    assert!(fast.status.success(), "{}", stderr_of(&fast));
+    let lists: Vec<String> = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("GET /data/projects"))
+        .collect();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    assert!(lists[0].contains("offset=0&limit=5000"), "{lists:?}");
+    assert!(lists[1].contains("offset=5000&limit=5000"), "{lists:?}");
+
+    // `--columns` only shapes tables, so this prints the same rows through the generic listing.
+    let generic = run(
+        &env,
+        &[
+            "project",
+            "list",
+            "-o",
+            "json",
+            "--columns",
+            "id,name,pi,description",
+        ],
+    );
+    assert!(generic.status.success(), "{}", stderr_of(&generic));
+    assert_eq!(stdout_of(&fast), stdout_of(&generic));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout_of(&fast)).unwrap();
+    assert_eq!(rows.len(), 5004);
+    let p0 = rows.iter().find(|r| r["id"] == "P00000").unwrap();
+    assert_eq!(p0["name"], "Project \"0\"");
+    assert_eq!(p0["description"], "é".repeat(50));
+
+    let limited = run(&env, &["project", "list", "-o", "json", "--limit", "2"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout_of(&limited)).unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["ALPHA", "BETA"]);
+}

@@ -187,7 +187,16 @@ pub(crate) fn audited<T>(ctx: &Context, mut rec: AuditRecord, result: Result<T>)
 async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let controls = a.list.controls()?;
     let fetch = Fetch::for_controls(controls.needs_full_set(), controls.limit);
-    let rows = projects::list(ctx.client().await?, fetch).await?;
+    let mut rows = projects::list(ctx.client().await?, fetch).await?;
+    if ctx.is_json()
+        && controls.filters.is_empty()
+        && controls.sort.is_none()
+        && controls.columns.is_none()
+    {
+        // Nothing needs generic rows: write the typed rows straight out.
+        rows.truncate(controls.limit.unwrap_or(usize::MAX));
+        return ctx.out().json_rows(&rows).map_err(out_err);
+    }
     let l = listing(
         to_rows(&rows)?,
         &[

@@ -393,6 +393,37 @@ impl XnatClient {
         Ok(rows_from(value, None))
     }
 
+    /// One listing page parsed straight into typed rows: `GET path?params[&offset&limit]&format=json`
+    /// (the same query as [`Self::list_rows`] and [`Self::paginate`]). A `ResultSet.Result` (or bare
+    /// array) whose rows all fit `R` is read without building a `serde_json::Value` tree; any other
+    /// shape takes the generic path ([`rows_from`]) and `from_row` turns each row into an `R`.
+    pub async fn list_page<R: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        page: Option<(usize, usize)>,
+        from_row: impl Fn(serde_json::Map<String, serde_json::Value>) -> R,
+    ) -> Result<Vec<R>> {
+        let mut req = self
+            .request(Method::GET, path)
+            .query_pairs(params.iter().copied());
+        if let Some((offset, limit)) = page {
+            req = req
+                .query("offset", offset.to_string())
+                .query("limit", limit.to_string());
+        }
+        let resp = req.query("format", "json").send().await?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::Network(format!("reading the response of {path}: {e}")))?;
+        if let Some(rows) = typed_rows(&bytes) {
+            return Ok(rows);
+        }
+        let value = parse_json(&bytes, path)?;
+        Ok(rows_from(value, None).into_iter().map(from_row).collect())
+    }
+
     /// Join `path` to the base URL; a missing leading `/` is added.
     fn url_for(&self, path: &str) -> Result<url::Url> {
         let joined = if path.starts_with('/') {
@@ -413,8 +444,35 @@ pub(crate) async fn read_json(resp: reqwest::Response, path: &str) -> Result<ser
         .bytes()
         .await
         .map_err(|e| Error::Network(format!("reading the response of {path}: {e}")))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        let text = String::from_utf8_lossy(&bytes);
+    parse_json(&bytes, path)
+}
+
+/// The rows of `{"ResultSet":{"Result":[...]}}` or of a bare array, when every row fits `R`.
+fn typed_rows<R: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<Vec<R>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<R> {
+        #[serde(rename = "ResultSet")]
+        result_set: Body<R>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Body<R> {
+        #[serde(rename = "Result")]
+        result: Vec<R>,
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first == b'[' {
+        serde_json::from_slice::<Vec<R>>(bytes).ok()
+    } else {
+        serde_json::from_slice::<Envelope<R>>(bytes)
+            .ok()
+            .map(|e| e.result_set.result)
+    }
+}
+
+/// Parse a body as JSON, naming the path on failure.
+fn parse_json(bytes: &[u8], path: &str) -> Result<serde_json::Value> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let text = String::from_utf8_lossy(bytes);
         Error::Operation(format!(
             "the server's answer to {path} is not JSON ({e}): {}",
             crate::core::error::snippet(text.trim(), 200)
@@ -460,6 +518,34 @@ pub(crate) fn rows_from(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn typed_rows_read_envelopes_and_arrays_and_refuse_other_shapes() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct R {
+            #[serde(rename = "ID")]
+            id: String,
+        }
+        let env = br#"{"ResultSet":{"Result":[{"ID":"P1","URI":"/x"},{"ID":"P2"}], "totalRecords": "2"}}"#;
+        assert_eq!(
+            typed_rows::<R>(env),
+            Some(vec![R { id: "P1".into() }, R { id: "P2".into() }])
+        );
+        assert_eq!(
+            typed_rows::<R>(b" [{\"ID\":\"P3\"}]"),
+            Some(vec![R { id: "P3".into() }])
+        );
+        // Shapes the typed rows cannot hold go to the generic path.
+        for other in [
+            &br#"{"ResultSet":{"Result":[{"ID":7}]}}"#[..],
+            br#"{"ResultSet":{"Result":[{"ID":"P1"},"x"]}}"#,
+            br#"{"ResultSet":{}}"#,
+            br#"{"items":[]}"#,
+            b"not json",
+        ] {
+            assert_eq!(typed_rows::<R>(other), None);
+        }
+    }
 
     #[test]
     fn base_url_validation() {

@@ -190,8 +190,13 @@ impl Printer {
         } else {
             None
         };
+        // `Stdout` flushes at every newline: 10 000 JSON rows would be 60 000 write calls.
+        // Every method below flushes once when it is done.
         Printer {
-            out: Box::new(std::io::stdout()),
+            out: Box::new(std::io::BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stdout(),
+            )),
             err: Box::new(std::io::stderr()),
             opts,
             width,
@@ -326,6 +331,16 @@ impl Printer {
         }
         let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
         writeln!(self.out, "{text}")?;
+        self.out.flush()
+    }
+
+    /// Print typed rows as the JSON of a listing (what [`Printer::list`] prints for the same
+    /// rows as objects), serialised straight into the output without an intermediate `Value`.
+    /// Quiet mode is the caller's business: it needs the id field of a [`Listing`].
+    pub fn json_rows<T: serde::Serialize>(&mut self, rows: &[T]) -> std::io::Result<()> {
+        // `From` keeps the kind of a write error (a closed pipe stays `BrokenPipe`).
+        serde_json::to_writer_pretty(&mut self.out, rows).map_err(std::io::Error::from)?;
+        self.out.write_all(b"\n")?;
         self.out.flush()
     }
 
