@@ -539,3 +539,104 @@ fn resume_trusts_the_manifest_only_while_size_and_mtime_match() {
     assert_ne!(std::fs::read(&path).unwrap(), bytes);
     no_part_files(&out);
 }
+
+#[test]
+fn resource_download_output_file_streams_one_zip() {
+    let env = TestEnv::demo();
+    let zip_path = env.home.path().join("notes.zip");
+    let run = env
+        .cmd()
+        .args([
+            "resource",
+            "download",
+            "XNAT_E00001",
+            "DICOM",
+            "--scan",
+            "1",
+        ])
+        .arg("-f")
+        .arg(&zip_path)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let doc: serde_json::Value = serde_json::from_str(&stdout_of(&run)).unwrap();
+    let len = std::fs::metadata(&zip_path).unwrap().len();
+    assert_eq!(doc["bytes"], serde_json::json!(len));
+    assert_eq!(doc["resource"], "DICOM");
+    assert_eq!(doc["scan"], "1");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let names: Vec<String> = (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().to_string())
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.contains("1-")),
+        "{names:?}"
+    );
+    assert!(env.sim.requests().iter().any(|r| r.method == "GET"
+        && r.path == "/data/experiments/XNAT_E00001/scans/1/resources/DICOM/files"
+        && r.query.contains("format=zip")));
+    assert!(files_under(env.home.path())
+        .iter()
+        .all(|f| !f.ends_with(".part")));
+
+    // The deprecated --file still works, with a warning; -q prints the path.
+    let other = env.home.path().join("notes2.zip");
+    let run = env
+        .cmd()
+        .args([
+            "-q",
+            "resource",
+            "download",
+            "XNAT_E00001",
+            "DICOM",
+            "--scan",
+            "1",
+        ])
+        .arg("--file")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(stderr_of(&run).contains("--file is deprecated"));
+    assert_eq!(stdout_of(&run).trim(), other.display().to_string());
+    assert_eq!(
+        std::fs::read(&other).unwrap(),
+        std::fs::read(&zip_path).unwrap()
+    );
+}
+
+#[test]
+fn subject_narrows_the_session_lookup() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    let scan = |extra: &[&str]| {
+        env.cmd()
+            .args(["scan", "download", "-E", "SUBJ001_MR1", "--scans", "1"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let run = scan(&["-P", "DEMO_MR", "-S", "SUBJ002"]);
+    assert_eq!(run.status.code(), Some(5), "{}", stderr_of(&run));
+    assert!(!out.exists());
+    let run = scan(&["-S", "SUBJ001"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr_of(&run));
+    let run = scan(&["-P", "DEMO_MR", "-S", "SUBJ001", "--no-extract"]);
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(stderr_of(&run).contains("--no-extract is ignored"));
+    assert!(files_under(&out)
+        .iter()
+        .all(|f| f.starts_with("SUBJ001_MR1/scans/1/resources/")));
+    assert!(!files_under(&out).is_empty());
+
+    let run = session_download(&env, &out)
+        .arg("--extract")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(!stderr_of(&run).contains("ignored"));
+    assert_eq!(files_under(&out), DEMO_FILES);
+}

@@ -9,12 +9,13 @@ use serde_json::{json, Map, Value};
 
 use super::config::out_err;
 use super::Context;
-use crate::core::output::{Column, Listing};
+use crate::core::output::{Column, Listing, Record};
 use crate::core::validation::{validate_resource_label, validate_scan_id};
 use crate::core::{Error, Result};
 use crate::services::download::{
-    self, build_plan, execute, overall_status, resolve_session, DownloadPlan, ExecOptions,
-    FileStatus, ItemResult, PlanRequest, ResourceFilter, ScanSelection, TransferSummary,
+    self, build_plan, execute, overall_status, resolve_session, resolve_session_of_subject,
+    resource_zip_path, DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest,
+    ResourceFilter, ScanSelection, TransferSummary,
 };
 use crate::services::verify::verify_tree;
 
@@ -36,6 +37,29 @@ pub struct TransferArgs {
     /// Attempts per file when its transfer breaks
     #[arg(long, default_value_t = 3, hide = true)]
     pub attempts: u32,
+}
+
+/// The reference's `--extract/--no-extract`. Files always land extracted in the one layout
+/// (`docs/downloads.md`), so `--extract` is accepted as the default and `--no-extract` only warns.
+#[derive(Debug, Clone, Args)]
+pub struct ExtractArgs {
+    /// Accepted for compatibility: files are always written extracted (the default)
+    #[arg(long, overrides_with = "no_extract")]
+    pub extract: bool,
+    /// Accepted for compatibility and ignored with a warning: files are always written extracted
+    #[arg(long, overrides_with = "extract")]
+    pub no_extract: bool,
+}
+
+impl ExtractArgs {
+    fn warn(&self, ctx: &Context) {
+        if self.no_extract {
+            ctx.messages().warn(
+                "--no-extract is ignored: files are always written extracted, one per catalog entry \
+                 (use `resource download --output-file` for a zip)",
+            );
+        }
+    }
 }
 
 /// Arguments of `session download`.
@@ -61,6 +85,9 @@ pub struct SessionDownloadArgs {
     /// Also download the session's own resources
     #[arg(long)]
     pub session_resources: bool,
+    /// Extraction flags of the reference.
+    #[command(flatten)]
+    pub extract: ExtractArgs,
     /// Output, workers, verification, dry run.
     #[command(flatten)]
     pub transfer: TransferArgs,
@@ -75,6 +102,9 @@ pub struct ScanDownloadArgs {
     /// Project (needed to look up a label; default: profile default_project)
     #[arg(short = 'P', long)]
     pub project: Option<String>,
+    /// Subject ID or label the session must belong to (needs a project)
+    #[arg(short = 'S', long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
     /// Scan IDs (comma-separated or repeated; ALL or * for every scan)
     #[arg(long, required = true, value_delimiter = ',', value_name = "IDS")]
     pub scans: Vec<String>,
@@ -89,6 +119,9 @@ pub struct ScanDownloadArgs {
     /// Skip these resource labels (repeatable)
     #[arg(long = "exclude-resource", value_name = "LABEL")]
     pub exclude_resource: Vec<String>,
+    /// Extraction flags of the reference.
+    #[command(flatten)]
+    pub extract: ExtractArgs,
     /// Output, workers, verification, dry run.
     #[command(flatten)]
     pub transfer: TransferArgs,
@@ -107,6 +140,16 @@ pub struct ResourceDownloadArgs {
     /// Project (needed to look up a label; default: profile default_project)
     #[arg(short = 'P', long)]
     pub project: Option<String>,
+    /// Subject ID or label the session must belong to (needs a project)
+    #[arg(short = 'S', long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+    /// Write the resource as one zip archive to PATH (streamed, renamed into place when complete)
+    /// instead of extracted files under --out
+    #[arg(short = 'f', long, value_name = "PATH", conflicts_with = "file")]
+    pub output_file: Option<PathBuf>,
+    /// Deprecated alias of --output-file
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub file: Option<PathBuf>,
     /// Output, workers, verification, dry run.
     #[command(flatten)]
     pub transfer: TransferArgs,
@@ -118,6 +161,7 @@ fn checked_labels(labels: &[String]) -> Result<Vec<String>> {
 
 /// `session download`.
 pub async fn session_download(args: SessionDownloadArgs, ctx: &Context) -> Result<()> {
+    args.extract.warn(ctx);
     let filter = ResourceFilter {
         include: checked_labels(&args.resource)?,
         exclude: checked_labels(&args.exclude_resource)?,
@@ -129,18 +173,17 @@ pub async fn session_download(args: SessionDownloadArgs, ctx: &Context) -> Resul
         session_resources: args.session_resources,
         workers: 1,
     };
-    run(
-        ctx,
-        project.as_deref(),
-        &args.experiment,
-        req,
-        &args.transfer,
-    )
-    .await
+    let target = Target {
+        project: project.as_deref(),
+        subject: None,
+        experiment: &args.experiment,
+    };
+    run(ctx, target, req, &args.transfer).await
 }
 
 /// `scan download`.
 pub async fn scan_download(args: ScanDownloadArgs, ctx: &Context) -> Result<()> {
+    args.extract.warn(ctx);
     let ids: Vec<String> = args
         .scans
         .iter()
@@ -171,19 +214,31 @@ pub async fn scan_download(args: ScanDownloadArgs, ctx: &Context) -> Result<()> 
         workers: 1,
     };
     let project = ctx.project_or_default(args.project.as_deref());
-    run(
-        ctx,
-        project.as_deref(),
-        &args.experiment,
-        req,
-        &args.transfer,
-    )
-    .await
+    let target = Target {
+        project: project.as_deref(),
+        subject: args.subject.as_deref(),
+        experiment: &args.experiment,
+    };
+    run(ctx, target, req, &args.transfer).await
 }
 
 /// `resource download`.
 pub async fn resource_download(args: ResourceDownloadArgs, ctx: &Context) -> Result<()> {
     let label = validate_resource_label(&args.label)?;
+    if args.file.is_some() {
+        ctx.messages()
+            .warn("--file is deprecated; use -f/--output-file");
+    }
+    let project = ctx.project_or_default(args.project.as_deref());
+    let target = Target {
+        project: project.as_deref(),
+        subject: args.subject.as_deref(),
+        experiment: &args.session,
+    };
+    if let Some(zip) = args.output_file.as_ref().or(args.file.as_ref()) {
+        let scan = args.scan.as_deref().map(validate_scan_id).transpose()?;
+        return resource_zip(ctx, target, &label, scan.as_deref(), zip, &args.transfer).await;
+    }
     let (scans, session_resources) = match &args.scan {
         Some(s) => (ScanSelection::Only(vec![validate_scan_id(s)?]), false),
         None => (ScanSelection::None, true),
@@ -197,8 +252,71 @@ pub async fn resource_download(args: ResourceDownloadArgs, ctx: &Context) -> Res
         session_resources,
         workers: 1,
     };
-    let project = ctx.project_or_default(args.project.as_deref());
-    run(ctx, project.as_deref(), &args.session, req, &args.transfer).await
+    run(ctx, target, req, &args.transfer).await
+}
+
+/// Which session a download is about, as given on the command line.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    project: Option<&'a str>,
+    subject: Option<&'a str>,
+    experiment: &'a str,
+}
+
+async fn resolve_target(ctx: &Context, t: Target<'_>) -> Result<download::SessionRef> {
+    let client = ctx.client().await?;
+    match t.subject {
+        None => resolve_session(client, t.project, t.experiment).await,
+        Some(subject) => {
+            let project = t
+                .project
+                .ok_or_else(|| Error::usage("-S/--subject needs -P/--project"))?;
+            resolve_session_of_subject(client, project, subject, t.experiment).await
+        }
+    }
+}
+
+/// `resource download --output-file`: the resource's zip archive streamed to one file.
+async fn resource_zip(
+    ctx: &Context,
+    target: Target<'_>,
+    label: &str,
+    scan: Option<&str>,
+    dest: &std::path::Path,
+    t: &TransferArgs,
+) -> Result<()> {
+    let session = resolve_target(ctx, target).await?;
+    let path = resource_zip_path(&session.id, scan, label)?;
+    if t.dry_run {
+        ctx.messages().dry_run(&format!(
+            "would download {path}?format=zip to {}",
+            dest.display()
+        ));
+        return Ok(());
+    }
+    let client = ctx.client().await?;
+    ctx.set_cancel_aware();
+    let progress = super::progress::for_transfer(ctx, 0);
+    let got = tokio::select! {
+        r = client.download_to_file(&path, &[("format", "zip")], dest, progress.as_ref()) => r?,
+        _ = ctx.cancel_token().cancelled() => return Err(Error::Cancelled),
+    };
+    drop(progress);
+    let mut record = Record::new();
+    record.insert("output_file", json!(dest.display().to_string()));
+    record.insert("session_id", json!(session.id));
+    record.insert("resource", json!(label));
+    record.insert("scan", json!(scan));
+    record.insert("bytes", json!(got.bytes));
+    record.insert("md5", json!(got.md5));
+    record.id_field = Some("output_file".into());
+    ctx.out().record(&record).map_err(out_err)?;
+    ctx.messages().success(&format!(
+        "Downloaded {label} ({}) to {}",
+        mb(got.bytes),
+        dest.display()
+    ));
+    Ok(())
 }
 
 fn workers(ctx: &Context, flag: Option<usize>) -> usize {
@@ -213,16 +331,15 @@ fn mb(bytes: u64) -> String {
 
 async fn run(
     ctx: &Context,
-    project: Option<&str>,
-    experiment: &str,
+    target: Target<'_>,
     mut req: PlanRequest,
     t: &TransferArgs,
 ) -> Result<()> {
     let started = Instant::now();
     let workers = workers(ctx, t.workers);
     req.workers = workers;
+    let session = resolve_target(ctx, target).await?;
     let client = ctx.client().await?;
-    let session = resolve_session(client, project, experiment).await?;
     let plan = build_plan(client, session, &t.out, &req).await?;
     if t.dry_run {
         return print_plan(ctx, &plan, &req, workers);

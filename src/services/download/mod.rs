@@ -14,8 +14,8 @@ mod plan;
 
 pub use engine::{execute, md5_of_file, ExecOptions, ExecReport, FileStatus};
 pub use plan::{
-    build_plan, resolve_session, DownloadPlan, PlanRequest, PlannedFile, ResourceFilter,
-    ScanSelection, SessionRef,
+    build_plan, resolve_session, resolve_session_of_subject, resource_zip_path, DownloadPlan,
+    PlanRequest, PlannedFile, ResourceFilter, ScanSelection, SessionRef,
 };
 
 use serde::Serialize;

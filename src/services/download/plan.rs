@@ -154,6 +154,36 @@ pub async fn resolve_session(
     })
 }
 
+/// Resolve a session that must belong to `subject` (ID or label) in `project`: the subject is
+/// looked up first, then the session, which is NotFound when it belongs to another subject.
+pub async fn resolve_session_of_subject(
+    client: &XnatClient,
+    project: &str,
+    subject: &str,
+    id_or_label: &str,
+) -> Result<SessionRef> {
+    let subj = crate::services::subjects::resolve(client, project, subject).await?;
+    let session = resolve_session(client, Some(project), id_or_label).await?;
+    if session.subject.as_deref() != Some(subj.id.as_str()) {
+        return Err(Error::not_found(
+            "session",
+            format!("{id_or_label} of subject {subject}"),
+        ));
+    }
+    Ok(session)
+}
+
+/// Server path of a resource's files (`…/resources/{label}/files`) of a session or one of its
+/// scans, for a `?format=zip` archive.
+pub fn resource_zip_path(session_id: &str, scan: Option<&str>, label: &str) -> Result<String> {
+    let mut path = format!("/data/experiments/{}", seg(session_id)?);
+    if let Some(scan) = scan {
+        path.push_str(&format!("/scans/{}", seg(scan)?));
+    }
+    path.push_str(&format!("/resources/{}/files", seg(label)?));
+    Ok(path)
+}
+
 /// The path of a catalog `URI` relative to the resource (`…/files/<relpath>`), decoded and
 /// checked component by component so a hostile catalog cannot point outside the output.
 fn relpath_of(uri: &str, name: Option<&str>) -> Result<String> {
