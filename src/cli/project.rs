@@ -197,8 +197,20 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
         rows.truncate(controls.limit.unwrap_or(usize::MAX));
         return ctx.out().json_rows(&rows).map_err(out_err);
     }
+    // The strings move into the generic rows: one copy of the data, not two.
+    let generic = rows
+        .into_iter()
+        .map(|r| {
+            let mut m = Map::with_capacity(4);
+            m.insert("id".into(), Value::String(r.id));
+            m.insert("name".into(), Value::String(r.name));
+            m.insert("pi".into(), Value::String(r.pi));
+            m.insert("description".into(), Value::String(r.description));
+            m
+        })
+        .collect();
     let l = listing(
-        to_rows(&rows)?,
+        generic,
         &[
             ("id", "ID"),
             ("name", "Name"),
