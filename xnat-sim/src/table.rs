@@ -291,6 +291,56 @@ pub fn custom_fields_joined(
 mod tests {
     use super::*;
 
+    fn ids(params: &[(&str, &str)]) -> String {
+        let items = vec![("b", "2"), ("a", "3"), ("c", "1"), ("d", "3")];
+        let listing = Listing {
+            defaults: &["ID"],
+            shortcuts: &["ID", "rank"],
+            forced: &[],
+            date_keys: &[],
+        };
+        let params = Params(
+            params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        build(
+            items,
+            &params,
+            &listing,
+            |it, k| match k {
+                "ID" => it.0.to_string(),
+                "rank" => it.1.to_string(),
+                _ => String::new(),
+            },
+            |it| format!("/x/{}", it.0),
+        )
+        .to_json_string()
+    }
+
+    #[test]
+    fn pages_sorts_filters_and_columns() {
+        assert_eq!(
+            ids(&[("limit", "2"), ("offset", "1")]),
+            r#"{"ResultSet":{"Result":[{"ID":"a","URI":"/x/a"},{"ID":"c","URI":"/x/c"}]}}"#
+        );
+        assert_eq!(
+            ids(&[
+                ("columns", "rank,ID,rank"),
+                ("sortBy", "rank"),
+                ("sortOrder", "DESC"),
+                ("limit", "2")
+            ]),
+            r#"{"ResultSet":{"Result":[{"rank":"3","ID":"a","URI":"/x/a"},{"rank":"3","ID":"d","URI":"/x/d"}]}}"#
+        );
+        assert_eq!(
+            ids(&[("rank", "3"), ("sortBy", "URI"), ("sortOrder", "desc")]),
+            r#"{"ResultSet":{"Result":[{"ID":"d","URI":"/x/d"},{"ID":"a","URI":"/x/a"}], "totalRecords": "2"}}"#
+        );
+        assert_eq!(ids(&[("offset", "9")]), r#"{"ResultSet":{"Result":[]}}"#);
+    }
+
     #[test]
     fn filters_and_dates() {
         assert!(value_matches("abc", "x,a*", false));
