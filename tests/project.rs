@@ -166,6 +166,29 @@ fn create_escapes_xml_and_stores_the_values() {
 }
 
 #[test]
+fn create_refuses_an_existing_project_and_leaves_it_alone() {
+    let env = seeded();
+    let before = env.sim.with_state(|st| st.projects["ALPHA"].name.clone());
+    env.clear_requests();
+    let out = run(&env, &["project", "create", "ALPHA", "--name", "clobbered"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("project already exists: ALPHA"),
+        "{}",
+        stderr_of(&out)
+    );
+    let after = env.sim.with_state(|st| st.projects["ALPHA"].name.clone());
+    assert_eq!(before, after);
+    assert!(
+        !env.request_lines()
+            .iter()
+            .any(|l| l.starts_with("POST /data/projects")),
+        "{:?}",
+        env.request_lines()
+    );
+}
+
+#[test]
 fn access_reads_and_sets_with_confirmation_and_audit() {
     let env = seeded();
     let out = run(&env, &["project", "access", "ALPHA", "-o", "json"]);

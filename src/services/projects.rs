@@ -289,6 +289,24 @@ pub fn validate_accessibility(level: &str) -> Result<String> {
 pub async fn create(client: &XnatClient, new: &NewProject) -> Result<()> {
     let id = validate_project_id(&new.id)?;
     let access = validate_accessibility(&new.accessibility)?;
+    // XNAT answers a create on an existing ID by silently rewriting that project's name, PI and
+    // description; refuse instead of clobbering someone's project.
+    match client
+        .get(
+            &format!("/data/projects/{}", seg(&id)?),
+            &[("format", "json")],
+        )
+        .await
+    {
+        Ok(_) => {
+            return Err(Error::AlreadyExists {
+                kind: "project".into(),
+                id,
+            })
+        }
+        Err(Error::NotFound { .. }) => {}
+        Err(e) => return Err(e),
+    }
     let resp = client
         .request(Method::POST, &format!("/data/projects/{}", seg(&id)?))
         .query("accessibility", access)
