@@ -1,0 +1,36 @@
+//! Passwords kept in the OS keyring, behind a small trait so that tests can pass a fake store.
+
+use super::KEYRING_SERVICE;
+use crate::core::error::{Error, Result};
+
+/// Reads and writes passwords in a secret store; the OS keyring in production, a fake in tests.
+pub trait PasswordStore {
+    /// The password for `profile` at `url`; `Ok(None)` when there is no entry.
+    fn get_password(&self, profile: &str, url: &str) -> Result<Option<String>>;
+}
+
+/// The OS keyring (service `xnatctl`, user `<profile>@<url>`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsKeyring;
+
+fn keyring_entry(profile: &str, url: &str) -> Result<keyring::Entry> {
+    keyring::Entry::new(KEYRING_SERVICE, &format!("{profile}@{url}"))
+        .map_err(|e| Error::Config(format!("cannot use the OS keyring: {e}")))
+}
+
+impl PasswordStore for OsKeyring {
+    fn get_password(&self, profile: &str, url: &str) -> Result<Option<String>> {
+        match keyring_entry(profile, url)?.get_password() {
+            Ok(pw) => Ok(Some(pw)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(Error::Config(format!("cannot read the OS keyring: {e}"))),
+        }
+    }
+}
+
+/// Store `password` in the OS keyring for `profile` at `url` (what `config set-password` does).
+pub fn keyring_set_password(profile: &str, url: &str, password: &str) -> Result<()> {
+    keyring_entry(profile, url)?
+        .set_password(password)
+        .map_err(|e| Error::Config(format!("cannot write to the OS keyring: {e}")))
+}
