@@ -1,6 +1,8 @@
 //! Unit tests for `sessions`, kept in their own file so the module itself reads as the code it ships.
 
 use super::*;
+use regex::Regex;
+use serde_json::json;
 
 fn row(id: &str, label: &str, subj: &str, xsi: &str, date: &str, time: &str) -> Row {
     json!({"ID": id, "label": label, "subject_label": subj, "xsiType": xsi, "date": date, "time": time})
