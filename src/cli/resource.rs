@@ -1,5 +1,7 @@
 //! `resource`: list and inspect resources at any level, and ask XNAT to refresh catalogs.
 
+mod download;
+
 use clap::{Args, Subcommand};
 
 use crate::cli::common::ListArgs;
@@ -23,7 +25,7 @@ pub enum ResourceCommand {
     #[command(override_usage = "xnatctl resource upload [OPTIONS] [SESSION] <LABEL> <PATH>")]
     Upload(crate::cli::resource_upload::UploadCmd),
     /// Download one resource's files into the download layout
-    Download(crate::cli::transfer_cmds::ResourceDownloadArgs),
+    Download(download::DownloadArgs),
 }
 
 /// `resource list`.
@@ -80,7 +82,7 @@ pub async fn run(cmd: ResourceCommand, ctx: &Context) -> Result<()> {
         ResourceCommand::Show(a) => show(a, ctx).await,
         ResourceCommand::Refresh(a) => refresh(a, ctx).await,
         ResourceCommand::Upload(a) => crate::cli::resource_upload::run(a, ctx).await,
-        ResourceCommand::Download(a) => crate::cli::transfer_cmds::resource_download(a, ctx).await,
+        ResourceCommand::Download(a) => download::run(a, ctx).await,
     }
 }
 

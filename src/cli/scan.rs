@@ -1,5 +1,7 @@
 //! `scan`: list, show and delete the scans of a session.
 
+mod download;
+
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -26,7 +28,7 @@ pub enum ScanCommand {
     /// Delete scans of a session
     Delete(DeleteCmd),
     /// Download scans' files (parallel, resumable, verified)
-    Download(crate::cli::transfer_cmds::ScanDownloadArgs),
+    Download(download::DownloadArgs),
 }
 
 /// Which session: `-E`, `-P`, `-S`.
@@ -92,7 +94,7 @@ pub async fn run(cmd: ScanCommand, ctx: &Context) -> Result<()> {
         ScanCommand::List(a) => list(a, ctx).await,
         ScanCommand::Show(a) => show(a, ctx).await,
         ScanCommand::Delete(a) => delete(a, ctx).await,
-        ScanCommand::Download(a) => crate::cli::transfer_cmds::scan_download(a, ctx).await,
+        ScanCommand::Download(a) => download::run(a, ctx).await,
     }
 }
 

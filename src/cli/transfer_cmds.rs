@@ -1,5 +1,7 @@
-//! `session download`, `scan download` and `resource download`: three ways to pick files, one
-//! engine (`services::download`), one layout and one summary.
+//! The download engine behind `session download`, `scan download` and `resource download`:
+//! the options they share, session resolution, the plan, the run and one summary. Each verb's
+//! arguments and handler live with its group (`cli/session/download.rs`, `cli/scan/download.rs`,
+//! `cli/resource/download.rs`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,13 +11,12 @@ use serde_json::{json, Map, Value};
 
 use super::config::out_err;
 use super::Context;
-use crate::core::output::{Column, Listing, Record};
-use crate::core::validation::{validate_resource_label, validate_scan_id};
+use crate::core::output::{Column, Listing};
+use crate::core::validation::validate_resource_label;
 use crate::core::{Error, Result};
 use crate::services::download::{
     self, build_plan, execute, overall_status, resolve_session, resolve_session_of_subject,
-    resource_zip_path, DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest,
-    ResourceFilter, ScanSelection, TransferSummary,
+    DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest, ScanSelection, TransferSummary,
 };
 use crate::services::verify::verify_tree;
 
@@ -52,7 +53,7 @@ pub struct ExtractArgs {
 }
 
 impl ExtractArgs {
-    fn warn(&self, ctx: &Context) {
+    pub(crate) fn warn(&self, ctx: &Context) {
         if self.no_extract {
             ctx.messages().warn(
                 "--no-extract is ignored: files are always written extracted, one per catalog entry \
@@ -62,208 +63,19 @@ impl ExtractArgs {
     }
 }
 
-/// Arguments of `session download`.
-#[derive(Debug, Args)]
-pub struct SessionDownloadArgs {
-    /// Session accession ID, or label with -P
-    #[arg(short = 'E', long = "experiment", value_name = "ID_OR_LABEL")]
-    pub experiment: String,
-    /// Project (needed to look up a label; default: profile default_project)
-    #[arg(short = 'P', long)]
-    pub project: Option<String>,
-    /// Only these resource labels (repeatable)
-    #[arg(
-        short = 'r',
-        long = "resource",
-        value_name = "LABEL",
-        conflicts_with = "exclude_resource"
-    )]
-    pub resource: Vec<String>,
-    /// Skip these resource labels (repeatable)
-    #[arg(long = "exclude-resource", value_name = "LABEL")]
-    pub exclude_resource: Vec<String>,
-    /// Also download the session's own resources
-    #[arg(long)]
-    pub session_resources: bool,
-    /// Extraction flags of the reference.
-    #[command(flatten)]
-    pub extract: ExtractArgs,
-    /// Output, workers, verification, dry run.
-    #[command(flatten)]
-    pub transfer: TransferArgs,
-}
-
-/// Arguments of `scan download`.
-#[derive(Debug, Args)]
-pub struct ScanDownloadArgs {
-    /// Session accession ID, or label with -P
-    #[arg(short = 'E', long = "experiment", value_name = "ID_OR_LABEL")]
-    pub experiment: String,
-    /// Project (needed to look up a label; default: profile default_project)
-    #[arg(short = 'P', long)]
-    pub project: Option<String>,
-    /// Subject ID or label the session must belong to (needs a project)
-    #[arg(short = 'S', long, value_name = "SUBJECT")]
-    pub subject: Option<String>,
-    /// Scan IDs (comma-separated or repeated; ALL or * for every scan)
-    #[arg(long, required = true, value_delimiter = ',', value_name = "IDS")]
-    pub scans: Vec<String>,
-    /// Only these resource labels (repeatable)
-    #[arg(
-        short = 'r',
-        long = "resource",
-        value_name = "LABEL",
-        conflicts_with = "exclude_resource"
-    )]
-    pub resource: Vec<String>,
-    /// Skip these resource labels (repeatable)
-    #[arg(long = "exclude-resource", value_name = "LABEL")]
-    pub exclude_resource: Vec<String>,
-    /// Extraction flags of the reference.
-    #[command(flatten)]
-    pub extract: ExtractArgs,
-    /// Output, workers, verification, dry run.
-    #[command(flatten)]
-    pub transfer: TransferArgs,
-}
-
-/// Arguments of `resource download`.
-#[derive(Debug, Args)]
-pub struct ResourceDownloadArgs {
-    /// Session accession ID, or label with -P
-    pub session: String,
-    /// Resource label
-    pub label: String,
-    /// Take the resource of this scan instead of the session's own
-    #[arg(long, value_name = "SCAN_ID")]
-    pub scan: Option<String>,
-    /// Project (needed to look up a label; default: profile default_project)
-    #[arg(short = 'P', long)]
-    pub project: Option<String>,
-    /// Subject ID or label the session must belong to (needs a project)
-    #[arg(short = 'S', long, value_name = "SUBJECT")]
-    pub subject: Option<String>,
-    /// Write the resource as one zip archive to PATH (streamed, renamed into place when complete)
-    /// instead of extracted files under --out
-    #[arg(short = 'f', long, value_name = "PATH", conflicts_with = "file")]
-    pub output_file: Option<PathBuf>,
-    /// Deprecated alias of --output-file
-    #[arg(long, value_name = "PATH", hide = true)]
-    pub file: Option<PathBuf>,
-    /// Output, workers, verification, dry run.
-    #[command(flatten)]
-    pub transfer: TransferArgs,
-}
-
-fn checked_labels(labels: &[String]) -> Result<Vec<String>> {
+pub(crate) fn checked_labels(labels: &[String]) -> Result<Vec<String>> {
     labels.iter().map(|l| validate_resource_label(l)).collect()
-}
-
-/// `session download`.
-pub async fn session_download(args: SessionDownloadArgs, ctx: &Context) -> Result<()> {
-    args.extract.warn(ctx);
-    let filter = ResourceFilter {
-        include: checked_labels(&args.resource)?,
-        exclude: checked_labels(&args.exclude_resource)?,
-    };
-    let project = ctx.project_or_default(args.project.as_deref());
-    let req = PlanRequest {
-        scans: ScanSelection::All,
-        filter,
-        session_resources: args.session_resources,
-        workers: 1,
-    };
-    let target = Target {
-        project: project.as_deref(),
-        subject: None,
-        experiment: &args.experiment,
-    };
-    run(ctx, target, req, &args.transfer).await
-}
-
-/// `scan download`.
-pub async fn scan_download(args: ScanDownloadArgs, ctx: &Context) -> Result<()> {
-    args.extract.warn(ctx);
-    let ids: Vec<String> = args
-        .scans
-        .iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let scans = if ids
-        .iter()
-        .any(|s| s == "*" || s.eq_ignore_ascii_case("ALL"))
-    {
-        ScanSelection::All
-    } else if ids.is_empty() {
-        return Err(Error::usage("--scans needs at least one scan ID"));
-    } else {
-        ScanSelection::Only(
-            ids.iter()
-                .map(|s| validate_scan_id(s))
-                .collect::<Result<_>>()?,
-        )
-    };
-    let req = PlanRequest {
-        scans,
-        filter: ResourceFilter {
-            include: checked_labels(&args.resource)?,
-            exclude: checked_labels(&args.exclude_resource)?,
-        },
-        session_resources: false,
-        workers: 1,
-    };
-    let project = ctx.project_or_default(args.project.as_deref());
-    let target = Target {
-        project: project.as_deref(),
-        subject: args.subject.as_deref(),
-        experiment: &args.experiment,
-    };
-    run(ctx, target, req, &args.transfer).await
-}
-
-/// `resource download`.
-pub async fn resource_download(args: ResourceDownloadArgs, ctx: &Context) -> Result<()> {
-    let label = validate_resource_label(&args.label)?;
-    if args.file.is_some() {
-        ctx.messages()
-            .warn("--file is deprecated; use -f/--output-file");
-    }
-    let project = ctx.project_or_default(args.project.as_deref());
-    let target = Target {
-        project: project.as_deref(),
-        subject: args.subject.as_deref(),
-        experiment: &args.session,
-    };
-    if let Some(zip) = args.output_file.as_ref().or(args.file.as_ref()) {
-        let scan = args.scan.as_deref().map(validate_scan_id).transpose()?;
-        return resource_zip(ctx, target, &label, scan.as_deref(), zip, &args.transfer).await;
-    }
-    let (scans, session_resources) = match &args.scan {
-        Some(s) => (ScanSelection::Only(vec![validate_scan_id(s)?]), false),
-        None => (ScanSelection::None, true),
-    };
-    let req = PlanRequest {
-        scans,
-        filter: ResourceFilter {
-            include: vec![label.clone()],
-            exclude: Vec::new(),
-        },
-        session_resources,
-        workers: 1,
-    };
-    run(ctx, target, req, &args.transfer).await
 }
 
 /// Which session a download is about, as given on the command line.
 #[derive(Debug, Clone, Copy)]
-struct Target<'a> {
-    project: Option<&'a str>,
-    subject: Option<&'a str>,
-    experiment: &'a str,
+pub(crate) struct Target<'a> {
+    pub(crate) project: Option<&'a str>,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) experiment: &'a str,
 }
 
-async fn resolve_target(ctx: &Context, t: Target<'_>) -> Result<download::SessionRef> {
+pub(crate) async fn resolve_target(ctx: &Context, t: Target<'_>) -> Result<download::SessionRef> {
     let client = ctx.client().await?;
     match t.subject {
         None => resolve_session(client, t.project, t.experiment).await,
@@ -276,60 +88,17 @@ async fn resolve_target(ctx: &Context, t: Target<'_>) -> Result<download::Sessio
     }
 }
 
-/// `resource download --output-file`: the resource's zip archive streamed to one file.
-async fn resource_zip(
-    ctx: &Context,
-    target: Target<'_>,
-    label: &str,
-    scan: Option<&str>,
-    dest: &std::path::Path,
-    t: &TransferArgs,
-) -> Result<()> {
-    let session = resolve_target(ctx, target).await?;
-    let path = resource_zip_path(&session.id, scan, label)?;
-    if t.dry_run {
-        ctx.messages().dry_run(&format!(
-            "would download {path}?format=zip to {}",
-            dest.display()
-        ));
-        return Ok(());
-    }
-    let client = ctx.client().await?;
-    ctx.set_cancel_aware();
-    let progress = super::progress::for_transfer(ctx, 0);
-    let got = tokio::select! {
-        r = client.download_to_file(&path, &[("format", "zip")], dest, progress.as_ref()) => r?,
-        _ = ctx.cancel_token().cancelled() => return Err(Error::Cancelled),
-    };
-    drop(progress);
-    let mut record = Record::new();
-    record.insert("output_file", json!(dest.display().to_string()));
-    record.insert("session_id", json!(session.id));
-    record.insert("resource", json!(label));
-    record.insert("scan", json!(scan));
-    record.insert("bytes", json!(got.bytes));
-    record.insert("md5", json!(got.md5));
-    record.id_field = Some("output_file".into());
-    ctx.out().record(&record).map_err(out_err)?;
-    ctx.messages().success(&format!(
-        "Downloaded {label} ({}) to {}",
-        mb(got.bytes),
-        dest.display()
-    ));
-    Ok(())
-}
-
 fn workers(ctx: &Context, flag: Option<usize>) -> usize {
     flag.or_else(|| ctx.profile().ok().and_then(|p| p.workers))
         .unwrap_or(4)
         .clamp(1, 64)
 }
 
-fn mb(bytes: u64) -> String {
+pub(crate) fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
-async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     target: Target<'_>,
     mut req: PlanRequest,
