@@ -1,17 +1,7 @@
 //! `resource` commands against the simulator: every output format, and the exact requests.
 mod support;
 
-use support::{insta_settings, stdout_of, TestEnv};
-
-fn run(env: &TestEnv, args: &[&str]) -> (String, i32) {
-    let out = env.cmd().args(args).output().expect("runs");
-    (stdout_of(&out), out.status.code().unwrap_or(-1))
-}
-
-fn snap(env: &TestEnv, name: &str, args: &[&str]) {
-    let (stdout, code) = run(env, args);
-    insta_settings(env).bind(|| insta::assert_snapshot!(name, format!("exit {code}\n{stdout}")));
-}
+use support::{run, snap, stdout_of, TestEnv};
 
 #[test]
 fn list_scan_resources_in_every_format() {
@@ -21,13 +11,13 @@ fn list_scan_resources_in_every_format() {
         ("list_json", "json"),
         ("list_tsv", "tsv"),
     ] {
-        snap(
+        snap!(
             &env,
             name,
             &["resource", "list", "XNAT_E00001", "--scan", "2", "-o", fmt],
         );
     }
-    snap(
+    snap!(
         &env,
         "list_quiet",
         &["resource", "list", "XNAT_E00001", "--scan", "2", "-q"],
@@ -42,7 +32,7 @@ fn show_in_every_format() {
         ("show_json", "json"),
         ("show_tsv", "tsv"),
     ] {
-        snap(
+        snap!(
             &env,
             name,
             &[
@@ -57,7 +47,7 @@ fn show_in_every_format() {
             ],
         );
     }
-    snap(
+    snap!(
         &env,
         "show_quiet",
         &[
@@ -76,7 +66,7 @@ fn show_in_every_format() {
 fn refresh_posts_the_catalog_service() {
     let env = TestEnv::demo();
     env.clear_requests();
-    snap(
+    snap!(
         &env,
         "refresh_json",
         &[

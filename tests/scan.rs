@@ -1,17 +1,7 @@
 //! `scan` commands against the simulator: every output format, and the exact server effects.
 mod support;
 
-use support::{insta_settings, stdout_of, TestEnv};
-
-fn run(env: &TestEnv, args: &[&str]) -> (String, i32) {
-    let out = env.cmd().args(args).output().expect("runs");
-    (stdout_of(&out), out.status.code().unwrap_or(-1))
-}
-
-fn snap(env: &TestEnv, name: &str, args: &[&str]) {
-    let (stdout, code) = run(env, args);
-    insta_settings(env).bind(|| insta::assert_snapshot!(name, format!("exit {code}\n{stdout}")));
-}
+use support::{insta_settings, run, snap, stdout_of, TestEnv};
 
 fn scan_ids(env: &TestEnv, e: &str) -> Vec<String> {
     env.sim.with_state(|s| {
@@ -31,7 +21,7 @@ fn list_in_every_format_uses_a_routable_url() {
         ("list_json", "json"),
         ("list_tsv", "tsv"),
     ] {
-        snap(
+        snap!(
             &env,
             name,
             &[
@@ -46,7 +36,7 @@ fn list_in_every_format_uses_a_routable_url() {
             ],
         );
     }
-    snap(
+    snap!(
         &env,
         "list_quiet",
         &["scan", "list", "-E", "XNAT_E00001", "-q"],
@@ -70,13 +60,13 @@ fn show_in_every_format() {
         ("show_json", "json"),
         ("show_tsv", "tsv"),
     ] {
-        snap(
+        snap!(
             &env,
             name,
             &["scan", "show", "-E", "XNAT_E00001", "2", "-o", fmt],
         );
     }
-    snap(
+    snap!(
         &env,
         "show_quiet",
         &["scan", "show", "-E", "XNAT_E00001", "2", "-q"],
@@ -88,7 +78,7 @@ fn show_in_every_format() {
 #[test]
 fn delete_removes_exactly_the_named_scans() {
     let env = TestEnv::demo();
-    snap(
+    snap!(
         &env,
         "delete_dry_run",
         &[
@@ -102,7 +92,7 @@ fn delete_removes_exactly_the_named_scans() {
         ],
     );
     assert_eq!(scan_ids(&env, "XNAT_E00001"), ["1", "2", "3"]);
-    snap(
+    snap!(
         &env,
         "delete_json",
         &[
@@ -120,7 +110,7 @@ fn delete_removes_exactly_the_named_scans() {
         ],
     );
     assert_eq!(scan_ids(&env, "XNAT_E00001"), ["2"]);
-    snap(
+    snap!(
         &env,
         "delete_all_quiet",
         &[

@@ -1,17 +1,7 @@
 //! `session` commands against the simulator: every output format, and the exact server effects.
 mod support;
 
-use support::{insta_settings, stdout_of, TestEnv};
-
-fn run(env: &TestEnv, args: &[&str]) -> (String, i32) {
-    let out = env.cmd().args(args).output().expect("runs");
-    (stdout_of(&out), out.status.code().unwrap_or(-1))
-}
-
-fn snap(env: &TestEnv, name: &str, args: &[&str]) {
-    let (stdout, code) = run(env, args);
-    insta_settings(env).bind(|| insta::assert_snapshot!(name, format!("exit {code}\n{stdout}")));
-}
+use support::{run, snap, stdout_of, TestEnv};
 
 #[test]
 fn list_in_every_format() {
@@ -21,14 +11,14 @@ fn list_in_every_format() {
         ("list_json", "json"),
         ("list_tsv", "tsv"),
     ] {
-        snap(&env, name, &["session", "list", "-P", "DEMO_MR", "-o", fmt]);
+        snap!(&env, name, &["session", "list", "-P", "DEMO_MR", "-o", fmt]);
     }
-    snap(
+    snap!(
         &env,
         "list_quiet",
         &["session", "list", "-P", "DEMO_MR", "-q"],
     );
-    snap(
+    snap!(
         &env,
         "list_modality_ct",
         &[
@@ -70,7 +60,7 @@ fn show_in_every_format() {
         ("show_json", "json"),
         ("show_tsv", "tsv"),
     ] {
-        snap(
+        snap!(
             &env,
             name,
             &[
@@ -85,7 +75,7 @@ fn show_in_every_format() {
             ],
         );
     }
-    snap(
+    snap!(
         &env,
         "show_quiet",
         &[
@@ -115,13 +105,13 @@ fn vars_in_every_format_and_set() {
         ("vars_json", "json"),
         ("vars_tsv", "tsv"),
     ] {
-        snap(
+        snap!(
             &env,
             name,
             &["session", "vars", "-E", "XNAT_E00001", "-o", fmt],
         );
     }
-    snap(
+    snap!(
         &env,
         "vars_quiet",
         &["session", "vars", "-E", "XNAT_E00001", "-q"],
@@ -229,7 +219,7 @@ fn normalize_labels_plans_and_renames() {
         ("normalize_dry_json", "json"),
         ("normalize_dry_tsv", "tsv"),
     ] {
-        snap(
+        snap!(
             &env,
             name,
             &[
@@ -243,7 +233,7 @@ fn normalize_labels_plans_and_renames() {
             ],
         );
     }
-    snap(
+    snap!(
         &env,
         "normalize_dry_quiet",
         &[

@@ -106,6 +106,26 @@ impl TestEnv {
     }
 }
 
+/// Run the binary with `args`: its stdout and exit code (-1 when a signal ended it).
+pub fn run(env: &TestEnv, args: &[&str]) -> (String, i32) {
+    let out = env.cmd().args(args).output().expect("runs");
+    (stdout_of(&out), out.status.code().unwrap_or(-1))
+}
+
+/// Snapshot `exit <code>` and the stdout of a command under `name`, with [`insta_settings`].
+/// A macro rather than a function so that insta names the snapshot after the calling test file.
+#[allow(unused_macros)]
+macro_rules! snap {
+    ($env:expr, $name:expr, $args:expr $(,)?) => {{
+        let env = $env;
+        let (stdout, code) = $crate::support::run(env, $args);
+        $crate::support::insta_settings(env)
+            .bind(|| insta::assert_snapshot!($name, format!("exit {code}\n{stdout}")));
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use snap;
+
 /// stdout of a finished command as a String.
 pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
