@@ -3,6 +3,8 @@
 //! `core` holds the HTTP client and everything around it, `services` the typed XNAT operations,
 //! and `cli` the command tree that turns arguments into service calls.
 
-pub mod core;
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod cli;
+pub mod core;
 pub mod services;

@@ -1,13 +1,14 @@
 //! The library core: HTTP client, configuration, session cache, errors, validation and output.
 //!
 //! Nothing in here knows about clap; the CLI resolves its arguments into these types.
+#![warn(missing_docs)]
 
-pub mod error;
 pub mod audit;
 pub mod auth;
-pub mod config;
 pub mod client;
+pub mod config;
 pub mod env;
+pub mod error;
 pub mod fsutil;
 pub mod logging;
 pub mod output;

@@ -1,15 +1,17 @@
 //! Typed XNAT operations per area, on top of `core::client`. Services validate identifiers,
 //! build paths with `core::client::seg`, return serde models whose field names match the
 //! reference tool's JSON output, and never print.
-pub mod experiments;
+#![warn(missing_docs)]
+
 pub mod download;
+pub mod experiments;
 pub mod extract;
-pub mod verify;
+pub mod prearchive;
+pub mod projects;
 pub mod resources;
 pub mod scans;
-pub mod sessions;
-pub mod projects;
 pub mod search;
+pub mod sessions;
 pub mod subjects;
-pub mod prearchive;
 pub mod upload;
+pub mod verify;

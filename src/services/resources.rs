@@ -22,11 +22,19 @@ pub enum Scope {
     /// Project-level resources.
     Project(String),
     /// Subject-level resources.
-    Subject { project: String, subject: String },
-    /// Session-level resources, or a scan's when `scan` is set. `project` scopes a label.
+    Subject {
+        /// The subject's project.
+        project: String,
+        /// Subject ID or label.
+        subject: String,
+    },
+    /// Session-level resources, or a scan's when `scan` is set.
     Session {
+        /// Project that scopes a session label.
         project: Option<String>,
+        /// Session accession ID, or label with `project`.
         session: String,
+        /// Scan ID, for the scan's resources.
         scan: Option<String>,
     },
 }
