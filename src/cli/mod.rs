@@ -22,7 +22,6 @@ pub mod subject;
 pub mod transfer_cmds;
 pub mod whoami;
 pub mod prearchive;
-pub mod resource_upload;
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! `resource`: list and inspect resources at any level, and ask XNAT to refresh catalogs.
 
 mod download;
+mod upload;
 
 use clap::{Args, Subcommand};
 
@@ -23,7 +24,7 @@ pub enum ResourceCommand {
     Refresh(RefreshCmd),
     /// Upload a file, or a directory (zipped, extracted by the server), into a resource
     #[command(override_usage = "xnatctl resource upload [OPTIONS] [SESSION] <LABEL> <PATH>")]
-    Upload(crate::cli::resource_upload::UploadCmd),
+    Upload(upload::UploadCmd),
     /// Download one resource's files into the download layout
     Download(download::DownloadArgs),
 }
@@ -81,7 +82,7 @@ pub async fn run(cmd: ResourceCommand, ctx: &Context) -> Result<()> {
         ResourceCommand::List(a) => list(a, ctx).await,
         ResourceCommand::Show(a) => show(a, ctx).await,
         ResourceCommand::Refresh(a) => refresh(a, ctx).await,
-        ResourceCommand::Upload(a) => crate::cli::resource_upload::run(a, ctx).await,
+        ResourceCommand::Upload(a) => upload::run(a, ctx).await,
         ResourceCommand::Download(a) => download::run(a, ctx).await,
     }
 }
