@@ -16,7 +16,8 @@ use crate::core::validation::validate_resource_label;
 use crate::core::{Error, Result};
 use crate::services::download::{
     self, build_plan, execute, overall_status, resolve_session, resolve_session_of_subject,
-    DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest, ScanSelection, TransferSummary,
+    DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest, ResourceFilter, ScanSelection,
+    TransferSummary,
 };
 use crate::services::verify::verify_tree;
 
@@ -38,6 +39,43 @@ pub struct TransferArgs {
     /// Attempts per file when its transfer breaks
     #[arg(long, default_value_t = 3, hide = true)]
     pub attempts: u32,
+}
+
+/// `-E/--experiment` and `-P/--project`: the one session a scan or session download reads.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArgs {
+    /// Session accession ID, or label with -P
+    #[arg(short = 'E', long = "experiment", value_name = "ID_OR_LABEL")]
+    pub experiment: String,
+    /// Project (needed to look up a label; default: profile default_project)
+    #[arg(short = 'P', long)]
+    pub project: Option<String>,
+}
+
+/// `-r/--resource` and `--exclude-resource`: which resource labels a download keeps.
+#[derive(Debug, Clone, Args)]
+pub struct ResourceFilterArgs {
+    /// Only these resource labels (repeatable)
+    #[arg(
+        short = 'r',
+        long = "resource",
+        value_name = "LABEL",
+        conflicts_with = "exclude_resource"
+    )]
+    pub resource: Vec<String>,
+    /// Skip these resource labels (repeatable)
+    #[arg(long = "exclude-resource", value_name = "LABEL")]
+    pub exclude_resource: Vec<String>,
+}
+
+impl ResourceFilterArgs {
+    /// The validated filter (every label checked before any request).
+    pub fn filter(&self) -> Result<ResourceFilter> {
+        Ok(ResourceFilter {
+            include: checked_labels(&self.resource)?,
+            exclude: checked_labels(&self.exclude_resource)?,
+        })
+    }
 }
 
 /// The reference's `--extract/--no-extract`. Files always land extracted in the one layout

@@ -4,32 +4,21 @@
 use clap::Args;
 
 use crate::cli::transfer_cmds::{
-    checked_labels, run as download, ExtractArgs, Target, TransferArgs,
+    run as download, ExtractArgs, ResourceFilterArgs, SessionArgs, Target, TransferArgs,
 };
 use crate::cli::Context;
 use crate::core::Result;
-use crate::services::download::{PlanRequest, ResourceFilter, ScanSelection};
+use crate::services::download::{PlanRequest, ScanSelection};
 
 /// Arguments of `session download`.
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
-    /// Session accession ID, or label with -P
-    #[arg(short = 'E', long = "experiment", value_name = "ID_OR_LABEL")]
-    pub experiment: String,
-    /// Project (needed to look up a label; default: profile default_project)
-    #[arg(short = 'P', long)]
-    pub project: Option<String>,
-    /// Only these resource labels (repeatable)
-    #[arg(
-        short = 'r',
-        long = "resource",
-        value_name = "LABEL",
-        conflicts_with = "exclude_resource"
-    )]
-    pub resource: Vec<String>,
-    /// Skip these resource labels (repeatable)
-    #[arg(long = "exclude-resource", value_name = "LABEL")]
-    pub exclude_resource: Vec<String>,
+    /// The session: `-E` and `-P`.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Resource labels to keep or skip.
+    #[command(flatten)]
+    pub resources: ResourceFilterArgs,
     /// Also download the session's own resources
     #[arg(long)]
     pub session_resources: bool,
@@ -44,11 +33,8 @@ pub struct DownloadArgs {
 /// `session download`.
 pub async fn run(args: DownloadArgs, ctx: &Context) -> Result<()> {
     args.extract.warn(ctx);
-    let filter = ResourceFilter {
-        include: checked_labels(&args.resource)?,
-        exclude: checked_labels(&args.exclude_resource)?,
-    };
-    let project = ctx.project_or_default(args.project.as_deref());
+    let filter = args.resources.filter()?;
+    let project = ctx.project_or_default(args.session.project.as_deref());
     let req = PlanRequest {
         scans: ScanSelection::All,
         filter,
@@ -58,7 +44,7 @@ pub async fn run(args: DownloadArgs, ctx: &Context) -> Result<()> {
     let target = Target {
         project: project.as_deref(),
         subject: None,
-        experiment: &args.experiment,
+        experiment: &args.session.experiment,
     };
     download(ctx, target, req, &args.transfer).await
 }
