@@ -1,22 +1,16 @@
 //! `resource` commands against the simulator: every output format, and the exact requests.
 mod support;
 
-use support::{run, snap, stdout_of, TestEnv};
+use support::{run, snap, snap_formats, stdout_of, TestEnv};
 
 #[test]
 fn list_scan_resources_in_every_format() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("list_table", "table"),
-        ("list_json", "json"),
-        ("list_tsv", "tsv"),
-    ] {
-        snap!(
-            &env,
-            name,
-            &["resource", "list", "XNAT_E00001", "--scan", "2", "-o", fmt],
-        );
-    }
+    snap_formats!(
+        &env,
+        "list",
+        &["resource", "list", "XNAT_E00001", "--scan", "2"]
+    );
     snap!(
         &env,
         "list_quiet",
@@ -27,26 +21,11 @@ fn list_scan_resources_in_every_format() {
 #[test]
 fn show_in_every_format() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("show_table", "table"),
-        ("show_json", "json"),
-        ("show_tsv", "tsv"),
-    ] {
-        snap!(
-            &env,
-            name,
-            &[
-                "resource",
-                "show",
-                "XNAT_E00001",
-                "DICOM",
-                "--scan",
-                "2",
-                "-o",
-                fmt,
-            ],
-        );
-    }
+    snap_formats!(
+        &env,
+        "show",
+        &["resource", "show", "XNAT_E00001", "DICOM", "--scan", "2"]
+    );
     snap!(
         &env,
         "show_quiet",

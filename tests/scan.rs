@@ -1,7 +1,7 @@
 //! `scan` commands against the simulator: every output format, and the exact server effects.
 mod support;
 
-use support::{insta_settings, run, snap, stdout_of, TestEnv};
+use support::{insta_settings, run, snap, snap_formats, stdout_of, TestEnv};
 
 fn scan_ids(env: &TestEnv, e: &str) -> Vec<String> {
     env.sim.with_state(|s| {
@@ -16,26 +16,11 @@ fn scan_ids(env: &TestEnv, e: &str) -> Vec<String> {
 #[test]
 fn list_in_every_format_uses_a_routable_url() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("list_table", "table"),
-        ("list_json", "json"),
-        ("list_tsv", "tsv"),
-    ] {
-        snap!(
-            &env,
-            name,
-            &[
-                "scan",
-                "list",
-                "-P",
-                "DEMO_MR",
-                "-E",
-                "SUBJ001_MR1",
-                "-o",
-                fmt,
-            ],
-        );
-    }
+    snap_formats!(
+        &env,
+        "list",
+        &["scan", "list", "-P", "DEMO_MR", "-E", "SUBJ001_MR1"]
+    );
     snap!(
         &env,
         "list_quiet",
@@ -55,17 +40,7 @@ fn list_in_every_format_uses_a_routable_url() {
 #[test]
 fn show_in_every_format() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("show_table", "table"),
-        ("show_json", "json"),
-        ("show_tsv", "tsv"),
-    ] {
-        snap!(
-            &env,
-            name,
-            &["scan", "show", "-E", "XNAT_E00001", "2", "-o", fmt],
-        );
-    }
+    snap_formats!(&env, "show", &["scan", "show", "-E", "XNAT_E00001", "2"]);
     snap!(
         &env,
         "show_quiet",

@@ -1,18 +1,12 @@
 //! `session` commands against the simulator: every output format, and the exact server effects.
 mod support;
 
-use support::{run, snap, stdout_of, TestEnv};
+use support::{run, snap, snap_formats, stdout_of, TestEnv};
 
 #[test]
 fn list_in_every_format() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("list_table", "table"),
-        ("list_json", "json"),
-        ("list_tsv", "tsv"),
-    ] {
-        snap!(&env, name, &["session", "list", "-P", "DEMO_MR", "-o", fmt]);
-    }
+    snap_formats!(&env, "list", &["session", "list", "-P", "DEMO_MR"]);
     snap!(
         &env,
         "list_quiet",
@@ -55,26 +49,11 @@ fn list_with_limit_pages_on_the_server() {
 #[test]
 fn show_in_every_format() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("show_table", "table"),
-        ("show_json", "json"),
-        ("show_tsv", "tsv"),
-    ] {
-        snap!(
-            &env,
-            name,
-            &[
-                "session",
-                "show",
-                "-P",
-                "DEMO_MR",
-                "-E",
-                "SUBJ001_MR1",
-                "-o",
-                fmt,
-            ],
-        );
-    }
+    snap_formats!(
+        &env,
+        "show",
+        &["session", "show", "-P", "DEMO_MR", "-E", "SUBJ001_MR1"]
+    );
     snap!(
         &env,
         "show_quiet",
@@ -100,17 +79,7 @@ fn unknown_session_is_not_found() {
 #[test]
 fn vars_in_every_format_and_set() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("vars_table", "table"),
-        ("vars_json", "json"),
-        ("vars_tsv", "tsv"),
-    ] {
-        snap!(
-            &env,
-            name,
-            &["session", "vars", "-E", "XNAT_E00001", "-o", fmt],
-        );
-    }
+    snap_formats!(&env, "vars", &["session", "vars", "-E", "XNAT_E00001"]);
     snap!(
         &env,
         "vars_quiet",
@@ -214,25 +183,11 @@ fn share_and_unshare_change_the_server() {
 #[test]
 fn normalize_labels_plans_and_renames() {
     let env = TestEnv::demo();
-    for (name, fmt) in [
-        ("normalize_dry_table", "table"),
-        ("normalize_dry_json", "json"),
-        ("normalize_dry_tsv", "tsv"),
-    ] {
-        snap!(
-            &env,
-            name,
-            &[
-                "session",
-                "normalize-labels",
-                "-P",
-                "DEMO_MR",
-                "--dry-run",
-                "-o",
-                fmt,
-            ],
-        );
-    }
+    snap_formats!(
+        &env,
+        "normalize_dry",
+        &["session", "normalize-labels", "-P", "DEMO_MR", "--dry-run"]
+    );
     snap!(
         &env,
         "normalize_dry_quiet",

@@ -126,6 +126,23 @@ macro_rules! snap {
 #[allow(unused_imports)]
 pub(crate) use snap;
 
+/// [`snap!`] of `args` with `-o table`, `-o json` and `-o tsv` appended, under
+/// `{prefix}_table`, `{prefix}_json` and `{prefix}_tsv`.
+#[allow(unused_macros)]
+macro_rules! snap_formats {
+    ($env:expr, $prefix:expr, $args:expr $(,)?) => {{
+        let env = $env;
+        for fmt in ["table", "json", "tsv"] {
+            let mut args: Vec<&str> = $args.to_vec();
+            args.extend(["-o", fmt]);
+            let name = format!("{}_{}", $prefix, fmt);
+            $crate::support::snap!(env, name.as_str(), &args);
+        }
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use snap_formats;
+
 /// stdout of a finished command as a String.
 pub fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
