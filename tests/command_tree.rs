@@ -53,7 +53,11 @@ fn our_tree() -> BTreeMap<String, (String, Vec<String>, BTreeSet<String>)> {
                 })
                 .filter(|o| !GLOBAL.contains(&o.as_str()))
                 .collect();
-            let kind = if sub.has_subcommands() { "group" } else { "cmd" };
+            let kind = if sub.has_subcommands() {
+                "group"
+            } else {
+                "cmd"
+            };
             out.insert(path.join(" "), (kind.to_string(), args, opts));
             walk(sub, path, out);
             path.pop();
@@ -78,19 +82,43 @@ fn reference_tree() -> BTreeMap<String, (String, BTreeSet<String>)> {
 
 /// Reference commands we do not have yet, or on purpose, each with the reason.
 const ABSENT: &[(&str, &str)] = &[
-    ("admin", "server administration: not yet ported (no issue yet)"),
-    ("anon", "anonymization scripts: not yet ported (no issue yet)"),
-    ("command", "Container Service: not yet ported (no issue yet)"),
-    ("container", "Container Service: not yet ported (no issue yet)"),
-    ("wrapper", "Container Service: not yet ported (no issue yet)"),
+    (
+        "admin",
+        "server administration: not yet ported (no issue yet)",
+    ),
+    (
+        "anon",
+        "anonymization scripts: not yet ported (no issue yet)",
+    ),
+    (
+        "command",
+        "Container Service: not yet ported (no issue yet)",
+    ),
+    (
+        "container",
+        "Container Service: not yet ported (no issue yet)",
+    ),
+    (
+        "wrapper",
+        "Container Service: not yet ported (no issue yet)",
+    ),
     ("event", "Event Service: not yet ported (no issue yet)"),
-    ("pipeline", "legacy pipelines: not yet ported (no issue yet)"),
+    (
+        "pipeline",
+        "legacy pipelines: not yet ported (no issue yet)",
+    ),
     ("scp", "DICOM SCP receivers: not yet ported (no issue yet)"),
     ("xsync", "XSync: not yet ported (no issue yet)"),
     ("dicom", "local DICOM tools: not yet ported (no issue yet)"),
     ("project transfer", "project transfer: separate issue"),
-    ("upgrade", "self-upgrade from PyPI/GitHub does not apply to a cargo-installed binary"),
-    ("session upload-dicom", "DICOM C-STORE upload: not yet ported"),
+    (
+        "upgrade",
+        "self-upgrade from PyPI/GitHub does not apply to a cargo-installed binary",
+    ),
+    (
+        "session upload-dicom",
+        "DICOM C-STORE upload: not yet ported",
+    ),
 ];
 
 /// Reference commands we have with another shape but the same command line.
@@ -109,7 +137,9 @@ const ADDED: &[(&str, &str)] = &[
 fn reason<'a>(table: &'a [(&str, &str)], path: &str) -> Option<&'a str> {
     table
         .iter()
-        .find(|(p, _)| path == *p || path.starts_with(&format!("{p} ")) || path.starts_with(&format!("{p}-")))
+        .find(|(p, _)| {
+            path == *p || path.starts_with(&format!("{p} ")) || path.starts_with(&format!("{p}-"))
+        })
         .map(|(_, r)| *r)
 }
 
@@ -120,7 +150,11 @@ fn command_tree_golden() {
         .iter()
         .map(|(path, (kind, args, opts))| {
             let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
-            format!("{path} | {kind} | {} | {}\n", args.join(" "), opts.join(" "))
+            format!(
+                "{path} | {kind} | {} | {}\n",
+                args.join(" "),
+                opts.join(" ")
+            )
         })
         .collect();
     insta::assert_snapshot!("command_tree", text);

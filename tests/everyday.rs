@@ -79,7 +79,9 @@ fn login_whoami_logout_keeps_secrets_off_disk() {
     assert_eq!(doc["username"], "alice");
     assert_eq!(doc["auth_mode"], "session");
     assert!(
-        !env.request_lines().iter().any(|l| l.contains("/data/JSESSION")),
+        !env.request_lines()
+            .iter()
+            .any(|l| l.contains("/data/JSESSION")),
         "no second login: {:?}",
         env.request_lines()
     );
@@ -94,7 +96,9 @@ fn login_whoami_logout_keeps_secrets_off_disk() {
         .unwrap();
     assert!(logout.status.success());
     assert!(
-        env.request_lines().iter().any(|l| l == "DELETE /data/JSESSION"),
+        env.request_lines()
+            .iter()
+            .any(|l| l == "DELETE /data/JSESSION"),
         "logout ends the session on the server"
     );
     let live = env.sim.with_state(|s| s.sessions.contains_key(&token));
@@ -168,11 +172,11 @@ fn python_written_config_loads_and_show_hides_passwords() {
     assert!(!text.contains("s3cret-pw"), "password leaked: {text}");
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["default_profile"], "default");
-    assert_eq!(doc["profiles"], serde_json::json!(["default", "prod", "ci"]));
     assert_eq!(
-        doc["profile_details"]["prod"]["default_project"],
-        "MYPROJ"
+        doc["profiles"],
+        serde_json::json!(["default", "prod", "ci"])
     );
+    assert_eq!(doc["profile_details"]["prod"]["default_project"], "MYPROJ");
     assert_eq!(doc["profile_details"]["prod"]["timeout"], 300);
 }
 
@@ -188,11 +192,21 @@ fn config_init_and_use_context_write_a_private_file() {
     assert!(init.status.success(), "{}", stderr_of(&init));
     let add = env
         .bare_cmd()
-        .args(["config", "add-profile", "other", "--url", "https://other.example.org/"])
+        .args([
+            "config",
+            "add-profile",
+            "other",
+            "--url",
+            "https://other.example.org/",
+        ])
         .output()
         .unwrap();
     assert!(add.status.success(), "{}", stderr_of(&add));
-    let mode = std::fs::metadata(env.config_file()).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(env.config_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
 
     let switch = env
@@ -211,7 +225,16 @@ fn config_init_and_use_context_write_a_private_file() {
     // --force replaces only the named profile; the other one survives.
     let force = env
         .bare_cmd()
-        .args(["config", "init", "--url", &url, "--force", "--no-login", "-p", "default"])
+        .args([
+            "config",
+            "init",
+            "--url",
+            &url,
+            "--force",
+            "--no-login",
+            "-p",
+            "default",
+        ])
         .output()
         .unwrap();
     assert!(force.status.success(), "{}", stderr_of(&force));
@@ -270,11 +293,21 @@ fn endless_503_exits_4_after_max_retries_plus_one() {
 #[test]
 fn a_post_answered_500_is_not_repeated() {
     let env = TestEnv::empty();
-    env.sim
-        .add_fault(FaultRule::status("POST", "/data/services/refresh/catalog", 500, 5));
+    env.sim.add_fault(FaultRule::status(
+        "POST",
+        "/data/services/refresh/catalog",
+        500,
+        5,
+    ));
     let out = env
         .cmd()
-        .args(["api", "post", "/data/services/refresh/catalog", "--params", "resource=/x"])
+        .args([
+            "api",
+            "post",
+            "/data/services/refresh/catalog",
+            "--params",
+            "resource=/x",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
@@ -292,15 +325,24 @@ type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, String)>, i32);
 #[test]
 fn each_error_class_exits_with_its_code() {
     let env = TestEnv::empty();
-    env.sim
-        .add_fault(FaultRule::status("GET", "/data/projects/FORBIDDEN", 403, 100));
+    env.sim.add_fault(FaultRule::status(
+        "GET",
+        "/data/projects/FORBIDDEN",
+        403,
+        100,
+    ));
     env.sim
         .add_fault(FaultRule::status("GET", "/data/projects/BROKEN", 400, 100));
     let url = env.url();
     let cases: Vec<Case> = vec![
         ("usage: unknown command", vec!["frobnicate"], vec![], 2),
         ("usage: missing argument", vec!["api", "get"], vec![], 2),
-        ("usage: bad param", vec!["api", "get", "/data/projects", "--params", "x"], vec![], 2),
+        (
+            "usage: bad param",
+            vec!["api", "get", "/data/projects", "--params", "x"],
+            vec![],
+            2,
+        ),
         (
             "usage: password on argv",
             vec!["auth", "login", "-u", "admin", "--password", "admin"],
@@ -325,9 +367,24 @@ fn each_error_class_exits_with_its_code() {
             vec![("XNAT_URL", "http://127.0.0.1:9".into())],
             4,
         ),
-        ("not found", vec!["api", "get", "/data/projects/NOPE"], vec![], 5),
-        ("permission", vec!["api", "get", "/data/projects/FORBIDDEN"], vec![], 6),
-        ("general: HTTP 400", vec!["api", "get", "/data/projects/BROKEN"], vec![], 1),
+        (
+            "not found",
+            vec!["api", "get", "/data/projects/NOPE"],
+            vec![],
+            5,
+        ),
+        (
+            "permission",
+            vec!["api", "get", "/data/projects/FORBIDDEN"],
+            vec![],
+            6,
+        ),
+        (
+            "general: HTTP 400",
+            vec!["api", "get", "/data/projects/BROKEN"],
+            vec![],
+            1,
+        ),
         (
             "general: bad XNAT_TIMEOUT",
             vec!["whoami"],
@@ -435,7 +492,11 @@ fn piping_into_head_exits_0_quietly() {
 #[test]
 fn completion_and_man_pages_come_from_the_command_tree() {
     let env = TestEnv::empty();
-    let out = env.bare_cmd().args(["completion", "bash"]).output().unwrap();
+    let out = env
+        .bare_cmd()
+        .args(["completion", "bash"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let script = stdout_of(&out);
     assert!(script.contains("xnatctl"));
@@ -492,7 +553,13 @@ fn an_html_error_page_is_reported_by_its_message() {
     let env = TestEnv::demo();
     let out = env
         .cmd()
-        .args(["api", "post", "/data/projects/DEMO_MR", "--data", "{\"a\":1}"])
+        .args([
+            "api",
+            "post",
+            "/data/projects/DEMO_MR",
+            "--data",
+            "{\"a\":1}",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -189,7 +189,11 @@ fn expand_env(text: &str) -> (String, Vec<String>) {
         .expect("static regex");
     let mut missing = Vec::new();
     let out = re.replace_all(text, |caps: &regex::Captures| {
-        let name = caps.get(1).or_else(|| caps.get(2)).map(|m| m.as_str()).unwrap_or("");
+        let name = caps
+            .get(1)
+            .or_else(|| caps.get(2))
+            .map(|m| m.as_str())
+            .unwrap_or("");
         match std::env::var(name) {
             Ok(v) => v,
             Err(_) => {
@@ -276,7 +280,10 @@ async fn write(method: Method, a: WriteArgs, ctx: &Context) -> Result<()> {
     let mut req = client.request(method.clone(), &path).query_pairs(pairs);
     if let Some((bytes, ct)) = body {
         // Without a guessable type the body goes out as-is, like curl's --data-binary.
-        req = req.bytes(bytes, ct.unwrap_or_else(|| "application/octet-stream".into()));
+        req = req.bytes(
+            bytes,
+            ct.unwrap_or_else(|| "application/octet-stream".into()),
+        );
     }
     let resp = req.send().await?;
     let status = resp.status().as_u16();
@@ -307,7 +314,8 @@ async fn delete(a: DeleteArgs, ctx: &Context) -> Result<()> {
     let (path, pairs) = target(&a.path, &a.params)?;
     let go = ctx.confirm(&format!("Delete {path}?"), a.confirm.yes, a.confirm.dry_run)?;
     let mut rec = AuditRecord::new("api delete");
-    rec.details.insert("path".into(), Value::String(path.clone()));
+    rec.details
+        .insert("path".into(), Value::String(path.clone()));
     if !go {
         rec.dry_run = true;
         ctx.messages().dry_run(&format!("would DELETE {path}"));

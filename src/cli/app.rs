@@ -15,7 +15,11 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout and usage errors to stderr itself.
-            let code = if err.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let code = if err.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            };
             if let Err(e) = err.print() {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return EXIT_USAGE;

@@ -53,7 +53,9 @@ impl ListArgs {
 pub fn read_batch(source: &PathBuf, confirmed: bool) -> Result<Vec<String>> {
     let text = if source.as_os_str() == "-" {
         if std::io::stdin().is_terminal() {
-            return Err(Error::usage("--batch - reads ids from stdin, but stdin is a terminal"));
+            return Err(Error::usage(
+                "--batch - reads ids from stdin, but stdin is a terminal",
+            ));
         }
         if !confirmed {
             return Err(Error::usage(
@@ -66,8 +68,12 @@ pub fn read_batch(source: &PathBuf, confirmed: bool) -> Result<Vec<String>> {
             .map_err(|e| Error::io("reading --batch from stdin", e))?;
         s
     } else {
-        std::fs::read_to_string(source)
-            .map_err(|e| Error::usage(format!("cannot read --batch file {}: {e}", source.display())))?
+        std::fs::read_to_string(source).map_err(|e| {
+            Error::usage(format!(
+                "cannot read --batch file {}: {e}",
+                source.display()
+            ))
+        })?
     };
     parse_batch(&text)
 }
@@ -121,7 +127,9 @@ pub fn password_from_stdin() -> Result<String> {
         .map_err(|e| Error::io("reading the password from stdin", e))?;
     let pw = line.trim_end_matches(['\n', '\r']).to_string();
     if pw.is_empty() {
-        return Err(Error::usage("--password-stdin: stdin gave an empty password"));
+        return Err(Error::usage(
+            "--password-stdin: stdin gave an empty password",
+        ));
     }
     Ok(pw)
 }

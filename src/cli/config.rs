@@ -140,7 +140,11 @@ fn unknown_profile(cfg: &Config, name: &str) -> Error {
 }
 
 async fn init(a: InitArgs, ctx: &Context) -> Result<()> {
-    let name = ctx.global().profile.clone().unwrap_or_else(|| "default".into());
+    let name = ctx
+        .global()
+        .profile
+        .clone()
+        .unwrap_or_else(|| "default".into());
     let url = match a.url {
         Some(u) => u,
         None => prompt_line("XNAT server URL: ")?,
@@ -174,7 +178,9 @@ async fn init(a: InitArgs, ctx: &Context) -> Result<()> {
         || (!a.no_login
             && std::io::IsTerminal::is_terminal(&std::io::stdin())
             && prompt_line("Log in now? [Y/n]: ")
-                .map(|s| s.is_empty() || s.eq_ignore_ascii_case("y") || s.eq_ignore_ascii_case("yes"))
+                .map(|s| {
+                    s.is_empty() || s.eq_ignore_ascii_case("y") || s.eq_ignore_ascii_case("yes")
+                })
                 .unwrap_or(false));
     if !login {
         ctx.messages()
@@ -208,7 +214,10 @@ fn add_profile(a: AddProfileArgs, ctx: &Context) -> Result<()> {
     }
     let mut cfg = load(ctx)?;
     if cfg.has_profile(&a.name) {
-        return Err(Error::Config(format!("profile '{}' already exists", a.name)));
+        return Err(Error::Config(format!(
+            "profile '{}' already exists",
+            a.name
+        )));
     }
     let mut profile = Profile::new(&url);
     profile.default_project = project;
@@ -221,7 +230,8 @@ fn add_profile(a: AddProfileArgs, ctx: &Context) -> Result<()> {
         cfg.set_default_profile(&a.name)?;
     }
     cfg.save()?;
-    ctx.messages().success(&format!("profile '{}' added", a.name));
+    ctx.messages()
+        .success(&format!("profile '{}' added", a.name));
     Ok(())
 }
 
@@ -304,10 +314,7 @@ fn show(ctx: &Context) -> Result<()> {
         row.insert("timeout".into(), json!(p.timeout));
         row.insert("default_project".into(), json!(p.default_project));
         row.insert("username".into(), json!(p.username));
-        row.insert(
-            "password".into(),
-            json!(config::password_location(p)),
-        );
+        row.insert("password".into(), json!(config::password_location(p)));
         rows.push(row);
     }
     if ctx.is_json() {

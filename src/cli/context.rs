@@ -248,11 +248,8 @@ impl Context {
 
     /// The project to use: the flag, else the profile's default_project.
     pub fn project_or_default(&self, flag: Option<&str>) -> Option<String> {
-        flag.map(str::to_string).or_else(|| {
-            self.profile()
-                .ok()
-                .and_then(|p| p.default_project.clone())
-        })
+        flag.map(str::to_string)
+            .or_else(|| self.profile().ok().and_then(|p| p.default_project.clone()))
     }
 
     /// Like [`Self::project_or_default`] but fails with a clear message when neither is set.

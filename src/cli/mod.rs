@@ -11,17 +11,17 @@ pub mod completion;
 pub mod config;
 pub mod context;
 pub mod health;
-pub mod resource;
-pub mod scan;
-pub mod session;
 pub mod local;
+pub mod prearchive;
 pub mod progress;
 pub mod project;
+pub mod resource;
+pub mod scan;
 pub mod search;
+pub mod session;
 pub mod subject;
 pub mod transfer_cmds;
 pub mod whoami;
-pub mod prearchive;
 
 use std::path::PathBuf;
 

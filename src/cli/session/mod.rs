@@ -7,9 +7,9 @@ mod list;
 mod normalize_labels;
 mod share;
 mod show;
-mod vars;
 mod upload;
 mod upload_exam;
+mod vars;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
