@@ -1,169 +1,27 @@
 //! `session upload INPUT`: an archive file, a directory of DICOM (parallel tar/zip batches), or
 //! file by file (`--mode gradual`) through XNAT's import service.
+//!
+//! [`args`] holds the flags, [`settings`] turns flags and profile into import settings, and
+//! [`report`] prints the dry-run plan and the transfer summary.
 
-use std::path::{Path, PathBuf};
+mod args;
+mod report;
+mod settings;
+
+pub use args::{Mode, OverwriteArg, UploadArgs};
+pub(super) use settings::resolve_common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
-use serde_json::{json, Value};
-
-use crate::cli::config::out_err;
 use crate::cli::Context;
-use crate::core::output::Record;
 use crate::core::progress::Progress;
 use crate::core::{Error, Result};
 use crate::services::upload::{
-    self, ArchiveFormat, ImportSettings, Overwrite, Routing, SummaryItem, Target, TransferSummary,
+    self, ArchiveFormat, ImportSettings, Overwrite, Routing, SummaryItem, TransferSummary,
 };
-
-/// `--mode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// Batches as uncompressed tar archives
-    Tar,
-    /// Batches as zip archives
-    Zip,
-    /// One request per DICOM file (gradual-DICOM)
-    Gradual,
-}
-
-/// `--overwrite` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OverwriteArg {
-    /// Refuse when the session exists
-    None,
-    /// Add to the existing session (same SOP Instance UID replaces)
-    Append,
-    /// Replace the existing session
-    Delete,
-}
-
-/// Arguments of `session upload`.
-#[derive(Debug, Args)]
-pub struct UploadArgs {
-    /// An archive (.zip, .tar, .tar.gz) or a directory of DICOM files
-    #[arg(value_name = "INPUT_PATH")]
-    pub input: PathBuf,
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
-    /// Subject label
-    #[arg(short = 'S', long, value_name = "SUBJECT")]
-    pub subject: String,
-    /// Session label
-    #[arg(
-        short = 'E',
-        long = "session",
-        visible_alias = "experiment",
-        value_name = "LABEL"
-    )]
-    pub session: String,
-    /// How a directory is sent [default: profile archive_mode, else tar]
-    #[arg(long, value_enum)]
-    pub mode: Option<Mode>,
-    /// Parallel uploads [default: profile workers, else 4]
-    #[arg(short = 'w', long, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub workers: Option<u16>,
-    /// What to do when the session exists [default: profile overwrite, else delete]
-    #[arg(long, value_enum)]
-    pub overwrite: Option<OverwriteArg>,
-    /// Archive directly (needs XNAT 1.8.3+) [default unless the profile says otherwise]
-    #[arg(long, conflicts_with = "prearchive")]
-    pub direct_archive: bool,
-    /// Send to the project's prearchive instead of archiving
-    #[arg(long)]
-    pub prearchive: bool,
-    /// Show the plan and send nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Fail on non-DICOM archive members instead of skipping them
-    #[arg(long, hide = true)]
-    pub no_ignore_unparsable: bool,
-    /// Refused: passwords on the command line leak into the process list
-    #[arg(long, hide = true, value_name = "PASSWORD")]
-    pub password: Option<String>,
-}
-
-/// Project, routing and workers from flags, then the profile, then defaults.
-pub(super) fn resolve_common(
-    ctx: &Context,
-    project: Option<&str>,
-    subject: &str,
-    session: &str,
-    workers: Option<u16>,
-    direct: bool,
-    prearchive: bool,
-) -> Result<(Target, Routing, usize)> {
-    let project = ctx.require_project(project)?;
-    let target = Target::new(&project, subject, session)?;
-    let profile = ctx.profile().ok();
-    let workers = workers
-        .map(usize::from)
-        .or(profile.and_then(|p| p.workers))
-        .unwrap_or(4)
-        .max(1);
-    let direct = if prearchive {
-        false
-    } else if direct {
-        true
-    } else {
-        profile.and_then(|p| p.direct_archive).unwrap_or(true)
-    };
-    let routing = if direct {
-        Routing::DirectArchive
-    } else {
-        Routing::Prearchive
-    };
-    Ok((target, routing, workers))
-}
-
-fn parse_profile_mode(text: Option<&str>) -> Result<Mode> {
-    match text.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("tar") => Ok(Mode::Tar),
-        Some("zip") => Ok(Mode::Zip),
-        Some("gradual") => Ok(Mode::Gradual),
-        Some(other) => Err(Error::Config(format!(
-            "profile archive_mode '{other}' is not tar, zip or gradual"
-        ))),
-    }
-}
-
-fn parse_profile_overwrite(text: Option<&str>) -> Result<Overwrite> {
-    match text.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("delete") => Ok(Overwrite::Delete),
-        Some("append") => Ok(Overwrite::Append),
-        Some("none") => Ok(Overwrite::None),
-        Some(other) => Err(Error::Config(format!(
-            "profile overwrite '{other}' is not none, append or delete"
-        ))),
-    }
-}
-
-/// Print a TransferSummary: the whole object as JSON, its scalar fields otherwise.
-pub(super) fn print_summary(ctx: &Context, summary: &TransferSummary) -> Result<()> {
-    let value = serde_json::to_value(summary)
-        .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
-    let Value::Object(mut map) = value else {
-        return Ok(());
-    };
-    if !ctx.is_json() {
-        let hidden = [
-            "items",
-            "verification",
-            "output_dir",
-            "scans",
-            "skipped_unsafe_entries",
-        ];
-        map = map
-            .into_iter()
-            .filter(|(k, _)| !hidden.contains(&k.as_str()))
-            .collect();
-    }
-    let mut record = Record::from_map(map);
-    record.id_field = Some("session_id".into());
-    ctx.out().record(&record).map_err(out_err)
-}
+use report::{dry_run, item, print_summary};
+use settings::{parse_profile_mode, parse_profile_overwrite};
 
 /// Run `session upload`.
 pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
@@ -388,65 +246,4 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
             Ok(())
         }
     }
-}
-
-fn item(name: &str, err: Option<&Error>) -> SummaryItem {
-    SummaryItem {
-        id: name.to_string(),
-        status: match err {
-            None => "success",
-            Some(Error::Cancelled) => "cancelled",
-            Some(_) => "failed",
-        }
-        .into(),
-        error: err.map(|e| e.to_string()),
-    }
-}
-
-fn dry_run(
-    ctx: &Context,
-    input: &Path,
-    settings: &ImportSettings,
-    mode: Mode,
-    workers: usize,
-    files: Option<&upload::FileSet>,
-    plan: &upload::BatchPlan,
-) -> Result<()> {
-    ctx.messages()
-        .dry_run("would upload with these settings; nothing was sent");
-    let t = &settings.target;
-    let mode_name = match mode {
-        Mode::Tar => "tar",
-        Mode::Zip => "zip",
-        Mode::Gradual => "gradual",
-    };
-    let mut out = serde_json::Map::new();
-    out.insert("operation".into(), json!("upload"));
-    out.insert("dry_run".into(), json!(true));
-    out.insert("source".into(), json!(input.display().to_string()));
-    out.insert("project".into(), json!(t.project));
-    out.insert("subject".into(), json!(t.subject));
-    out.insert("session_id".into(), json!(t.session));
-    out.insert("mode".into(), json!(mode_name));
-    out.insert("workers".into(), json!(workers));
-    if mode != Mode::Gradual {
-        out.insert("overwrite".into(), json!(settings.overwrite.as_str()));
-    }
-    out.insert(
-        "direct_archive".into(),
-        json!(settings.routing == Routing::DirectArchive),
-    );
-    if let Some(set) = files {
-        out.insert("files".into(), json!(set.files.len()));
-        out.insert("bytes".into(), json!(set.bytes));
-    }
-    if !plan.batches.is_empty() {
-        out.insert("batches".into(), json!(plan.batches.len()));
-        let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
-        out.insert("files_per_batch".into(), json!(sizes));
-        out.insert("leader_batch".into(), json!(plan.leader));
-    }
-    let mut record = Record::from_map(out);
-    record.id_field = Some("session_id".into());
-    ctx.out().record(&record).map_err(out_err)
 }
