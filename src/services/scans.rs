@@ -109,22 +109,12 @@ pub async fn list(client: &XnatClient, parent: &ScanParent) -> Result<Vec<ScanRo
     .await
 }
 
-/// `scan show`: the scan's fields and its resource labels.
+/// `scan show`: the scan's fields (as in a listing row) and its resource labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScanDetail {
-    /// Scan ID.
-    pub id: String,
-    /// Scan type.
-    #[serde(rename = "type")]
-    pub scan_type: String,
-    /// Series description.
-    pub series_description: String,
-    /// Quality.
-    pub quality: String,
-    /// Frames (text; empty when unknown).
-    pub frames: String,
-    /// Note.
-    pub note: String,
+    /// The scan's fields; the ID falls back to the requested one when the server sends none.
+    #[serde(flatten)]
+    pub scan: ScanRow,
     /// Resource labels.
     pub resources: Vec<String>,
 }
@@ -147,7 +137,10 @@ pub async fn show(client: &XnatClient, parent: &ScanParent, scan: &str) -> Resul
     let Some((fields, _)) = detail_fields(&doc) else {
         return Err(Error::not_found("scan", scan));
     };
-    let row: ScanRow = scan_row(fields);
+    let mut scan_fields: ScanRow = scan_row(fields);
+    if scan_fields.id.is_empty() {
+        scan_fields.id = scan.to_string();
+    }
     let resources = client
         .list_rows(&format!("{path}/resources"), &[])
         .await?
@@ -155,16 +148,7 @@ pub async fn show(client: &XnatClient, parent: &ScanParent, scan: &str) -> Resul
         .map(|r| text(r, "label"))
         .collect();
     Ok(ScanDetail {
-        id: if row.id.is_empty() {
-            scan.to_string()
-        } else {
-            row.id
-        },
-        scan_type: row.scan_type,
-        series_description: row.series_description,
-        quality: row.quality,
-        frames: row.frames,
-        note: row.note,
+        scan: scan_fields,
         resources,
     })
 }
