@@ -91,8 +91,9 @@ fn parse_dest(dest: &str) -> Option<Dest> {
     }
 }
 
-/// A received file and its header (or why it is not DICOM).
-type Parsed = (PathBuf, Result<DicomHeader, String>);
+/// A received file (size and MD5 computed while it was written) and its header (or why it is
+/// not DICOM).
+type Parsed = (files::Incoming, Result<DicomHeader, String>);
 
 fn cleanup(paths: &[PathBuf]) {
     for p in paths {
@@ -161,46 +162,72 @@ async fn import(State(app): State<AppState>, caller: Caller, req: Request) -> Re
         st.data_dir.clone()
     };
 
-    let received = match files::receive_files(&data_dir, req, Some("upload")).await {
-        Ok(r) => r,
-        Err(_) => {
-            return restlet_error(StatusCode::BAD_REQUEST, "Unable to identify upload format.")
+    // A raw DICOM-zip body is unpacked while it arrives; multipart and gradual bodies are stored
+    // first (each file hashed once, as it is written).
+    let incoming = if gradual || files::is_multipart(req.headers()) {
+        let received = match files::receive_files(&data_dir, req, Some("upload")).await {
+            Ok(r) => r,
+            Err(_) => {
+                return restlet_error(StatusCode::BAD_REQUEST, "Unable to identify upload format.")
+            }
+        };
+        if received.len() > 1 {
+            cleanup(&received.iter().map(|r| r.1.clone()).collect::<Vec<_>>());
+            return restlet_error(
+                StatusCode::BAD_REQUEST,
+                "Importer is limited to one uploaded resource at a time.",
+            );
+        }
+        let (rel, tmp, size, digest) = received.into_iter().next().expect("one upload");
+        let upload = files::Incoming {
+            rel,
+            tmp,
+            size,
+            digest,
+        };
+        if gradual {
+            Ok(vec![upload])
+        } else {
+            let dd = data_dir.clone();
+            tokio::task::spawn_blocking(move || {
+                let out = files::extract_archive(&dd, &upload.tmp, "");
+                let _ = std::fs::remove_file(&upload.tmp);
+                out
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()))
+        }
+    } else {
+        match files::extract_stream(&data_dir, req.into_body().into_data_stream(), "").await {
+            Ok(v) => Ok(v),
+            Err(files::StreamExtractError::Empty) => {
+                return restlet_error(StatusCode::BAD_REQUEST, "Unable to identify upload format.")
+            }
+            Err(files::StreamExtractError::Archive(e)) => Err(e),
         }
     };
-    if received.len() > 1 {
-        cleanup(&received.iter().map(|r| r.1.clone()).collect::<Vec<_>>());
-        return restlet_error(
-            StatusCode::BAD_REQUEST,
-            "Importer is limited to one uploaded resource at a time.",
-        );
-    }
-    let (_, upload, _, _) = received.into_iter().next().expect("one upload");
-    let dd = data_dir.clone();
-    let parsed = tokio::task::spawn_blocking(move || -> Result<Vec<Parsed>, String> {
-        let paths = if gradual {
-            vec![upload]
-        } else {
-            let out = files::extract_archive(&dd, &upload, "");
-            let _ = std::fs::remove_file(&upload);
-            out?.into_iter().map(|i| i.tmp).collect()
-        };
-        Ok(paths
-            .into_iter()
-            .map(|p| {
-                let h = dicom::read_header(&p);
-                (p, h)
-            })
-            .collect())
-    })
-    .await;
-    let parsed = match parsed {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
+    let incoming = match incoming {
+        Ok(v) => v,
+        Err(e) => {
             return restlet_error(
                 StatusCode::BAD_REQUEST,
                 &format!("Unable to read the uploaded archive: {e}"),
             )
         }
+    };
+    // Only the header is read (parsing stops before Pixel Data).
+    let parsed = tokio::task::spawn_blocking(move || -> Vec<Parsed> {
+        incoming
+            .into_iter()
+            .map(|i| {
+                let h = dicom::read_header(&i.tmp);
+                (i, h)
+            })
+            .collect()
+    })
+    .await;
+    let parsed = match parsed {
+        Ok(p) => p,
         Err(e) => return restlet_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let commit = params.get("action") == Some("commit") || params.flag("AA");
@@ -209,13 +236,13 @@ async fn import(State(app): State<AppState>, caller: Caller, req: Request) -> Re
     } else {
         commit
     };
-    let all_paths: Vec<PathBuf> = parsed.iter().map(|(p, _)| p.clone()).collect();
+    let all_paths: Vec<PathBuf> = parsed.iter().map(|(i, _)| i.tmp.clone()).collect();
     let mut good = Vec::new();
-    for (p, h) in parsed {
+    for (i, h) in parsed {
         match h {
-            Ok(h) if !h.study_uid.is_empty() => good.push((p, h)),
+            Ok(h) if !h.study_uid.is_empty() => good.push((i, h)),
             _ if ignore => {
-                let _ = std::fs::remove_file(&p);
+                let _ = std::fs::remove_file(&i.tmp);
             }
             Ok(_) | Err(_) => {
                 cleanup(&all_paths);
@@ -265,7 +292,7 @@ async fn import(State(app): State<AppState>, caller: Caller, req: Request) -> Re
     }
     let mut uris = Vec::new();
     for study in studies {
-        let members: Vec<&(PathBuf, DicomHeader)> =
+        let members: Vec<&(files::Incoming, DicomHeader)> =
             good.iter().filter(|(_, h)| h.study_uid == study).collect();
         let h0 = &members[0].1;
         let subject = first_non_empty(&[
@@ -338,7 +365,7 @@ fn store_in_prearchive(
     fixed: Option<&(String, String)>,
     subject: &str,
     session: &str,
-    members: &[&(PathBuf, DicomHeader)],
+    members: &[&(files::Incoming, DicomHeader)],
 ) -> usize {
     let study = &members[0].1.study_uid;
     let found = st.prearchive.iter().position(|e| {
@@ -388,14 +415,15 @@ fn store_in_prearchive(
         .join(&e.timestamp)
         .join(&e.folder_name)
         .join("SCANS");
-    for (path, h) in members {
+    for (inc, h) in members {
         let scan_id = if h.series_number.is_empty() {
             "1".to_string()
         } else {
             h.series_number.clone()
         };
         let name = if h.sop_instance_uid.is_empty() {
-            path.file_name()
+            inc.tmp
+                .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         } else {
@@ -403,8 +431,7 @@ fn store_in_prearchive(
         };
         let final_path = base.join(&scan_id).join(&name);
         let _ = std::fs::create_dir_all(final_path.parent().expect("has parent"));
-        let (size, digest) = files::hash_file(path).unwrap_or_default();
-        if std::fs::rename(path, &final_path).is_err() {
+        if std::fs::rename(&inc.tmp, &final_path).is_err() {
             continue;
         }
         let scan = match e.scans.iter().position(|s| s.id == scan_id) {
@@ -422,8 +449,8 @@ fn store_in_prearchive(
         scan.files.insert(
             name,
             FileEntry {
-                size,
-                digest,
+                size: inc.size,
+                digest: inc.digest.clone(),
                 content_type: "application/dicom".into(),
                 data: FileData::Disk(final_path),
             },
