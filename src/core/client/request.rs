@@ -34,6 +34,14 @@ pub enum Body {
         /// Its `Content-Type`.
         content_type: String,
     },
+    /// A body produced afresh for every attempt by `make` (e.g. an archive packed while it is
+    /// sent), sent with chunked transfer encoding.
+    Stream {
+        /// Produces the body of one attempt.
+        make: StreamSource,
+        /// Its `Content-Type`.
+        content_type: String,
+    },
     /// A `multipart/form-data` body with one file part.
     Multipart {
         /// The form field name.
@@ -41,6 +49,16 @@ pub enum Body {
         /// The file to send.
         path: PathBuf,
     },
+}
+
+/// Makes the body of one attempt of a [`Body::Stream`] request.
+#[derive(Clone)]
+pub struct StreamSource(pub std::sync::Arc<dyn Fn() -> reqwest::Body + Send + Sync>);
+
+impl std::fmt::Debug for StreamSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamSource")
+    }
 }
 
 /// A request being built; finish with [`RequestBuilder::send`].
@@ -123,6 +141,19 @@ impl RequestBuilder {
     pub fn file(mut self, path: impl Into<PathBuf>, content_type: impl Into<String>) -> Self {
         self.body = Body::File {
             path: path.into(),
+            content_type: content_type.into(),
+        };
+        self
+    }
+
+    /// Send the body `make` produces; it is called again for each attempt.
+    pub fn stream(
+        mut self,
+        make: impl Fn() -> reqwest::Body + Send + Sync + 'static,
+        content_type: impl Into<String>,
+    ) -> Self {
+        self.body = Body::Stream {
+            make: StreamSource(std::sync::Arc::new(make)),
             content_type: content_type.into(),
         };
         self

@@ -179,6 +179,9 @@ impl XnatClient {
                     .header(CONTENT_LENGTH, len)
                     .body(body)
             }
+            Body::Stream { make, content_type } => rb
+                .header(CONTENT_TYPE, content_type.as_str())
+                .body((make.0)()),
             Body::Multipart { field, path } => {
                 let (body, len) = open(path).await?;
                 let name = path

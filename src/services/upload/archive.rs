@@ -172,7 +172,7 @@ struct Batch {
     format: ArchiveFormat,
 }
 
-/// Build one batch's archive, send it, delete it.
+/// Send one batch: a tar is packed while it is sent; a zip is built in a temporary file first.
 async fn run_batch(
     client: &XnatClient,
     settings: &ImportSettings,
@@ -197,13 +197,22 @@ async fn run_batch(
     let dest = job.dest.clone();
     let result = async {
         let (root, files, built, format) = (job.root, job.files, dest.clone(), job.format);
-        let size =
-            tokio::task::spawn_blocking(move || build_archive(&root, &files, &built, format))
+        let (size, body) = match format {
+            ArchiveFormat::Tar => {
+                let size = tar_size(&root, &files)?;
+                (size, ImportBody::tar(&root, files))
+            }
+            ArchiveFormat::Zip => {
+                let size = tokio::task::spawn_blocking(move || {
+                    build_archive(&root, &files, &built, format)
+                })
                 .await
                 .map_err(|e| Error::Upload(format!("archive task failed: {e}")))??;
+                (size, ImportBody::new(&dest, content_type_of(&dest)))
+            }
+        };
         outcome.bytes = size;
         progress.begin(&label, Some(size));
-        let body = ImportBody::new(&dest, content_type_of(&dest));
         let r = post_import(client, &params, &body, &settings.target, cancel).await;
         progress.finish(&label);
         if r.is_ok() {
@@ -224,6 +233,89 @@ async fn run_batch(
     outcome
 }
 
+/// Bytes of the tar [`write_tar`] makes of `files` (GNU headers; a member name longer than 100
+/// bytes takes a long-name entry). Fails like packing would when a file cannot be read.
+fn tar_size(root: &Path, files: &[PathBuf]) -> Result<u64> {
+    let block = |n: u64| n.div_ceil(512) * 512;
+    let mut total = 1024;
+    for f in files {
+        let len = std::fs::metadata(f)
+            .map_err(|e| Error::io(format!("adding {} to the archive", f.display()), e))?
+            .len();
+        let name = member_name(root, f).len() as u64;
+        if name > 100 {
+            total += 512 + block(name + 1);
+        }
+        total += 512 + block(len);
+    }
+    Ok(total)
+}
+
+/// Pack `files` (member names relative to `root`) as a tar into `out`.
+fn write_tar(root: &Path, files: &[PathBuf], out: impl Write) -> std::io::Result<()> {
+    let mut tar = tar::Builder::new(out);
+    for f in files {
+        tar.append_path_with_name(f, member_name(root, f))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("adding {}: {e}", f.display())))?;
+    }
+    tar.into_inner()?.flush()
+}
+
+/// Hands what it is given to an async receiver in 256 KiB chunks.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+const CHUNK: usize = 256 * 1024;
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.flush()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .blocking_send(Ok(chunk.into()))
+            .map_err(|_| std::io::ErrorKind::BrokenPipe.into())
+    }
+}
+
+/// A request body that packs `files` as a tar on a blocking thread while it is sent (a few
+/// chunks in flight, nothing on disk). The same files give the same bytes, so a retry packs again.
+pub(super) fn tar_body(root: PathBuf, files: Arc<Vec<PathBuf>>) -> reqwest::Body {
+    reqwest::Body::wrap_stream(tar_stream(root, files))
+}
+
+fn tar_stream(
+    root: PathBuf,
+    files: Arc<Vec<PathBuf>>,
+) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let w = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        if let Err(e) = write_tar(&root, &files, w) {
+            // BrokenPipe: the request was dropped; nobody is listening.
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
 /// Write `files` into an archive at `dest`, member names relative to `root`; returns its size.
 fn build_archive(
     root: &Path,
@@ -235,14 +327,7 @@ fn build_archive(
     let out = std::fs::File::create(dest).map_err(io)?;
     let out = BufWriter::with_capacity(1 << 20, out);
     match format {
-        ArchiveFormat::Tar => {
-            let mut tar = tar::Builder::new(out);
-            for f in files {
-                tar.append_path_with_name(f, member_name(root, f))
-                    .map_err(|e| Error::io(format!("adding {} to the archive", f.display()), e))?;
-            }
-            tar.into_inner().map_err(io)?.flush().map_err(io)?;
-        }
+        ArchiveFormat::Tar => write_tar(root, files, out).map_err(io)?,
         ArchiveFormat::Zip => {
             let mut zip = zip::ZipWriter::new(out);
             for f in files {
@@ -310,10 +395,41 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a/1.dcm", "2.dcm"]);
+        let long = src.join(format!("{}.dcm", "n".repeat(150)));
+        std::fs::write(&long, vec![7u8; 1000]).unwrap();
+        let with_long = vec![src.join("a/1.dcm"), long];
+        let lt = dir.path().join("long.tar");
+        build_archive(&src, &with_long, &lt, ArchiveFormat::Tar).unwrap();
+        let built = std::fs::metadata(&lt).unwrap().len();
+        assert_eq!(tar_size(&src, &with_long).unwrap(), built);
         let z = dir.path().join("b.zip");
         build_archive(&src, &files, &z, ArchiveFormat::Zip).unwrap();
         let zr = zip::ZipArchive::new(std::fs::File::open(&z).unwrap()).unwrap();
         let names: Vec<&str> = zr.file_names().collect();
         assert!(names.contains(&"a/1.dcm") && names.contains(&"2.dcm"));
+    }
+
+    #[tokio::test]
+    async fn streamed_tar_equals_the_built_one_each_time_it_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("a")).unwrap();
+        std::fs::write(src.join("a/1.dcm"), vec![1u8; 600_000]).unwrap();
+        std::fs::write(src.join("2.dcm"), b"two").unwrap();
+        let files = vec![src.join("a/1.dcm"), src.join("2.dcm")];
+        let t = dir.path().join("b.tar");
+        build_archive(&src, &files, &t, ArchiveFormat::Tar).unwrap();
+        let built = std::fs::read(&t).unwrap();
+        let files = Arc::new(files);
+        for _ in 0..2 {
+            let mut got = Vec::new();
+            let mut s = std::pin::pin!(tar_stream(src.clone(), files.clone()));
+            while let Some(c) = s.next().await {
+                got.extend_from_slice(&c.unwrap());
+            }
+            assert_eq!(got.len(), built.len());
+            assert!(got == built, "streamed tar differs from the built one");
+        }
+        assert_eq!(tar_size(&src, &files).unwrap(), built.len() as u64);
     }
 }

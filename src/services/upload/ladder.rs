@@ -10,6 +10,7 @@
 //! the token under a lock, so concurrent batches do not each log in).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
@@ -59,10 +60,13 @@ pub(crate) fn retryable_400(body: &str) -> bool {
 /// The body of one import request.
 #[derive(Debug, Clone)]
 pub struct ImportBody {
-    /// File sent as the body.
+    /// File sent as the body (for a packed tar: the directory its member names are relative to).
     pub path: PathBuf,
     /// Its content type.
     pub content_type: &'static str,
+    /// When set, the body is a tar of these files (below `path`) packed while it is sent, packed
+    /// again for each attempt, instead of the file at `path`.
+    pub tar_members: Option<Arc<Vec<PathBuf>>>,
 }
 
 impl ImportBody {
@@ -71,6 +75,17 @@ impl ImportBody {
         ImportBody {
             path: path.to_path_buf(),
             content_type,
+            tar_members: None,
+        }
+    }
+
+    /// A tar of `files` (member names relative to `root`) streamed as it is packed: no temporary
+    /// archive is written or read back.
+    pub fn tar(root: &Path, files: Vec<PathBuf>) -> Self {
+        ImportBody {
+            path: root.to_path_buf(),
+            content_type: "application/x-tar",
+            tar_members: Some(Arc::new(files)),
         }
     }
 }
@@ -93,10 +108,18 @@ pub async fn post_import(
         }
         let req = client
             .request(Method::POST, "/data/services/import")
-            .query_pairs(params.iter().cloned())
-            .file(&body.path, body.content_type)
-            .max_retries(UPLOAD_RETRIES)
-            .retry_non_idempotent();
+            .query_pairs(params.iter().cloned());
+        let req = match &body.tar_members {
+            None => req.file(&body.path, body.content_type),
+            Some(files) => {
+                let (root, files) = (body.path.clone(), files.clone());
+                req.stream(
+                    move || super::archive::tar_body(root.clone(), files.clone()),
+                    body.content_type,
+                )
+            }
+        };
+        let req = req.max_retries(UPLOAD_RETRIES).retry_non_idempotent();
         let sent = tokio::select! {
             r = req.send() => r,
             _ = cancel.cancelled() => return Err(Error::Cancelled),
