@@ -1,7 +1,7 @@
 //! Experiment create / modify / rename / delete (fidelity spec §7.4, §11).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -10,7 +10,7 @@ use crate::envelope::{ok_empty, restlet_error, text};
 use crate::params::{Caller, Params};
 use crate::routes::common::{
     custom_field_name, experiment_not_found, readable_project, resolve_experiment_in_project,
-    resolve_experiment_in_subject, strip_type, subject_not_found,
+    resolve_experiment_in_subject, strip_type, subject_not_found, ExperimentRef,
 };
 use crate::routes::experiments::SHORTCUTS;
 use crate::routes::subjects::create_subject;
@@ -222,17 +222,11 @@ fn create(
     id
 }
 
-/// PUT on an experiment URL. `subject` is the URL's subject, if any.
-fn upsert(
-    app: &AppState,
-    caller: &Caller,
-    project: Option<&str>,
-    subject: Option<&str>,
-    key: &str,
-    params: &Params,
-) -> Response {
+/// PUT on an experiment URL (any of its three forms).
+fn upsert(app: &AppState, caller: &Caller, at: &ExperimentRef, params: &Params) -> Response {
+    let (subject, key) = (at.subject.as_deref(), at.experiment.as_str());
     let mut st = app.write();
-    let pid = match project {
+    let pid = match at.project() {
         Some(p) => match readable_project(&st, caller, p) {
             Ok(p) => Some(p),
             Err(r) => return r,
@@ -295,70 +289,34 @@ fn upsert(
     )
 }
 
-pub async fn put_flat(
+/// `PUT` on `/data[/projects/{P}[/subjects/{S}]]/experiments/{E}`: create or modify.
+pub async fn put(
     State(app): State<AppState>,
     caller: Caller,
-    Path(experiment): Path<String>,
+    experiment: ExperimentRef,
     headers: HeaderMap,
     q: Params,
     body: Bytes,
 ) -> Response {
     match collect_params(q, &headers, &body) {
-        Ok(p) => upsert(&app, &caller, None, None, &experiment, &p),
-        Err(r) => r,
-    }
-}
-
-pub async fn put_project(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, experiment)): Path<(String, String)>,
-    headers: HeaderMap,
-    q: Params,
-    body: Bytes,
-) -> Response {
-    match collect_params(q, &headers, &body) {
-        Ok(p) => upsert(&app, &caller, Some(&project), None, &experiment, &p),
-        Err(r) => r,
-    }
-}
-
-pub async fn put_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, experiment)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    q: Params,
-    body: Bytes,
-) -> Response {
-    match collect_params(q, &headers, &body) {
-        Ok(p) => upsert(
-            &app,
-            &caller,
-            Some(&project),
-            Some(&subject),
-            &experiment,
-            &p,
-        ),
+        Ok(p) => upsert(&app, &caller, &experiment, &p),
         Err(r) => r,
     }
 }
 
 /// Delete via the owning project, or only remove the share via a project it is shared into.
-fn delete(
-    app: &AppState,
-    caller: &Caller,
-    project: Option<&str>,
-    subject: Option<&str>,
-    key: &str,
-    q: &Params,
+pub async fn delete(
+    State(app): State<AppState>,
+    caller: Caller,
+    experiment: ExperimentRef,
+    q: Params,
 ) -> Response {
+    let (project, key) = (experiment.project(), experiment.experiment.as_str());
     let mut st = app.write();
-    let id =
-        match crate::routes::common::resolve_experiment_path(&st, caller, project, subject, key) {
-            Ok(id) => id,
-            Err(r) => return r,
-        };
+    let id = match experiment.resolve(&st, &caller) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
     let via = project
         .and_then(|p| st.project_by_id_or_alias(p))
         .map(|p| p.id.clone())
@@ -366,7 +324,7 @@ fn delete(
     let Some(p) = st.projects.get(&via) else {
         return subject_not_found(project, key);
     };
-    if !access::can_delete(caller, p) {
+    if !access::can_delete(&caller, p) {
         return restlet_error(StatusCode::FORBIDDEN, "");
     }
     if st.experiments[&id].project != via {
@@ -383,38 +341,4 @@ fn delete(
         crate::routes::remove_paths(&crate::routes::experiment_disk_paths(&e));
     }
     ok_empty()
-}
-
-pub async fn delete_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(experiment): Path<String>,
-    q: Params,
-) -> Response {
-    delete(&app, &caller, None, None, &experiment, &q)
-}
-
-pub async fn delete_project(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, experiment)): Path<(String, String)>,
-    q: Params,
-) -> Response {
-    delete(&app, &caller, Some(&project), None, &experiment, &q)
-}
-
-pub async fn delete_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, experiment)): Path<(String, String, String)>,
-    q: Params,
-) -> Response {
-    delete(
-        &app,
-        &caller,
-        Some(&project),
-        Some(&subject),
-        &experiment,
-        &q,
-    )
 }

@@ -11,10 +11,7 @@ use serde_json::json;
 use crate::access;
 use crate::envelope::{field_children, items_response, json as json_resp, ItemNode};
 use crate::params::{Caller, Params};
-use crate::routes::common::{
-    experiment_not_found, readable_project, resolve_experiment_path, resolve_subject,
-    subject_not_found,
-};
+use crate::routes::common::{experiment_not_found, readable_project, ExperimentRef, SubjectRef};
 use crate::routes::experiment_edit as edit;
 use crate::routes::scans::scan_item;
 use crate::state::{Experiment, State as SimState};
@@ -22,6 +19,8 @@ use crate::table::{self, Listing};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
+    // One handler per method, on the flat, project and project+subject forms alike.
+    let item = get(detail).put(edit::put).delete(edit::delete);
     Router::new()
         .route("/data/experiments", get(list_all))
         .route("/data/projects/{project}/experiments", get(list_project))
@@ -29,23 +28,14 @@ pub fn router() -> Router<AppState> {
             "/data/projects/{project}/subjects/{subject}/experiments",
             get(list_subject),
         )
-        .route(
-            "/data/experiments/{experiment}",
-            get(detail_flat)
-                .put(edit::put_flat)
-                .delete(edit::delete_flat),
-        )
+        .route("/data/experiments/{experiment}", item.clone())
         .route(
             "/data/projects/{project}/experiments/{experiment}",
-            get(detail_project)
-                .put(edit::put_project)
-                .delete(edit::delete_project),
+            item.clone(),
         )
         .route(
             "/data/projects/{project}/subjects/{subject}/experiments/{experiment}",
-            get(detail_subject)
-                .put(edit::put_subject)
-                .delete(edit::delete_subject),
+            item,
         )
         .route("/data/experiments/{experiment}/history", get(history))
 }
@@ -248,17 +238,13 @@ async fn list_project(
 async fn list_subject(
     State(app): State<AppState>,
     caller: Caller,
-    Path((project, subject)): Path<(String, String)>,
+    subject: SubjectRef,
     q: Params,
 ) -> Response {
     let st = app.read();
-    let pid = match readable_project(&st, &caller, &project) {
-        Ok(p) => p,
+    let (pid, sid) = match subject.resolve(&st, &caller) {
+        Ok(found) => found,
         Err(r) => return r,
-    };
-    let sid = match resolve_subject(&st, &pid, &subject) {
-        Some(s) if access::can_read_subject(&st, &caller, s) => s.id.clone(),
-        _ => return subject_not_found(Some(&pid), &subject),
     };
     let views = project_views(&st, &pid, Some(&sid));
     respond_list(views, &q, Some("xnat:subjectassessordata/id"), false)
@@ -338,53 +324,17 @@ pub fn represent(st: &SimState, e: &Experiment, q: &Params) -> Response {
     }
 }
 
-fn detail(
-    app: &AppState,
-    caller: &Caller,
-    project: Option<&str>,
-    subject: Option<&str>,
-    key: &str,
-    q: &Params,
+async fn detail(
+    State(app): State<AppState>,
+    caller: Caller,
+    experiment: ExperimentRef,
+    q: Params,
 ) -> Response {
     let st = app.read();
-    match resolve_experiment_path(&st, caller, project, subject, key) {
-        Ok(id) => represent(&st, &st.experiments[&id], q),
+    match experiment.resolve(&st, &caller) {
+        Ok(id) => represent(&st, &st.experiments[&id], &q),
         Err(r) => r,
     }
-}
-
-async fn detail_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(experiment): Path<String>,
-    q: Params,
-) -> Response {
-    detail(&app, &caller, None, None, &experiment, &q)
-}
-
-async fn detail_project(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, experiment)): Path<(String, String)>,
-    q: Params,
-) -> Response {
-    detail(&app, &caller, Some(&project), None, &experiment, &q)
-}
-
-async fn detail_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, experiment)): Path<(String, String, String)>,
-    q: Params,
-) -> Response {
-    detail(
-        &app,
-        &caller,
-        Some(&project),
-        Some(&subject),
-        &experiment,
-        &q,
-    )
 }
 
 async fn history(

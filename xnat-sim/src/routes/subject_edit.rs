@@ -9,7 +9,7 @@ use crate::access;
 use crate::envelope::{ok_empty, restlet_error, text};
 use crate::params::{Caller, Params};
 use crate::routes::common::{
-    custom_field_name, readable_project, resolve_subject, strip_type, subject_not_found,
+    custom_field_name, readable_project, resolve_subject, strip_type, subject_not_found, SubjectRef,
 };
 use crate::routes::subjects::SHORTCUTS;
 use crate::state::{now_timestamp, State as SimState, Subject};
@@ -174,24 +174,12 @@ fn upsert(
     text(status, id)
 }
 
-pub async fn put_in_project(
+/// `PUT` on `/data[/projects/{P}]/subjects/{S}`: create or modify. The flat form only modifies
+/// (an unknown accession ID is 404), through the owning project.
+pub async fn put(
     State(app): State<AppState>,
     caller: Caller,
-    Path((project, subject)): Path<(String, String)>,
-    headers: HeaderMap,
-    q: Params,
-    body: Bytes,
-) -> Response {
-    match collect_params(q, &headers, &body) {
-        Ok(params) => upsert(&app, &caller, &project, &subject, &params),
-        Err(r) => r,
-    }
-}
-
-pub async fn put_by_id(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(subject): Path<String>,
+    subject: SubjectRef,
     headers: HeaderMap,
     q: Params,
     body: Bytes,
@@ -200,11 +188,14 @@ pub async fn put_by_id(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let project = match app.read().subjects.get(&subject) {
-        Some(s) => s.project.clone(),
-        None => return subject_not_found(None, &subject),
+    let project = match subject.project {
+        Some(p) => p,
+        None => match app.read().subjects.get(&subject.subject) {
+            Some(s) => s.project.clone(),
+            None => return subject_not_found(None, &subject.subject),
+        },
     };
-    upsert(&app, &caller, &project, &subject, &params)
+    upsert(&app, &caller, &project, &subject.subject, &params)
 }
 
 /// `POST /data/projects/{P}/subjects` with an `xnat:Subject` document.
@@ -266,38 +257,16 @@ fn delete_subject(app: &AppState, caller: &Caller, pid: &str, sid: &str, q: &Par
     ok_empty()
 }
 
-pub async fn delete_in_project(
+/// `DELETE` on `/data[/projects/{P}]/subjects/{S}`.
+pub async fn delete(
     State(app): State<AppState>,
     caller: Caller,
-    Path((project, subject)): Path<(String, String)>,
+    subject: SubjectRef,
     q: Params,
 ) -> Response {
-    let (pid, sid) = {
-        let st = app.read();
-        let pid = match readable_project(&st, &caller, &project) {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-        match resolve_subject(&st, &pid, &subject) {
-            Some(s) if access::can_read_subject(&st, &caller, s) => (pid, s.id.clone()),
-            _ => return subject_not_found(Some(&pid), &subject),
-        }
+    let (pid, sid) = match subject.resolve(&app.read(), &caller) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     delete_subject(&app, &caller, &pid, &sid, &q)
-}
-
-pub async fn delete_by_id(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(subject): Path<String>,
-    q: Params,
-) -> Response {
-    let pid = {
-        let st = app.read();
-        match st.subjects.get(&subject) {
-            Some(s) if access::can_read_subject(&st, &caller, s) => s.project.clone(),
-            _ => return subject_not_found(None, &subject),
-        }
-    };
-    delete_subject(&app, &caller, &pid, &subject, &q)
 }

@@ -9,7 +9,7 @@ use axum::Router;
 use crate::access;
 use crate::envelope::{field_children, items_response, ItemNode};
 use crate::params::{Caller, Params};
-use crate::routes::common::{readable_project, resolve_subject, subject_not_found};
+use crate::routes::common::{readable_project, SubjectRef};
 use crate::state::Subject;
 use crate::table::{self, Listing};
 use crate::AppState;
@@ -18,24 +18,16 @@ use crate::routes::subject_edit as edit;
 pub use crate::routes::subject_edit::create_subject;
 
 pub fn router() -> Router<AppState> {
+    // One handler per method, on the project-scoped and flat forms alike.
+    let item = get(detail).put(edit::put).delete(edit::delete);
     Router::new()
         .route("/data/subjects", get(list_all))
         .route(
             "/data/projects/{project}/subjects",
             get(list_project).post(edit::post_xml),
         )
-        .route(
-            "/data/projects/{project}/subjects/{subject}",
-            get(detail_in_project)
-                .put(edit::put_in_project)
-                .delete(edit::delete_in_project),
-        )
-        .route(
-            "/data/subjects/{subject}",
-            get(detail_by_id)
-                .put(edit::put_by_id)
-                .delete(edit::delete_by_id),
-        )
+        .route("/data/projects/{project}/subjects/{subject}", item.clone())
+        .route("/data/subjects/{subject}", item)
 }
 
 pub const SHORTCUTS: &[&str] = &[
@@ -201,32 +193,15 @@ fn represent(s: &Subject, q: &Params) -> Response {
     }
 }
 
-async fn detail_in_project(
+async fn detail(
     State(app): State<AppState>,
     caller: Caller,
-    Path((project, subject)): Path<(String, String)>,
+    subject: SubjectRef,
     q: Params,
 ) -> Response {
     let st = app.read();
-    let pid = match readable_project(&st, &caller, &project) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    match resolve_subject(&st, &pid, &subject) {
-        Some(s) if access::can_read_subject(&st, &caller, s) => represent(s, &q),
-        _ => subject_not_found(Some(&pid), &subject),
-    }
-}
-
-async fn detail_by_id(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(subject): Path<String>,
-    q: Params,
-) -> Response {
-    let st = app.read();
-    match st.subjects.get(&subject) {
-        Some(s) if access::can_read_subject(&st, &caller, s) => represent(s, &q),
-        _ => subject_not_found(None, &subject),
+    match subject.resolve(&st, &caller) {
+        Ok((_, sid)) => represent(&st.subjects[&sid], &q),
+        Err(r) => r,
     }
 }

@@ -1,12 +1,12 @@
 //! One scan as an XNAT item document, with its resources as `file` children.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::envelope::{items_response, restlet_error, ItemNode};
 use crate::params::Caller;
-use crate::routes::common::resolve_experiment_path;
+use crate::routes::common::ScanRef;
 use crate::state::{Experiment, Resource, Scan, State as SimState};
 use crate::AppState;
 
@@ -50,44 +50,19 @@ pub fn scan_item(e: &Experiment, s: &Scan) -> ItemNode {
     node
 }
 
-fn detail(
-    app: &AppState,
-    caller: &Caller,
-    path: (Option<&str>, Option<&str>, &str),
-    scan: &str,
-) -> Response {
+/// `GET` on `/data[/projects/{P}/subjects/{S}]/experiments/{E}/scans/{C}`.
+pub(super) async fn detail(State(app): State<AppState>, caller: Caller, at: ScanRef) -> Response {
     let st = app.read();
-    let id = match resolve_experiment_path(&st, caller, path.0, path.1, path.2) {
+    let id = match at.experiment.resolve(&st, &caller) {
         Ok(id) => id,
         Err(r) => return r,
     };
     let e = &st.experiments[&id];
-    match e.scan(scan) {
+    match e.scan(&at.scan) {
         Some(s) => {
             let resources = s.resources.iter().map(|r| resource_item(&st, r)).collect();
             items_response(&scan_item(e, s).child("file", resources))
         }
         None => restlet_error(StatusCode::NOT_FOUND, "Unable to find the specified scan."),
     }
-}
-
-pub(super) async fn detail_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((experiment, scan)): Path<(String, String)>,
-) -> Response {
-    detail(&app, &caller, (None, None, &experiment), &scan)
-}
-
-pub(super) async fn detail_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, experiment, scan)): Path<(String, String, String, String)>,
-) -> Response {
-    detail(
-        &app,
-        &caller,
-        (Some(&project), Some(&subject), &experiment),
-        &scan,
-    )
 }

@@ -1,11 +1,11 @@
 //! Scan listings of one experiment, and the parent-experiment quirk of the project-scoped URL.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 
 use super::SHORTCUTS;
 use crate::params::{Caller, Params};
-use crate::routes::common::{resolve_experiment_path, strip_type};
+use crate::routes::common::{strip_type, ExperimentRef};
 use crate::state::{Experiment, Scan};
 use crate::table::{self, Listing};
 use crate::AppState;
@@ -31,14 +31,15 @@ fn cell(e: &Experiment, s: &Scan, key: &str) -> String {
     }
 }
 
-fn list(
-    app: &AppState,
-    caller: &Caller,
-    path: (Option<&str>, Option<&str>, &str),
-    q: &Params,
+/// `GET` on `/data[/projects/{P}/subjects/{S}]/experiments/{E}/scans`.
+pub(super) async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+    experiment: ExperimentRef,
+    q: Params,
 ) -> Response {
     let st = app.read();
-    let id = match resolve_experiment_path(&st, caller, path.0, path.1, path.2) {
+    let id = match experiment.resolve(&st, &caller) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -65,7 +66,7 @@ fn list(
     };
     table::build(
         scans,
-        q,
+        &q,
         &listing,
         |s, k| cell(e, s, k),
         |s| format!("/data/experiments/{}/scans/{}", e.id, s.id),
@@ -73,49 +74,17 @@ fn list(
     .respond(q.format().as_deref())
 }
 
-pub(super) async fn list_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(experiment): Path<String>,
-    q: Params,
-) -> Response {
-    list(&app, &caller, (None, None, &experiment), &q)
-}
-
-pub(super) async fn list_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, experiment)): Path<(String, String, String)>,
-    q: Params,
-) -> Response {
-    list(
-        &app,
-        &caller,
-        (Some(&project), Some(&subject), &experiment),
-        &q,
-    )
-}
-
 /// XNAT routes `/data/projects/{P}/experiments/{E}/scans...` to the experiment resource, which
 /// ignores the trailing path and answers with the experiment itself.
 pub(super) async fn quirk_parent(
     State(app): State<AppState>,
     caller: Caller,
-    Path((project, experiment)): Path<(String, String)>,
+    experiment: ExperimentRef,
     q: Params,
 ) -> Response {
     let st = app.read();
-    match resolve_experiment_path(&st, &caller, Some(&project), None, &experiment) {
+    match experiment.resolve(&st, &caller) {
         Ok(id) => crate::routes::experiments::represent(&st, &st.experiments[&id], &q),
         Err(r) => r,
     }
-}
-
-pub(super) async fn quirk_parent_scan(
-    state: State<AppState>,
-    caller: Caller,
-    Path((project, experiment, _scan)): Path<(String, String, String)>,
-    q: Params,
-) -> Response {
-    quirk_parent(state, caller, Path((project, experiment)), q).await
 }

@@ -14,17 +14,19 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::AppState;
-use detail::{detail_flat, detail_subject};
-use list::{list_flat, list_subject, quirk_parent, quirk_parent_scan};
-use write::{delete_flat, delete_subject, put_flat, put_subject};
+use detail::detail;
+use list::{list, quirk_parent};
+use write::{delete, put};
 
-/// The scan routes, flat (`/data/experiments/...`) and project/subject-scoped.
+/// The scan routes, flat (`/data/experiments/...`) and project/subject-scoped; one handler per
+/// method serves every form.
 pub fn router() -> Router<AppState> {
+    let item = get(detail).put(put).delete(delete);
     Router::new()
-        .route("/data/experiments/{experiment}/scans", get(list_flat))
+        .route("/data/experiments/{experiment}/scans", get(list))
         .route(
             "/data/projects/{project}/subjects/{subject}/experiments/{experiment}/scans",
-            get(list_subject),
+            get(list),
         )
         .route(
             "/data/projects/{project}/experiments/{experiment}/scans",
@@ -32,15 +34,12 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/data/projects/{project}/experiments/{experiment}/scans/{scan}",
-            get(quirk_parent_scan),
+            get(quirk_parent),
         )
-        .route(
-            "/data/experiments/{experiment}/scans/{scan}",
-            get(detail_flat).put(put_flat).delete(delete_flat),
-        )
+        .route("/data/experiments/{experiment}/scans/{scan}", item.clone())
         .route(
             "/data/projects/{project}/subjects/{subject}/experiments/{experiment}/scans/{scan}",
-            get(detail_subject).put(put_subject).delete(delete_subject),
+            item,
         )
 }
 

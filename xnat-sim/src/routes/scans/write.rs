@@ -1,7 +1,7 @@
 //! Creating or modifying a scan by PUT (query or form fields), and deleting it.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -9,19 +9,14 @@ use super::{scan_type_for, SHORTCUTS};
 use crate::access;
 use crate::envelope::{ok_empty, restlet_error};
 use crate::params::{Caller, Params};
-use crate::routes::common::{resolve_experiment_path, strip_type};
+use crate::routes::common::{strip_type, ScanRef};
 use crate::state::Scan;
 use crate::AppState;
 
-fn upsert(
-    app: &AppState,
-    caller: &Caller,
-    path: (Option<&str>, Option<&str>, &str),
-    scan: &str,
-    params: &Params,
-) -> Response {
+fn upsert(app: &AppState, caller: &Caller, at: &ScanRef, params: &Params) -> Response {
+    let scan = at.scan.as_str();
     let mut st = app.write();
-    let id = match resolve_experiment_path(&st, caller, path.0, path.1, path.2) {
+    let id = match at.experiment.resolve(&st, caller) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -89,47 +84,29 @@ fn upsert(
     ok_empty()
 }
 
-pub(super) async fn put_flat(
+/// `PUT` on `/data[/projects/{P}/subjects/{S}]/experiments/{E}/scans/{C}`: create or modify.
+pub(super) async fn put(
     State(app): State<AppState>,
     caller: Caller,
-    Path((experiment, scan)): Path<(String, String)>,
+    at: ScanRef,
     headers: HeaderMap,
     q: Params,
     body: Bytes,
 ) -> Response {
     let mut q = q;
     q.merge_form(&headers, &body);
-    upsert(&app, &caller, (None, None, &experiment), &scan, &q)
+    upsert(&app, &caller, &at, &q)
 }
 
-pub(super) async fn put_subject(
+/// `DELETE` on `/data[/projects/{P}/subjects/{S}]/experiments/{E}/scans/{C}`.
+pub(super) async fn delete(
     State(app): State<AppState>,
     caller: Caller,
-    Path((project, subject, experiment, scan)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
+    at: ScanRef,
     q: Params,
-    body: Bytes,
-) -> Response {
-    let mut q = q;
-    q.merge_form(&headers, &body);
-    upsert(
-        &app,
-        &caller,
-        (Some(&project), Some(&subject), &experiment),
-        &scan,
-        &q,
-    )
-}
-
-fn delete(
-    app: &AppState,
-    caller: &Caller,
-    path: (Option<&str>, Option<&str>, &str),
-    scan: &str,
-    q: &Params,
 ) -> Response {
     let mut st = app.write();
-    let id = match resolve_experiment_path(&st, caller, path.0, path.1, path.2) {
+    let id = match at.experiment.resolve(&st, &caller) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -137,12 +114,12 @@ fn delete(
     if !st
         .projects
         .get(&project)
-        .is_some_and(|p| access::can_delete(caller, p))
+        .is_some_and(|p| access::can_delete(&caller, p))
     {
         return restlet_error(StatusCode::FORBIDDEN, "");
     }
     let e = st.experiments.get_mut(&id).expect("present");
-    let Some(pos) = e.scans.iter().position(|s| s.id == scan) else {
+    let Some(pos) = e.scans.iter().position(|s| s.id == at.scan) else {
         return restlet_error(StatusCode::NOT_FOUND, "Unable to find the specified scan.");
     };
     let s = e.scans.remove(pos);
@@ -151,28 +128,4 @@ fn delete(
         crate::routes::remove_paths(&crate::routes::disk_paths(&s.resources));
     }
     ok_empty()
-}
-
-pub(super) async fn delete_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((experiment, scan)): Path<(String, String)>,
-    q: Params,
-) -> Response {
-    delete(&app, &caller, (None, None, &experiment), &scan, &q)
-}
-
-pub(super) async fn delete_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, experiment, scan)): Path<(String, String, String, String)>,
-    q: Params,
-) -> Response {
-    delete(
-        &app,
-        &caller,
-        (Some(&project), Some(&subject), &experiment),
-        &scan,
-        &q,
-    )
 }
