@@ -1,7 +1,11 @@
 //! `session` commands against the simulator: every output format, and the exact server effects.
 mod support;
 
-use support::{run, snap, snap_formats, stdout_of, TestEnv};
+use std::collections::BTreeMap;
+
+use support::{
+    command, run, snap, snap_formats, snap_report, stdout_of, with_format, TestEnv, FORMATS,
+};
 
 #[test]
 fn list_in_every_format() {
@@ -239,4 +243,131 @@ fn list_of_an_unknown_project_names_the_project_and_exits_5() {
     assert_eq!(out.status.code(), Some(5));
     assert_eq!(stdout_of(&out), "");
     assert_eq!(support::stderr_of(&out), "error: project not found: NOPE\n");
+}
+
+/// The shares of experiment `id` in the simulator: project → label.
+fn shares(env: &TestEnv, id: &str) -> BTreeMap<String, String> {
+    env.sim.with_state(|s| s.experiments[id].shares.clone())
+}
+
+#[test]
+fn share_prints_each_format_and_adds_exactly_one_share() {
+    for fmt in FORMATS {
+        let env = TestEnv::demo();
+        let args = with_format(
+            &[
+                "session",
+                "share",
+                "-E",
+                "XNAT_E00002",
+                "--into",
+                "DEMO_PUBLIC",
+                "--label",
+                "P2",
+                "--yes",
+            ],
+            fmt,
+        );
+        let name = format!("share_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(
+            shares(&env, "XNAT_E00002"),
+            BTreeMap::from([("DEMO_PUBLIC".to_string(), "P2".to_string())]),
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn unshare_prints_each_format_and_removes_exactly_that_share() {
+    for fmt in FORMATS {
+        let env = TestEnv::demo();
+        env.sim.with_state_mut(|s| {
+            s.experiments
+                .get_mut("XNAT_E00002")
+                .unwrap()
+                .shares
+                .insert("DEMO_PUBLIC".into(), "P2".into());
+        });
+        let args = with_format(
+            &[
+                "session",
+                "unshare",
+                "-E",
+                "XNAT_E00002",
+                "--from",
+                "DEMO_PUBLIC",
+                "--yes",
+            ],
+            fmt,
+        );
+        let name = format!("unshare_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert!(shares(&env, "XNAT_E00002").is_empty(), "{fmt}");
+    }
+}
+
+#[test]
+fn vars_set_prints_each_format_and_stores_exactly_the_pairs() {
+    for fmt in FORMATS {
+        let env = TestEnv::demo();
+        let before = env
+            .sim
+            .with_state(|s| s.experiments["XNAT_E00002"].fields.clone());
+        let args = with_format(
+            &[
+                "session",
+                "vars",
+                "set",
+                "-P",
+                "DEMO_MR",
+                "-E",
+                "SUBJ002_MR1",
+                "site=B&C",
+                "note=x y",
+                "--yes",
+            ],
+            fmt,
+        );
+        let name = format!("vars_set_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        let mut want = before;
+        want.insert("site".into(), "B&C".into());
+        want.insert("note".into(), "x y".into());
+        let after = env
+            .sim
+            .with_state(|s| s.experiments["XNAT_E00002"].fields.clone());
+        assert_eq!(after, want, "{fmt}");
+    }
+}
+
+#[test]
+fn normalize_labels_prints_each_format_and_renames_every_session() {
+    for fmt in FORMATS {
+        let env = TestEnv::demo();
+        let args = with_format(
+            &["session", "normalize-labels", "-P", "DEMO_MR", "--yes"],
+            fmt,
+        );
+        let mut cmd = command(&env, &args);
+        cmd.env("XNATCTL_RENAME_POLL_MS", "1");
+        let name = format!("normalize_{fmt}");
+        snap_report!(&env, name.as_str(), cmd);
+        let labels: Vec<(String, String)> = env.sim.with_state(|s| {
+            s.experiments
+                .values()
+                .filter(|e| e.project == "DEMO_MR")
+                .map(|e| (e.id.clone(), e.label.clone()))
+                .collect()
+        });
+        assert_eq!(
+            labels,
+            [
+                ("XNAT_E00001".to_string(), "SUBJ001_01_SE01_MR".to_string()),
+                ("XNAT_E00002".to_string(), "SUBJ002_01_SE01_MR".to_string()),
+                ("XNAT_E00003".to_string(), "SUBJ003_01_SE01_MR".to_string()),
+            ],
+            "{fmt}"
+        );
+    }
 }

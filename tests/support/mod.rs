@@ -197,3 +197,55 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The four output formats every command prints: `table`, `json`, `tsv` and `quiet` (`-q`).
+pub const FORMATS: [&str; 4] = ["table", "json", "tsv", "quiet"];
+
+/// `args` with the flags that select `format` (one of [`FORMATS`]) appended.
+pub fn with_format<'a>(args: &[&'a str], format: &'a str) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    match format {
+        "quiet" => v.push("-q"),
+        fmt => v.extend(["-o", fmt]),
+    }
+    v
+}
+
+/// xnatctl as admin (see [`TestEnv::cmd`]) with `args`, not yet run.
+pub fn command(env: &TestEnv, args: &[&str]) -> Command {
+    let mut cmd = env.cmd();
+    cmd.args(args);
+    cmd
+}
+
+/// Run `cmd` with a fresh request log and describe everything it did: the exit code, stdout,
+/// stderr and the writes the server saw (every request but GETs and the login), in that order.
+pub fn report(env: &TestEnv, mut cmd: Command) -> String {
+    env.clear_requests();
+    let out = cmd.output().expect("runs");
+    let writes: Vec<String> = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET ") && !l.ends_with(" /data/JSESSION"))
+        .collect();
+    format!(
+        "exit {}\n--- stdout\n{}--- stderr\n{}--- writes\n{}\n",
+        out.status.code().unwrap_or(-1),
+        stdout_of(&out),
+        stderr_of(&out),
+        writes.join("\n")
+    )
+}
+
+/// Snapshot the [`report`] of `cmd` (an `assert_cmd::Command`) under `name`, with
+/// [`insta_settings`]. A macro so that insta names the snapshot after the calling test file.
+#[allow(unused_macros)]
+macro_rules! snap_report {
+    ($env:expr, $name:expr, $cmd:expr $(,)?) => {{
+        let env = $env;
+        let text = $crate::support::report(env, $cmd);
+        $crate::support::insta_settings(env).bind(|| insta::assert_snapshot!($name, text));
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use snap_report;
