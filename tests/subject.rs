@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{stderr_of, stdout_of, TestEnv};
+use support::{command, snap_report, stderr_of, stdout_of, with_format, TestEnv, FORMATS};
 use xnat_sim::routes::subjects::create_subject;
 use xnat_sim::state::Project;
 
@@ -304,4 +304,82 @@ fn rename_help_shows_the_template_on_one_line() {
         "{help}"
     );
     assert!(!help.lines().any(|l| l.trim() == "`"), "{help}");
+}
+
+/// `seeded()` plus a second project `P2`.
+fn seeded_with_p2() -> TestEnv {
+    let env = seeded();
+    env.sim
+        .with_state_mut(|st| st.projects.insert("P2".into(), Project::new("P2", "admin")));
+    env
+}
+
+fn sub_b_shares(env: &TestEnv) -> std::collections::BTreeMap<String, String> {
+    env.sim
+        .with_state(|st| st.subject_by_label("P1", "SUB_B").unwrap().shares.clone())
+}
+
+#[test]
+fn share_prints_each_format_and_adds_exactly_one_share() {
+    for fmt in FORMATS {
+        let env = seeded_with_p2();
+        let args = with_format(
+            &[
+                "subject", "share", "SUB_B", "-P", "P1", "--into", "P2", "--label", "B2", "-y",
+            ],
+            fmt,
+        );
+        let name = format!("share_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(
+            sub_b_shares(&env),
+            std::collections::BTreeMap::from([("P2".to_string(), "B2".to_string())]),
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn unshare_prints_each_format_and_removes_exactly_that_share() {
+    for fmt in FORMATS {
+        let env = seeded_with_p2();
+        env.sim.with_state_mut(|st| {
+            let id = st.subject_by_label("P1", "SUB_B").unwrap().id.clone();
+            let s = st.subjects.get_mut(&id).unwrap();
+            s.shares.insert("P2".into(), "B2".into());
+        });
+        let args = with_format(
+            &[
+                "subject", "unshare", "SUB_B", "-P", "P1", "--from", "P2", "-y",
+            ],
+            fmt,
+        );
+        let name = format!("unshare_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert!(sub_b_shares(&env).is_empty(), "{fmt}");
+    }
+}
+
+#[test]
+fn vars_set_prints_each_format_and_stores_exactly_the_pairs() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(
+            &[
+                "subject", "vars", "set", "SUB_A", "site=A&B", "note=x y", "-P", "P1", "-y",
+            ],
+            fmt,
+        );
+        let name = format!("vars_set_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        let fields = env
+            .sim
+            .with_state(|st| st.subject_by_label("P1", "SUB_A").unwrap().fields.clone());
+        let want: std::collections::BTreeMap<String, String> =
+            [("age_group", "adult"), ("note", "x y"), ("site", "A&B")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        assert_eq!(fields, want, "{fmt}");
+    }
 }
