@@ -640,3 +640,55 @@ fn subject_narrows_the_session_lookup() {
     assert!(!stderr_of(&run).contains("ignored"));
     assert_eq!(files_under(&out), DEMO_FILES);
 }
+
+#[test]
+fn resource_download_output_file_prints_each_format() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::demo();
+        let zip_path = env.home.path().join(format!("dicom-{fmt}.zip"));
+        let zip_arg = zip_path.display().to_string();
+        let args = support::with_format(
+            &[
+                "resource",
+                "download",
+                "XNAT_E00001",
+                "DICOM",
+                "--scan",
+                "1",
+                "-f",
+                &zip_arg,
+            ],
+            fmt,
+        );
+        let name = format!("resource_download_file_{fmt}");
+        support::snap_report!(&env, name.as_str(), support::command(&env, &args));
+        // The printed MD5 (in the snapshot) is the MD5 of the file written.
+        assert_eq!(
+            md5_file(&zip_path),
+            "b440cde074e3725d6e19e1c2095cd7a0",
+            "{fmt}"
+        );
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+        let mut names: Vec<String> = (0..zip.len())
+            .map(|i| zip.by_index(i).unwrap().name().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "SUBJ001_MR1/scans/1-Localizer/resources/DICOM/files/1-1.dcm",
+                "SUBJ001_MR1/scans/1-Localizer/resources/DICOM/files/1-2.dcm"
+            ],
+            "{fmt}"
+        );
+        let written: Vec<String> = files_under(env.home.path())
+            .into_iter()
+            .filter(|f| !f.starts_with(".config/"))
+            .collect();
+        assert_eq!(
+            written,
+            [format!("dicom-{fmt}.zip")],
+            "only the zip, no .part"
+        );
+    }
+}
