@@ -1,8 +1,11 @@
 //! Sharing subjects and experiments into other projects (fidelity spec §10).
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
 
@@ -17,39 +20,69 @@ use crate::state::State as SimState;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
+    // One handler per action, whichever object and URL form (flat or project-scoped) it is on.
     Router::new()
-        .route(
-            "/data/subjects/{subject}/projects",
-            get(subject_projects_flat),
-        )
+        .route("/data/subjects/{subject}/projects", get(list))
         .route(
             "/data/projects/{project}/subjects/{subject}/projects",
-            get(subject_projects),
+            get(list),
         )
         .route(
             "/data/subjects/{subject}/projects/{key}",
-            put(share_subject_flat).delete(unshare_subject_flat),
+            put(share).delete(unshare),
         )
         .route(
             "/data/projects/{project}/subjects/{subject}/projects/{key}",
-            put(share_subject).delete(unshare_subject),
+            put(share).delete(unshare),
         )
-        .route(
-            "/data/experiments/{experiment}/projects",
-            get(experiment_projects_flat),
-        )
+        .route("/data/experiments/{experiment}/projects", get(list))
         .route(
             "/data/projects/{project}/experiments/{experiment}/projects",
-            get(experiment_projects),
+            get(list),
         )
         .route(
             "/data/experiments/{experiment}/projects/{key}",
-            put(share_experiment_flat).delete(unshare_experiment_flat),
+            put(share).delete(unshare),
         )
         .route(
             "/data/projects/{project}/experiments/{experiment}/projects/{key}",
-            put(share_experiment).delete(unshare_experiment),
+            put(share).delete(unshare),
         )
+}
+
+/// The shared object a sharing URL names, and the destination project `{key}` if any.
+struct Shared {
+    kind: Kind,
+    project: Option<String>,
+    key: String,
+    dest: String,
+}
+
+impl Shared {
+    fn project(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Shared {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (kind, key) = match (params.remove("subject"), params.remove("experiment")) {
+            (Some(s), _) => (Kind::Subject, s),
+            (None, Some(e)) => (Kind::Experiment, e),
+            (None, None) => return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        };
+        Ok(Shared {
+            kind,
+            key,
+            project: params.remove("project"),
+            dest: params.remove("key").unwrap_or_default(),
+        })
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -108,14 +141,8 @@ fn parts(st: &SimState, kind: Kind, id: &str) -> (String, String, Vec<(String, S
     }
 }
 
-fn list(
-    app: &AppState,
-    caller: &Caller,
-    kind: Kind,
-    project: Option<&str>,
-    key: &str,
-    q: &Params,
-) -> Response {
+async fn list(State(app): State<AppState>, caller: Caller, at: Shared, q: Params) -> Response {
+    let (caller, kind, project, key) = (&caller, at.kind, at.project(), at.key.as_str());
     let st = app.read();
     let id = match target(&st, caller, kind, project, key) {
         Ok(id) => id,
@@ -143,15 +170,9 @@ fn list(
         .respond(q.format().as_deref())
 }
 
-fn share(
-    app: &AppState,
-    caller: &Caller,
-    kind: Kind,
-    project: Option<&str>,
-    key: &str,
-    dest: &str,
-    q: &Params,
-) -> Response {
+async fn share(State(app): State<AppState>, caller: Caller, at: Shared, q: Params) -> Response {
+    let (caller, kind, project, key) = (&caller, at.kind, at.project(), at.key.as_str());
+    let dest = at.dest.as_str();
     let mut st = app.write();
     let id = match target(&st, caller, kind, project, key) {
         Ok(id) => id,
@@ -226,14 +247,9 @@ fn share(
     ok_empty()
 }
 
-fn unshare(
-    app: &AppState,
-    caller: &Caller,
-    kind: Kind,
-    project: Option<&str>,
-    key: &str,
-    dest: &str,
-) -> Response {
+async fn unshare(State(app): State<AppState>, caller: Caller, at: Shared) -> Response {
+    let (caller, kind, project, key) = (&caller, at.kind, at.project(), at.key.as_str());
+    let dest = at.dest.as_str();
     let mut st = app.write();
     let id = match target(&st, caller, kind, project, key) {
         Ok(id) => id,
@@ -266,153 +282,4 @@ fn unshare(
             .map(|e| e.shares.remove(&dest_id)),
     };
     ok_empty()
-}
-
-async fn subject_projects_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(subject): Path<String>,
-    q: Params,
-) -> Response {
-    list(&app, &caller, Kind::Subject, None, &subject, &q)
-}
-
-async fn subject_projects(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject)): Path<(String, String)>,
-    q: Params,
-) -> Response {
-    list(&app, &caller, Kind::Subject, Some(&project), &subject, &q)
-}
-
-async fn share_subject_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((subject, dest)): Path<(String, String)>,
-    q: Params,
-) -> Response {
-    share(&app, &caller, Kind::Subject, None, &subject, &dest, &q)
-}
-
-async fn share_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, dest)): Path<(String, String, String)>,
-    q: Params,
-) -> Response {
-    share(
-        &app,
-        &caller,
-        Kind::Subject,
-        Some(&project),
-        &subject,
-        &dest,
-        &q,
-    )
-}
-
-async fn unshare_subject_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((subject, dest)): Path<(String, String)>,
-) -> Response {
-    unshare(&app, &caller, Kind::Subject, None, &subject, &dest)
-}
-
-async fn unshare_subject(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, subject, dest)): Path<(String, String, String)>,
-) -> Response {
-    unshare(
-        &app,
-        &caller,
-        Kind::Subject,
-        Some(&project),
-        &subject,
-        &dest,
-    )
-}
-
-async fn experiment_projects_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(experiment): Path<String>,
-    q: Params,
-) -> Response {
-    list(&app, &caller, Kind::Experiment, None, &experiment, &q)
-}
-
-async fn experiment_projects(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, experiment)): Path<(String, String)>,
-    q: Params,
-) -> Response {
-    list(
-        &app,
-        &caller,
-        Kind::Experiment,
-        Some(&project),
-        &experiment,
-        &q,
-    )
-}
-
-async fn share_experiment_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((experiment, dest)): Path<(String, String)>,
-    q: Params,
-) -> Response {
-    share(
-        &app,
-        &caller,
-        Kind::Experiment,
-        None,
-        &experiment,
-        &dest,
-        &q,
-    )
-}
-
-async fn share_experiment(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, experiment, dest)): Path<(String, String, String)>,
-    q: Params,
-) -> Response {
-    share(
-        &app,
-        &caller,
-        Kind::Experiment,
-        Some(&project),
-        &experiment,
-        &dest,
-        &q,
-    )
-}
-
-async fn unshare_experiment_flat(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((experiment, dest)): Path<(String, String)>,
-) -> Response {
-    unshare(&app, &caller, Kind::Experiment, None, &experiment, &dest)
-}
-
-async fn unshare_experiment(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((project, experiment, dest)): Path<(String, String, String)>,
-) -> Response {
-    unshare(
-        &app,
-        &caller,
-        Kind::Experiment,
-        Some(&project),
-        &experiment,
-        &dest,
-    )
 }
