@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use support::{files_under, insta_settings, stderr_of, stdout_of, TestEnv};
+use support::{files_under, insta_settings, md5_file, stderr_of, stdout_of, TestEnv};
 use xnat_sim::state::{generated_bytes, md5_hex, FileData, FileEntry, Resource};
 use xnat_sim::FaultRule;
 
@@ -50,10 +50,6 @@ fn add_big_resource(env: &TestEnv) -> BTreeMap<String, String> {
         });
     });
     digests
-}
-
-fn md5_file(p: &Path) -> String {
-    md5_hex(&std::fs::read(p).unwrap())
 }
 
 /// File GETs (catalog URIs), as `path` strings, in request order.
@@ -402,25 +398,12 @@ fn a_session_expiring_mid_download_logs_in_again_and_carries_on() {
         150,
     ));
     let out = env.home.path().join("out");
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("xnatctl"));
-    let template = session_download(&env, &out);
-    for (k, v) in template.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    cmd.args(template.get_args())
-        .args(["--workers", "1"])
-        .current_dir(env.home.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while file_gets(&env).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no file request seen");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let mut cmd = session_download(&env, &out);
+    cmd.args(["--workers", "1"]);
+    let child = support::spawn(&cmd);
+    support::wait_for_request(&env, |l| {
+        l.starts_with("GET ") && l.contains("/files/") && !l.contains('?')
+    });
     env.sim.expire_sessions();
     let expired_at = env.sim.requests().len();
     let run = child.wait_with_output().unwrap();
@@ -466,30 +449,13 @@ fn ctrl_c_stops_cleanly_with_exit_7_and_no_partial_files() {
         300,
     ));
     let out = env.home.path().join("out");
-    let template = session_download(&env, &out);
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("xnatctl"));
-    for (k, v) in template.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    cmd.args(template.get_args())
-        .args(["--workers", "1", "-o", "json"])
-        .current_dir(env.home.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while file_gets(&env).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no file request seen");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    let mut cmd = session_download(&env, &out);
+    cmd.args(["--workers", "1", "-o", "json"]);
+    let child = support::spawn(&cmd);
+    support::wait_for_request(&env, |l| {
+        l.starts_with("GET ") && l.contains("/files/") && !l.contains('?')
+    });
+    support::interrupt(&child);
     let run = child.wait_with_output().unwrap();
     assert_eq!(run.status.code(), Some(7), "{}", stderr_of(&run));
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();

@@ -29,6 +29,16 @@ fn files_containing(env: &TestEnv, needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// `auth login` as alice with the password on stdin.
+fn login_alice(env: &TestEnv) -> std::process::Output {
+    env.bare_cmd()
+        .env("XNAT_URL", env.url())
+        .args(["auth", "login", "-u", "alice", "--password-stdin"])
+        .write_stdin(format!("{ALICE_PW}\n"))
+        .output()
+        .unwrap()
+}
+
 fn cached_token(env: &TestEnv) -> String {
     let text = std::fs::read_to_string(env.config_dir().join(".session")).expect("cache exists");
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -49,13 +59,7 @@ fn version_prints_name_and_version() {
 #[test]
 fn login_whoami_logout_keeps_secrets_off_disk() {
     let env = env_with_alice();
-    let login = env
-        .bare_cmd()
-        .env("XNAT_URL", env.url())
-        .args(["auth", "login", "-u", "alice", "--password-stdin"])
-        .write_stdin(format!("{ALICE_PW}\n"))
-        .output()
-        .unwrap();
+    let login = login_alice(&env);
     assert!(login.status.success(), "{}", stderr_of(&login));
     assert!(stderr_of(&login).contains("logged in to"));
 
@@ -117,13 +121,7 @@ fn login_whoami_logout_keeps_secrets_off_disk() {
 #[test]
 fn stale_cached_token_reauthenticates_once_and_is_replaced() {
     let env = env_with_alice();
-    let login = env
-        .bare_cmd()
-        .env("XNAT_URL", env.url())
-        .args(["auth", "login", "-u", "alice", "--password-stdin"])
-        .write_stdin(format!("{ALICE_PW}\n"))
-        .output()
-        .unwrap();
+    let login = login_alice(&env);
     assert!(login.status.success());
     let old = cached_token(&env);
     env.sim.expire_sessions();
@@ -426,35 +424,13 @@ fn ctrl_c_cancels_with_exit_7() {
     let env = TestEnv::empty();
     env.sim
         .add_fault(FaultRule::latency("GET", "/data/projects", 10_000));
-    let bin = assert_cmd::cargo::cargo_bin("xnatctl");
-    let child = std::process::Command::new(bin)
-        .args(["api", "get", "/data/projects"])
-        .env("HOME", env.home.path())
-        .env("XDG_CONFIG_HOME", env.home.path().join(".config"))
-        .env("XNAT_URL", env.url())
-        .env("XNAT_USER", "admin")
-        .env("XNAT_PASS", "admin")
-        .env_remove("XNAT_TOKEN")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = env.cmd();
+    cmd.args(["api", "get", "/data/projects"]);
+    let child = support::spawn(&cmd);
     // The login is logged when it completes; the slow GET follows right after it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !env
-        .request_lines()
-        .iter()
-        .any(|l| l.starts_with("POST /data/JSESSION"))
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_for_request(&env, |l| l.starts_with("POST /data/JSESSION"));
     std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    support::interrupt(&child);
     let started = std::time::Instant::now();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", stderr_of(&out));

@@ -5,52 +5,22 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use support::{insta_settings, stderr_of, stdout_of, TestEnv};
+use support::{
+    insta_settings, interrupt, local_digests, resource_digests, spawn, stderr_of, stdout_of,
+    wait_for_request, TestEnv,
+};
 use xnat_sim::state::md5_hex;
-
-/// Local files below `dir` → MD5, keyed by relative path.
-fn local_digests(dir: &Path) -> BTreeMap<String, String> {
-    support::files_under(dir)
-        .into_iter()
-        .map(|rel| {
-            let bytes = std::fs::read(dir.join(&rel)).unwrap();
-            (rel, md5_hex(&bytes))
-        })
-        .collect()
-}
 
 /// Files of a project resource in the simulator → MD5.
 fn project_resource(env: &TestEnv, project: &str, label: &str) -> BTreeMap<String, String> {
-    env.sim.with_state(|s| {
-        s.projects[project]
-            .resources
-            .iter()
-            .find(|r| r.label == label)
-            .map(|r| {
-                r.files
-                    .iter()
-                    .map(|(k, f)| (k.clone(), f.digest.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
+    env.sim
+        .with_state(|s| resource_digests(&s.projects[project].resources, label))
 }
 
 /// Files of a session resource in the simulator → MD5.
 fn session_resource(env: &TestEnv, experiment: &str, label: &str) -> BTreeMap<String, String> {
-    env.sim.with_state(|s| {
-        s.experiments[experiment]
-            .resources
-            .iter()
-            .find(|r| r.label == label)
-            .map(|r| {
-                r.files
-                    .iter()
-                    .map(|(k, f)| (k.clone(), f.digest.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
+    env.sim
+        .with_state(|s| resource_digests(&s.experiments[experiment].resources, label))
 }
 
 fn summary_filters(env: &TestEnv) -> insta::Settings {
@@ -618,38 +588,15 @@ fn ctrl_c_stops_the_upload_prints_the_summary_and_exits_7() {
         "/data/services/import",
         10_000,
     ));
-    let bin = assert_cmd::cargo::cargo_bin("xnatctl");
-    let child = std::process::Command::new(bin)
-        .args(["session", "upload"])
+    let mut cmd = env.cmd();
+    cmd.args(["session", "upload"])
         .arg(work.path())
         .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP13_MR1", "-w", "2"])
-        .args(["--overwrite", "append", "-o", "json"])
-        .env("HOME", env.home.path())
-        .env("XDG_CONFIG_HOME", env.home.path().join(".config"))
-        .env("XNAT_URL", env.url())
-        .env("XNAT_USER", "admin")
-        .env("XNAT_PASS", "admin")
-        .env("XNATCTL_RETRY_NO_DELAY", "1")
-        .env_remove("XNAT_TOKEN")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !env
-        .request_lines()
-        .iter()
-        .any(|l| l.starts_with("POST /data/JSESSION"))
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .args(["--overwrite", "append", "-o", "json"]);
+    let child = spawn(&cmd);
+    wait_for_request(&env, |l| l.starts_with("POST /data/JSESSION"));
     std::thread::sleep(Duration::from_millis(500));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let started = std::time::Instant::now();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", stderr_of(&out));

@@ -249,3 +249,79 @@ macro_rules! snap_report {
 }
 #[allow(unused_imports)]
 pub(crate) use snap_report;
+
+/// Start `cmd` (e.g. [`TestEnv::cmd`] with arguments) as a child process with the same
+/// environment and working directory, stdout and stderr piped, for tests that signal it.
+pub fn spawn(cmd: &Command) -> std::process::Child {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("xnatctl"));
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => child.env(k, v),
+            None => child.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        child.current_dir(dir);
+    }
+    child
+        .args(cmd.get_args())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("xnatctl starts")
+}
+
+/// Wait (up to 20 s, polling) until the simulator has logged a request line matching `seen`.
+pub fn wait_for_request(env: &TestEnv, seen: impl Fn(&str) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !env.request_lines().iter().any(|l| seen(l)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no such request: {:?}",
+            env.request_lines()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Send SIGINT (Ctrl-C) to `child`.
+pub fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// MD5 of a local file.
+pub fn md5_file(path: &Path) -> String {
+    xnat_sim::state::md5_hex(&std::fs::read(path).expect("file readable"))
+}
+
+/// Local files below `dir` → MD5, keyed by relative path.
+pub fn local_digests(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    files_under(dir)
+        .into_iter()
+        .map(|rel| {
+            let digest = md5_file(&dir.join(&rel));
+            (rel, digest)
+        })
+        .collect()
+}
+
+/// Files of the resource labelled `label` among `resources` → MD5 (empty when there is none).
+pub fn resource_digests(
+    resources: &[xnat_sim::state::Resource],
+    label: &str,
+) -> std::collections::BTreeMap<String, String> {
+    resources
+        .iter()
+        .find(|r| r.label == label)
+        .map(|r| {
+            r.files
+                .iter()
+                .map(|(k, f)| (k.clone(), f.digest.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
