@@ -136,11 +136,7 @@ fn stale_cached_token_reauthenticates_once_and_is_replaced() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let logins = env
-        .request_lines()
-        .iter()
-        .filter(|l| l.starts_with("POST /data/JSESSION"))
-        .count();
+    let logins = support::count_requests(&env, "POST /data/JSESSION");
     assert_eq!(logins, 1, "exactly one re-login: {:?}", env.request_lines());
     let new = cached_token(&env);
     assert_ne!(old, new, "the cache holds the renewed token");
@@ -258,11 +254,7 @@ fn transient_503s_are_retried_and_logged() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let gets = env
-        .request_lines()
-        .iter()
-        .filter(|l| l.starts_with("GET /data/projects"))
-        .count();
+    let gets = support::count_requests(&env, "GET /data/projects");
     assert_eq!(gets, 3, "{:?}", env.request_lines());
 }
 
@@ -277,11 +269,7 @@ fn endless_503_exits_4_after_max_retries_plus_one() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
-    let gets = env
-        .request_lines()
-        .iter()
-        .filter(|l| l.starts_with("GET /data/projects"))
-        .count();
+    let gets = support::count_requests(&env, "GET /data/projects");
     assert_eq!(gets, 4);
     let err = stderr_of(&out);
     assert_eq!(err.matches("retrying").count(), 3, "{err}");
@@ -309,11 +297,7 @@ fn a_post_answered_500_is_not_repeated() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    let posts = env
-        .request_lines()
-        .iter()
-        .filter(|l| l.starts_with("POST /data/services/refresh/catalog"))
-        .count();
+    let posts = support::count_requests(&env, "POST /data/services/refresh/catalog");
     assert_eq!(posts, 1);
 }
 

@@ -200,10 +200,7 @@ fn archived_files(env: &TestEnv, project: &str, label: &str) -> BTreeMap<String,
 }
 
 fn import_posts(env: &TestEnv) -> usize {
-    env.request_lines()
-        .iter()
-        .filter(|l| l.starts_with("POST /data/services/import"))
-        .count()
+    support::count_requests(env, "POST /data/services/import")
 }
 
 fn upload(env: &TestEnv, dir: &Path, label: &str, extra: &[&str]) -> std::process::Output {
@@ -628,11 +625,7 @@ fn an_expired_session_mid_upload_is_renewed_once_for_all_parallel_batches() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let logins = env
-        .request_lines()
-        .iter()
-        .filter(|l| l.starts_with("POST /data/JSESSION"))
-        .count();
+    let logins = support::count_requests(&env, "POST /data/JSESSION");
     assert_eq!(logins, 1, "{:?}", env.request_lines());
     // 4 accepted batches, plus one rejected attempt for each batch sent before the re-login.
     let posts = import_posts(&env);

@@ -325,3 +325,11 @@ pub fn resource_digests(
         })
         .unwrap_or_default()
 }
+
+/// How many requests the simulator has logged whose `METHOD /path?query` line starts with `prefix`.
+pub fn count_requests(env: &TestEnv, prefix: &str) -> usize {
+    env.request_lines()
+        .iter()
+        .filter(|l| l.starts_with(prefix))
+        .count()
+}
