@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{stderr_of, stdout_of, TestEnv};
+use support::{command, snap_report, stderr_of, stdout_of, with_format, TestEnv, FORMATS};
 use xnat_sim::state::{AccessRequest, Project, Role};
 
 /// Three projects, a second user `Bob` (member of ALPHA) and one access request.
@@ -379,4 +379,164 @@ fn list_json_of_typed_rows_matches_the_generic_listing() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout_of(&limited)).unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["ALPHA", "BETA"]);
+}
+
+fn project_ids(env: &TestEnv) -> Vec<String> {
+    env.sim
+        .with_state(|st| st.projects.keys().cloned().collect::<Vec<_>>())
+}
+
+#[test]
+fn requests_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["project", "requests", "ALPHA"], fmt);
+        let name = format!("requests_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        let pending = env.sim.with_state(|st| {
+            st.projects["ALPHA"]
+                .access_requests
+                .iter()
+                .filter(|r| r.approved.is_none())
+                .count()
+        });
+        assert_eq!(pending, 1, "{fmt}");
+    }
+}
+
+#[test]
+fn show_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["project", "show", "BETA"], fmt);
+        let name = format!("show_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(project_ids(&env), ["ALPHA", "BETA", "GAMMA"], "{fmt}");
+    }
+}
+
+#[test]
+fn create_prints_each_format_and_stores_exactly_one_project() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(
+            &[
+                "project",
+                "create",
+                "NEW1",
+                "--name",
+                "R&D <pilot>",
+                "--pi",
+                "O'Neil",
+                "--accessibility",
+                "protected",
+            ],
+            fmt,
+        );
+        let name = format!("create_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(
+            project_ids(&env),
+            ["ALPHA", "BETA", "GAMMA", "NEW1"],
+            "{fmt}"
+        );
+        let (name, pi, acc) = env.sim.with_state(|st| {
+            let p = &st.projects["NEW1"];
+            (
+                p.name.clone(),
+                p.pi_lastname.clone(),
+                p.accessibility.as_str().to_string(),
+            )
+        });
+        assert_eq!(
+            (name.as_str(), pi.as_str(), acc.as_str()),
+            ("R&D <pilot>", "O'Neil", "protected"),
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn access_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["project", "access", "ALPHA"], fmt);
+        let name = format!("access_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        let acc = env
+            .sim
+            .with_state(|st| st.projects["ALPHA"].accessibility.as_str());
+        assert_eq!(acc, "private", "{fmt}");
+    }
+}
+
+#[test]
+fn access_set_prints_each_format_and_changes_exactly_that_project() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(
+            &["project", "access", "ALPHA", "--set", "public", "--yes"],
+            fmt,
+        );
+        let name = format!("access_set_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        let acc = env.sim.with_state(|st| {
+            st.projects
+                .values()
+                .map(|p| (p.id.clone(), p.accessibility.as_str()))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            acc,
+            [
+                ("ALPHA".to_string(), "public"),
+                ("BETA".to_string(), "private"),
+                ("GAMMA".to_string(), "private")
+            ],
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn grant_prints_each_format_and_adds_exactly_that_role() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(
+            &[
+                "project",
+                "grant",
+                "GAMMA",
+                "Bob",
+                "--role",
+                "collaborator",
+                "-y",
+            ],
+            fmt,
+        );
+        let name = format!("grant_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        let collaborators = env
+            .sim
+            .with_state(|st| st.projects["GAMMA"].collaborators.clone());
+        assert_eq!(
+            collaborators.into_iter().collect::<Vec<_>>(),
+            ["Bob"],
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn revoke_prints_each_format_and_removes_exactly_that_membership() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["project", "revoke", "ALPHA", "bob", "--yes"], fmt);
+        let name = format!("revoke_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        let members = env
+            .sim
+            .with_state(|st| st.projects["ALPHA"].members.clone());
+        assert!(members.is_empty(), "{fmt}: {members:?}");
+    }
 }
