@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{stderr_of, stdout_of, TestEnv};
+use support::{command, snap_report, stderr_of, stdout_of, with_format, TestEnv, FORMATS};
 use xnat_sim::routes::search::parse_search;
 use xnat_sim::state::Project;
 
@@ -96,4 +96,64 @@ fn show_of_an_unknown_search_gives_no_label_hint() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(5));
     assert_eq!(stderr_of(&out), "error: saved search not found: nope\n");
+}
+
+fn search_ids(env: &TestEnv) -> Vec<String> {
+    env.sim
+        .with_state(|st| st.saved_searches.keys().cloned().collect::<Vec<_>>())
+}
+
+#[test]
+fn list_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["search", "list"], fmt);
+        let name = format!("list_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(search_ids(&env), ["xs_projects"], "{fmt}");
+    }
+}
+
+#[test]
+fn run_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["search", "run", "xs_projects"], fmt);
+        let name = format!("run_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(search_ids(&env), ["xs_projects"], "{fmt}");
+    }
+}
+
+#[test]
+fn show_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["search", "show", "xs_projects"], fmt);
+        let name = format!("show_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(search_ids(&env), ["xs_projects"], "{fmt}");
+    }
+}
+
+#[test]
+fn delete_prints_each_format_and_removes_exactly_that_search() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["search", "delete", "xs_projects", "-y"], fmt);
+        let name = format!("delete_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert!(search_ids(&env).is_empty(), "{fmt}");
+    }
+}
+
+#[test]
+fn delete_dry_run_prints_each_format_and_removes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["search", "delete", "xs_projects", "--dry-run"], fmt);
+        let name = format!("delete_dry_run_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(search_ids(&env), ["xs_projects"], "{fmt}");
+    }
 }
