@@ -1,7 +1,10 @@
 //! `scan` commands against the simulator: every output format, and the exact server effects.
 mod support;
 
-use support::{insta_settings, run, snap, snap_formats, stdout_of, TestEnv};
+use support::{
+    command, insta_settings, run, snap, snap_formats, snap_report, stdout_of, with_format, TestEnv,
+    FORMATS,
+};
 
 fn scan_ids(env: &TestEnv, e: &str) -> Vec<String> {
     env.sim.with_state(|s| {
@@ -147,4 +150,51 @@ fn show_of_an_unknown_scan_says_scan_not_found_without_a_label_hint() {
     assert_eq!(out.status.code(), Some(5));
     assert_eq!(stdout_of(&out), "");
     assert_eq!(support::stderr_of(&out), "error: scan not found: 99\n");
+}
+
+#[test]
+fn delete_prints_each_format_and_removes_exactly_the_named_scans() {
+    for fmt in FORMATS {
+        let env = TestEnv::demo();
+        let args = with_format(
+            &[
+                "scan",
+                "delete",
+                "-E",
+                "XNAT_E00001",
+                "--scans",
+                "1,3",
+                "-w",
+                "1",
+                "--yes",
+            ],
+            fmt,
+        );
+        // One worker, so the DELETEs reach the log in a fixed order.
+        let name = format!("delete_report_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(scan_ids(&env, "XNAT_E00001"), ["2"], "{fmt}");
+    }
+}
+
+#[test]
+fn delete_dry_run_prints_each_format_and_removes_nothing() {
+    for fmt in FORMATS {
+        let env = TestEnv::demo();
+        let args = with_format(
+            &[
+                "scan",
+                "delete",
+                "-E",
+                "XNAT_E00001",
+                "--scans",
+                "1,3",
+                "--dry-run",
+            ],
+            fmt,
+        );
+        let name = format!("delete_dry_run_report_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(scan_ids(&env, "XNAT_E00001"), ["1", "2", "3"], "{fmt}");
+    }
 }
