@@ -383,3 +383,94 @@ fn vars_set_prints_each_format_and_stores_exactly_the_pairs() {
         assert_eq!(fields, want, "{fmt}");
     }
 }
+
+#[test]
+fn list_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["subject", "list", "-P", "P1"], fmt);
+        let name = format!("list_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"], "{fmt}");
+    }
+}
+
+#[test]
+fn show_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["subject", "show", "SUB_A", "-P", "P1"], fmt);
+        let name = format!("show_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"], "{fmt}");
+    }
+}
+
+#[test]
+fn delete_prints_each_format_and_removes_exactly_that_subject() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(&["subject", "delete", "SUB_A", "-P", "P1", "-y"], fmt);
+        let name = format!("delete_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(labels(&env), ["OLD_1", "SUB_B"], "{fmt}");
+    }
+}
+
+#[test]
+fn delete_dry_run_prints_each_format_and_removes_nothing() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(
+            &["subject", "delete", "SUB_A", "-P", "P1", "--dry-run"],
+            fmt,
+        );
+        let name = format!("delete_dry_run_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"], "{fmt}");
+    }
+}
+
+#[test]
+fn rename_prints_each_format_and_relabels_exactly_the_matches() {
+    for fmt in FORMATS {
+        let env = seeded();
+        let args = with_format(
+            &[
+                "subject",
+                "rename",
+                "-P",
+                "P1",
+                "--pattern",
+                "OLD_(\\d+)",
+                "--to",
+                "{project}_NEW{1}",
+                "-y",
+            ],
+            fmt,
+        );
+        let name = format!("rename_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(labels(&env), ["P1_NEW1", "SUB_A", "SUB_B"], "{fmt}");
+    }
+}
+
+#[test]
+fn rename_dry_run_tsv_lists_planned_changes_and_skips_as_rows() {
+    let env = seeded();
+    let map = env.home.path().join("map.json");
+    std::fs::write(&map, r#"{"OLD_1": "NEW_1", "GONE": "X"}"#).unwrap();
+    let args = [
+        "subject",
+        "rename",
+        "-P",
+        "P1",
+        "--mapping",
+        map.to_str().unwrap(),
+        "--dry-run",
+        "-o",
+        "tsv",
+    ];
+    snap_report!(&env, "rename_dry_run_tsv", command(&env, &args));
+    assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"]);
+}

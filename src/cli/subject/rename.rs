@@ -303,6 +303,9 @@ fn report(ctx: &Context, plan: &Plan, dry_run: bool) -> Result<()> {
         let v = serde_json::to_value(plan).map_err(|e| Error::Operation(e.to_string()))?;
         return ctx.out().json(&v).map_err(out_err);
     }
+    if opts.format == crate::core::output::OutputFormat::Tsv {
+        return ctx.out().list(&tsv_listing(plan, dry_run)).map_err(out_err);
+    }
     let mut text = String::new();
     let prefix = if dry_run { "[DRY-RUN] " } else { "" };
     for (title, changes) in [("Renamed", &plan.renamed), ("Merged", &plan.merged)] {
@@ -326,4 +329,44 @@ fn report(ctx: &Context, plan: &Plan, dry_run: bool) -> Result<()> {
         }
     }
     ctx.out().raw(&text).map_err(out_err)
+}
+
+/// One row per planned or applied change and per skip, so `-o tsv` stays machine-readable.
+fn tsv_listing(plan: &Plan, dry_run: bool) -> crate::core::output::Listing {
+    use crate::core::output::{Column, Listing};
+    let row = |action: &str, from: &str, to: &str, detail: &str| {
+        let mut m = serde_json::Map::new();
+        for (k, v) in [
+            ("action", action),
+            ("from", from),
+            ("to", to),
+            ("detail", detail),
+        ] {
+            m.insert(k.to_string(), Value::String(v.to_string()));
+        }
+        m
+    };
+    let mut rows = Vec::new();
+    let (renamed, merged) = if dry_run {
+        ("would rename", "would merge")
+    } else {
+        ("renamed", "merged")
+    };
+    for (action, changes) in [(renamed, &plan.renamed), (merged, &plan.merged)] {
+        for c in changes {
+            rows.push(row(action, &c.from, &c.to, c.rule.as_deref().unwrap_or("")));
+        }
+    }
+    for s in &plan.skipped {
+        rows.push(row("skipped", &s.label, "", &s.reason));
+    }
+    Listing {
+        columns: ["action", "from", "to", "detail"]
+            .into_iter()
+            .map(|k| Column::new(k, k))
+            .collect(),
+        rows,
+        id_field: "to".into(),
+        title: None,
+    }
 }
