@@ -2,7 +2,9 @@
 
 mod support;
 
-use support::{insta_settings, stderr_of, stdout_of, TestEnv};
+use support::{
+    command, insta_settings, report, stderr_of, stdout_of, with_format, TestEnv, FORMATS,
+};
 use xnat_sim::state::PrearchiveEntry;
 
 const TS1: &str = "20240115_093000123";
@@ -303,4 +305,144 @@ fn bad_identifiers_are_refused_locally() {
     );
     assert_ne!(out.status.code(), Some(0));
     assert!(env.request_lines().is_empty(), "{:?}", env.request_lines());
+}
+
+/// Snapshot the [`report`] of `args` in `fmt` under `{prefix}_{fmt}`.
+fn snap_in(env: &TestEnv, prefix: &str, args: &[&str], fmt: &str) {
+    let text = report(env, command(env, &with_format(args, fmt)));
+    insta_settings(env).bind(|| insta::assert_snapshot!(format!("{prefix}_{fmt}"), text));
+}
+
+fn folders(env: &TestEnv) -> Vec<String> {
+    prearchive_state(env).into_iter().map(|e| e.2).collect()
+}
+
+#[test]
+fn archive_prints_each_format_and_archives_exactly_that_session() {
+    for fmt in FORMATS {
+        let env = env();
+        snap_in(
+            &env,
+            "archive_report",
+            &["prearchive", "archive", "DEMO_MR", TS1, "NEW_MR1"],
+            fmt,
+        );
+        assert_eq!(folders(&env), ["NEW_MR2", "NEW_CT1"], "{fmt}");
+        assert!(
+            env.sim
+                .with_state(|s| s.experiment_by_label("DEMO_MR", "NEW_MR1").is_some()),
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn rebuild_prints_each_format_and_resets_exactly_that_status() {
+    for fmt in FORMATS {
+        let env = env();
+        snap_in(
+            &env,
+            "rebuild_report",
+            &["prearchive", "rebuild", "DEMO_MR", TS2, "NEW_MR2", "--yes"],
+            fmt,
+        );
+        let statuses: Vec<String> = prearchive_state(&env).into_iter().map(|e| e.3).collect();
+        assert_eq!(statuses, ["READY", "READY", "READY"], "{fmt}");
+    }
+}
+
+#[test]
+fn delete_prints_each_format_and_removes_exactly_that_session() {
+    for fmt in FORMATS {
+        let env = env();
+        snap_in(
+            &env,
+            "delete_report",
+            &["prearchive", "delete", "DEMO_MR", TS2, "NEW_MR2", "--yes"],
+            fmt,
+        );
+        assert_eq!(folders(&env), ["NEW_MR1", "NEW_CT1"], "{fmt}");
+    }
+}
+
+#[test]
+fn move_prints_each_format_and_moves_exactly_that_session() {
+    for fmt in FORMATS {
+        let env = env();
+        snap_in(
+            &env,
+            "move_report",
+            &[
+                "prearchive",
+                "move",
+                "DEMO_MR",
+                TS1,
+                "NEW_MR1",
+                "DEMO_CT",
+                "--yes",
+            ],
+            fmt,
+        );
+        let projects: Vec<(String, String)> = prearchive_state(&env)
+            .into_iter()
+            .map(|e| (e.0, e.2))
+            .collect();
+        assert_eq!(
+            projects,
+            [
+                ("DEMO_CT".to_string(), "NEW_MR1".to_string()),
+                ("DEMO_MR".to_string(), "NEW_MR2".to_string()),
+                ("DEMO_CT".to_string(), "NEW_CT1".to_string()),
+            ],
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn settings_prints_each_format_and_writes_nothing() {
+    for fmt in FORMATS {
+        let env = env();
+        snap_in(
+            &env,
+            "settings_report",
+            &["prearchive", "settings", "-P", "DEMO_MR"],
+            fmt,
+        );
+        let code = env
+            .sim
+            .with_state(|s| s.projects["DEMO_MR"].prearchive_code);
+        assert_eq!(code, 0, "{fmt}");
+    }
+}
+
+#[test]
+fn settings_set_prints_each_format_and_stores_exactly_that_code() {
+    for fmt in FORMATS {
+        let env = env();
+        snap_in(
+            &env,
+            "settings_set_report",
+            &[
+                "prearchive",
+                "settings",
+                "-P",
+                "DEMO_MR",
+                "--set",
+                "auto-archive",
+                "--yes",
+            ],
+            fmt,
+        );
+        let codes: Vec<u8> = env
+            .sim
+            .with_state(|s| s.projects.values().map(|p| p.prearchive_code).collect());
+        assert_eq!(codes.iter().filter(|c| **c == 4).count(), 1, "{fmt}");
+        assert_eq!(
+            env.sim
+                .with_state(|s| s.projects["DEMO_MR"].prearchive_code),
+            4,
+            "{fmt}"
+        );
+    }
 }
