@@ -1,7 +1,9 @@
 //! `resource` commands against the simulator: every output format, and the exact requests.
 mod support;
 
-use support::{run, snap, snap_formats, stdout_of, TestEnv};
+use support::{
+    command, run, snap, snap_formats, snap_report, stdout_of, with_format, TestEnv, FORMATS,
+};
 
 #[test]
 fn list_scan_resources_in_every_format() {
@@ -77,4 +79,28 @@ fn upload_help_names_its_positionals() {
         .expect("runs");
     assert!(stdout_of(&out)
         .contains("Usage: xnatctl resource upload [OPTIONS] [SESSION] <LABEL> <PATH>\n"));
+}
+
+#[test]
+fn refresh_prints_each_format_and_posts_exactly_one_refresh() {
+    for fmt in FORMATS {
+        let env = TestEnv::demo();
+        let args = with_format(
+            &[
+                "resource",
+                "refresh",
+                "/archive/experiments/XNAT_E00001",
+                "--options",
+                "checksum,populateStats",
+            ],
+            fmt,
+        );
+        let name = format!("refresh_report_{fmt}");
+        snap_report!(&env, name.as_str(), command(&env, &args));
+        assert_eq!(
+            support::count_requests(&env, "POST /data/services/refresh/catalog?"),
+            1,
+            "{fmt}"
+        );
+    }
 }
