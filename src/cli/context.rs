@@ -225,10 +225,7 @@ impl Context {
                             }
                         }
                     } else {
-                        return Err(Error::Auth(format!(
-                            "not logged in to {} (profile '{}')",
-                            p.url, p.name
-                        )));
+                        return Err(Error::Auth(not_logged_in(p)));
                     }
                 }
                 // A token from XNAT_TOKEN belongs to the caller; only cache what we obtained.
@@ -308,5 +305,14 @@ impl Context {
             self.messages
                 .warn(&format!("could not write the audit log: {e}"));
         }
+    }
+}
+
+/// The message for a profile with neither a session nor usable credentials; names the keyring
+/// when the profile expects its password there but the entry is missing.
+pub fn not_logged_in(p: &ResolvedProfile) -> String {
+    match p.credentials_hint() {
+        Some(hint) => format!("not logged in to {} ({hint})", p.url),
+        None => format!("not logged in to {} (profile '{}')", p.url, p.name),
     }
 }

@@ -26,10 +26,7 @@ pub async fn run(_a: WhoamiArgs, ctx: &Context) -> Result<()> {
     } else if p.username.is_some() && p.password.is_some() {
         "password"
     } else {
-        return Err(Error::Auth(format!(
-            "not logged in to {} (profile '{}')",
-            p.url, p.name
-        )));
+        return Err(Error::Auth(super::context::not_logged_in(p)));
     };
     let client = ctx.client().await?;
     let who = client.whoami().await?;

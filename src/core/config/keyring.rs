@@ -32,5 +32,12 @@ impl PasswordStore for OsKeyring {
 pub fn keyring_set_password(profile: &str, url: &str, password: &str) -> Result<()> {
     keyring_entry(profile, url)?
         .set_password(password)
-        .map_err(|e| Error::Config(format!("cannot write to the OS keyring: {e}")))
+        .map_err(|e| {
+            // On Linux the store is the kernel keyring of the login session; containers and some
+            // CI runners have none, and keyutils then reports a confusing "no matching entry".
+            Error::Config(format!(
+                "cannot write to the OS keyring ({e}); on Linux it needs a kernel session keyring. \
+                 Use 'xnatctl auth login' to cache a session, or XNAT_USER/XNAT_PASS instead"
+            ))
+        })
 }
