@@ -658,3 +658,97 @@ fn resource_download_output_file_prints_each_format() {
         );
     }
 }
+
+/// [`support::report`] of `args` in `fmt` snapshotted under `name`, with the run's duration
+/// (json field, table row, tsv cell) replaced so the text is stable.
+fn snap_transfer(env: &TestEnv, name: &str, args: &[&str], fmt: &str) {
+    let text = support::report(env, support::command(env, &support::with_format(args, fmt)));
+    let mut s = insta_settings(env);
+    s.add_filter(
+        r#""duration_seconds": [0-9.]+"#,
+        r#""duration_seconds": [D]"#,
+    );
+    s.add_filter(r"(Duration Seconds\s+)[0-9.]+", "${1}[D]");
+    s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// Served files of `XNAT_E00001` (session resources and scans 1 and 2) → MD5, keyed by their
+/// path in the download layout.
+fn served_digests(env: &TestEnv) -> BTreeMap<String, String> {
+    env.sim.with_state(|st| {
+        let e = &st.experiments["XNAT_E00001"];
+        let mut out = BTreeMap::new();
+        for scan in ["1", "2"] {
+            for r in &e.scan(scan).unwrap().resources {
+                for (name, f) in &r.files {
+                    out.insert(
+                        format!(
+                            "SUBJ001_MR1/scans/{scan}/resources/{}/files/{name}",
+                            r.label
+                        ),
+                        f.digest.clone(),
+                    );
+                }
+            }
+        }
+        for r in &e.resources {
+            for (name, f) in &r.files {
+                out.insert(
+                    format!("SUBJ001_MR1/resources/{}/files/{name}", r.label),
+                    f.digest.clone(),
+                );
+            }
+        }
+        out
+    })
+}
+
+#[test]
+fn scan_download_prints_each_format_and_writes_exactly_the_scans_files() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::demo();
+        let out = env.home.path().join("out");
+        let out_arg = out.display().to_string();
+        let args = [
+            "scan",
+            "download",
+            "-E",
+            "XNAT_E00001",
+            "--scans",
+            "1,2",
+            "--out",
+            &out_arg,
+        ];
+        snap_transfer(&env, &format!("scan_download_{fmt}"), &args, fmt);
+        let want: BTreeMap<String, String> = served_digests(&env)
+            .into_iter()
+            .filter(|(k, _)| k.contains("/scans/"))
+            .collect();
+        assert_eq!(want.len(), 4, "{fmt}");
+        assert_eq!(support::local_digests(&out), want, "{fmt}");
+    }
+}
+
+#[test]
+fn resource_download_prints_each_format_and_writes_exactly_the_resource_files() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::demo();
+        let out = env.home.path().join("out");
+        let out_arg = out.display().to_string();
+        let args = [
+            "resource",
+            "download",
+            "XNAT_E00001",
+            "NOTES",
+            "--out",
+            &out_arg,
+        ];
+        snap_transfer(&env, &format!("resource_download_{fmt}"), &args, fmt);
+        let want: BTreeMap<String, String> = served_digests(&env)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("SUBJ001_MR1/resources/NOTES/"))
+            .collect();
+        assert_eq!(want.len(), 1, "{fmt}");
+        assert_eq!(support::local_digests(&out), want, "{fmt}");
+    }
+}

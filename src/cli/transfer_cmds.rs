@@ -412,13 +412,53 @@ fn print_summary(
         } else {
             String::new()
         };
+        let resources: Vec<&str> = summary
+            .items
+            .iter()
+            .filter_map(|i| i.id.strip_prefix("resource:"))
+            .collect();
         ctx.messages().success(&format!(
-            "Downloaded {} scans ({} files, {}{resumed}) to {}",
-            summary.scans,
-            summary.files,
+            "Downloaded {} ({}, {}{resumed}) to {}",
+            downloaded_what(summary.scans, &resources),
+            counted(summary.files, "file"),
             mb(summary.bytes),
             plan.session_dir.display()
         ));
     }
     Ok(())
+}
+
+/// `n word`, with an `s` unless `n` is 1.
+fn counted(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// What a download fetched, for its closing line: the scans when there are any, else the
+/// session resources (so `resource download` does not report "0 scans").
+fn downloaded_what(scans: usize, resources: &[&str]) -> String {
+    match resources {
+        [label] if scans == 0 => format!("resource {label}"),
+        [_, _, ..] if scans == 0 => counted(resources.len(), "session resource"),
+        _ => counted(scans, "scan"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closing_line_names_scans_or_else_the_session_resources() {
+        assert_eq!(downloaded_what(2, &["NOTES"]), "2 scans");
+        assert_eq!(downloaded_what(1, &[]), "1 scan");
+        assert_eq!(downloaded_what(0, &["NOTES"]), "resource NOTES");
+        assert_eq!(downloaded_what(0, &["A", "B"]), "2 session resources");
+        assert_eq!(downloaded_what(0, &[]), "0 scans");
+        assert_eq!(counted(1, "file"), "1 file");
+        assert_eq!(counted(0, "file"), "0 files");
+    }
 }
