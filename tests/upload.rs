@@ -640,3 +640,92 @@ fn an_expired_session_mid_upload_is_renewed_once_for_all_parallel_batches() {
     });
     assert_eq!(stored, want.len());
 }
+
+// ---- every format ----------------------------------------------------------------------------
+
+/// [`support::report`] of `args` in `fmt` snapshotted under `name`, with durations and the
+/// run's throughput replaced so the text is stable.
+fn snap_transfer(env: &TestEnv, name: &str, args: &[&str], fmt: &str) {
+    let text = support::report(env, support::command(env, &support::with_format(args, fmt)));
+    let mut s = summary_filters(env);
+    s.add_filter(r" in [0-9]+\.[0-9]s\n", " in [D]s\n");
+    s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+#[test]
+fn session_upload_prints_each_format_and_archives_exactly_the_files() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::demo();
+        let src = env.home.path().join("dicom");
+        let want = make_dicom(&src, "UP20", 4);
+        let src_arg = src.display().to_string();
+        let args = [
+            "session", "upload", &src_arg, "-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP20_MR1", "-w",
+            "1",
+        ];
+        snap_transfer(&env, &format!("session_upload_report_{fmt}"), &args, fmt);
+        assert_eq!(archived_files(&env, "DEMO_MR", "UP20_MR1"), want, "{fmt}");
+        assert_eq!(import_posts(&env), 2, "{fmt}");
+    }
+}
+
+#[test]
+fn upload_exam_prints_each_format_and_lands_dicom_folders_and_loose_files() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::demo();
+        let root = env.home.path().join("exam");
+        let want = make_dicom(&root.join("dicom"), "UP21", 2);
+        std::fs::create_dir_all(root.join("physio")).unwrap();
+        std::fs::write(root.join("physio/resp.log"), b"breathing").unwrap();
+        std::fs::write(root.join("report.pdf"), b"%PDF-1.4 report").unwrap();
+        let root_arg = root.display().to_string();
+        let args = [
+            "session",
+            "upload-exam",
+            &root_arg,
+            "-P",
+            "DEMO_MR",
+            "-S",
+            "UPSUBJ",
+            "-E",
+            "UP21_MR1",
+            "-w",
+            "1",
+        ];
+        snap_transfer(&env, &format!("upload_exam_report_{fmt}"), &args, fmt);
+        assert_eq!(archived_files(&env, "DEMO_MR", "UP21_MR1"), want, "{fmt}");
+        let eid = env.sim.with_state(|s| {
+            s.experiment_by_label("DEMO_MR", "UP21_MR1")
+                .unwrap()
+                .id
+                .clone()
+        });
+        assert_eq!(
+            session_resource(&env, &eid, "physio"),
+            BTreeMap::from([("resp.log".to_string(), md5_hex(b"breathing"))]),
+            "{fmt}"
+        );
+        assert_eq!(
+            session_resource(&env, &eid, "MISC"),
+            BTreeMap::from([("report.pdf".to_string(), md5_hex(b"%PDF-1.4 report"))]),
+            "{fmt}"
+        );
+    }
+}
+
+#[test]
+fn resource_upload_prints_each_format_and_stores_exactly_the_file() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::demo();
+        let file = env.home.path().join("notes.txt");
+        std::fs::write(&file, b"scan notes\n").unwrap();
+        let file_arg = file.display().to_string();
+        let args = ["resource", "upload", "-P", "DEMO_MR", "NOTES", &file_arg];
+        snap_transfer(&env, &format!("resource_upload_report_{fmt}"), &args, fmt);
+        assert_eq!(
+            project_resource(&env, "DEMO_MR", "NOTES"),
+            BTreeMap::from([("notes.txt".to_string(), md5_hex(b"scan notes\n"))]),
+            "{fmt}"
+        );
+    }
+}

@@ -145,7 +145,63 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
     let serde_json::Value::Object(map) = value else {
         return Ok(());
     };
+    let map = if ctx.is_json() { map } else { flatten(map) };
     let mut record = Record::from_map(map);
     record.id_field = Some("session".into());
     ctx.out().record(&record).map_err(out_err)
+}
+
+/// The report's nested `dicom`/`resources` objects as top-level fields, so table and tsv show
+/// one value per cell instead of a JSON blob: `dicom.total` becomes `dicom_total`, while a key
+/// that already reads as a name of its own (`misc_label`) keeps it.
+fn flatten(
+    map: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for (key, value) in map {
+        match value {
+            serde_json::Value::Object(inner) => {
+                for (sub, v) in inner {
+                    let name = if sub.contains('_') {
+                        sub
+                    } else {
+                        format!("{key}_{sub}")
+                    };
+                    out.insert(name, v);
+                }
+            }
+            other => {
+                out.insert(key, other);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_lifts_nested_fields_for_table_and_tsv() {
+        let serde_json::Value::Object(map) = json!({
+            "session": "S1",
+            "dicom": {"skipped": false, "total": 2, "uploaded": 2},
+            "resources": {"skipped": true, "misc_label": "MISC"}
+        }) else {
+            unreachable!()
+        };
+        let flat = serde_json::Value::Object(flatten(map));
+        assert_eq!(
+            flat,
+            json!({
+                "session": "S1",
+                "dicom_skipped": false,
+                "dicom_total": 2,
+                "dicom_uploaded": 2,
+                "resources_skipped": true,
+                "misc_label": "MISC"
+            })
+        );
+    }
 }
