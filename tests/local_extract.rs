@@ -164,3 +164,54 @@ fn dry_run_names_the_real_targets_and_writes_nothing() {
     insta_settings(&env)
         .bind(|| insta::assert_snapshot!("local_extract_dry_run_stderr", stderr_of(&run)));
 }
+
+// The directory is given relative to the working directory (the test's home), so the printed
+// paths, and the table's column widths, do not depend on where the temp directory lives.
+#[test]
+fn extract_prints_each_format_and_writes_exactly_the_members() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::empty();
+        let dir = env.home.path().join("dl");
+        std::fs::create_dir(&dir).unwrap();
+        xnat_zip(&dir.join("MR1.zip"));
+        let args = support::with_format(&["local", "extract", "dl"], fmt);
+        let text = support::report(&env, support::command(&env, &args));
+        insta_settings(&env).bind(|| {
+            insta::assert_snapshot!(format!("local_extract_report_{fmt}"), text);
+        });
+        assert_eq!(
+            support::local_digests(&dir),
+            std::collections::BTreeMap::from([
+                (
+                    "resources/NOTES/files/a/notes.txt".to_string(),
+                    xnat_sim::state::md5_hex(b"notes")
+                ),
+                (
+                    "scans/1/resources/DICOM/files/1.dcm".to_string(),
+                    xnat_sim::state::md5_hex(b"one")
+                ),
+            ]),
+            "{fmt}: the members, and the archive removed"
+        );
+        assert!(env.request_lines().is_empty(), "{fmt}: local only");
+    }
+}
+
+#[test]
+fn extract_dry_run_prints_each_format_and_writes_nothing() {
+    for fmt in support::FORMATS {
+        let env = TestEnv::empty();
+        let dir = env.home.path().join("dl");
+        std::fs::create_dir(&dir).unwrap();
+        xnat_zip(&dir.join("MR1.zip"));
+        let before = support::local_digests(&dir);
+        let args = support::with_format(&["local", "extract", "--dry-run", "dl"], fmt);
+        let text = support::report(&env, support::command(&env, &args));
+        insta_settings(&env).bind(|| {
+            insta::assert_snapshot!(format!("local_extract_dry_run_report_{fmt}"), text);
+        });
+        assert_eq!(support::local_digests(&dir), before, "{fmt}");
+        assert_eq!(files_under(&dir), ["MR1.zip"], "{fmt}");
+        assert!(env.request_lines().is_empty(), "{fmt}: local only");
+    }
+}
