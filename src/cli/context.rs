@@ -205,6 +205,7 @@ impl Context {
                 } else {
                     None
                 };
+                let from_cache = cached.is_some();
                 let cached_user = cached.as_ref().and_then(|s| s.username.clone());
                 opts.session_token = p.token.clone().or(cached.map(|s| s.token));
                 if opts.username.is_none() {
@@ -227,6 +228,21 @@ impl Context {
                     } else {
                         return Err(Error::Auth(not_logged_in(p)));
                     }
+                }
+                // A cached session the server no longer accepts, with no credentials to replace
+                // it, would otherwise be sent (and fail) again by every later command.
+                if from_cache {
+                    let url = p.url.clone();
+                    let user = client.username().map(str::to_string);
+                    let cache = cache.clone();
+                    client.set_rejected_token_listener(Arc::new(move |token: &str| {
+                        let stale = cache
+                            .load(&url, user.as_deref())
+                            .is_some_and(|s| s.token == token);
+                        if stale {
+                            let _ = cache.remove(&url, user.as_deref());
+                        }
+                    }));
                 }
                 // A token from XNAT_TOKEN belongs to the caller; only cache what we obtained.
                 if p.token.is_none() {

@@ -106,6 +106,7 @@ struct Inner {
     password: Option<String>,
     token: RwLock<Option<String>>,
     listener: RwLock<Option<TokenListener>>,
+    rejected: RwLock<Option<TokenListener>>,
     reauth_lock: tokio::sync::Mutex<()>,
     max_retries: u32,
     auto_reauth: bool,
@@ -204,6 +205,7 @@ impl XnatClient {
                 password: opts.password.filter(|p| !p.is_empty()),
                 token: RwLock::new(opts.session_token.filter(|t| !t.trim().is_empty())),
                 listener: RwLock::new(None),
+                rejected: RwLock::new(None),
                 reauth_lock: tokio::sync::Mutex::new(()),
                 max_retries: opts.max_retries,
                 auto_reauth: opts.auto_reauth,
@@ -247,6 +249,13 @@ impl XnatClient {
     /// the caller can persist them in the session cache.
     pub fn set_token_listener(&self, listener: TokenListener) {
         *self.inner.listener.write().expect("listener lock") = Some(listener);
+    }
+
+    /// Register the callback that receives a session token the server answered 401 to and that
+    /// could not be replaced by logging in again, so the caller can drop it from the session
+    /// cache instead of sending it (and failing) on every later command.
+    pub fn set_rejected_token_listener(&self, listener: TokenListener) {
+        *self.inner.rejected.write().expect("listener lock") = Some(listener);
     }
 
     /// Log in with Basic auth (`POST /data/JSESSION`) and keep the returned session token.

@@ -288,6 +288,14 @@ impl XnatClient {
                     self.reauthenticate(token.as_deref()).await?;
                     continue;
                 }
+                if status == StatusCode::UNAUTHORIZED.as_u16() {
+                    if let Some(rejected) = token.as_deref() {
+                        let listener = self.inner.rejected.read().expect("listener lock").clone();
+                        if let Some(listener) = listener {
+                            listener(rejected);
+                        }
+                    }
+                }
             }
 
             let decision = retry::classify(&req.method, outcome, req.retry_non_idempotent);
