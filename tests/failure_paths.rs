@@ -85,3 +85,27 @@ fn an_expired_cached_session_with_credentials_logs_in_again_and_replaces_the_cac
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(env.request_lines(), vec![PROJECT_LIST]);
 }
+
+#[test]
+fn a_url_without_xnat_behind_it_says_so_instead_of_blaming_the_password() {
+    let env = TestEnv::demo();
+    let out = env
+        .bare_cmd()
+        .env("XNAT_URL", format!("{}/xnat", env.url()))
+        .env("XNAT_USER", "user")
+        .env("XNAT_PASS", "user")
+        .args(["project", "list", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(
+        err,
+        format!(
+            "error: invalid URL: {}/xnat - no XNAT login service there (POST /data/JSESSION \
+             answered HTTP 404); check the address and its context path (e.g. https://host/xnat)\n",
+            env.url()
+        )
+    );
+    assert_eq!(env.request_lines(), vec!["POST /xnat/data/JSESSION"]);
+}

@@ -288,6 +288,16 @@ impl XnatClient {
             status.as_u16(),
             started.elapsed().as_millis()
         );
+        // No login service at all means the URL (or its context path) is wrong; calling that an
+        // authentication failure sent users off to retype a password that was never checked.
+        if status == StatusCode::NOT_FOUND {
+            return Err(Error::InvalidUrl {
+                value: self.inner.base_url.clone(),
+                reason: "no XNAT login service there (POST /data/JSESSION answered HTTP 404); \
+                         check the address and its context path (e.g. https://host/xnat)"
+                    .into(),
+            });
+        }
         if status != StatusCode::OK {
             return Err(Error::Auth(format!(
                 "login to {} failed: HTTP {}",
