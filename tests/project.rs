@@ -127,6 +127,25 @@ fn show_counts_subjects_and_sessions() {
 }
 
 #[test]
+fn project_sub_listings_name_an_unknown_project() {
+    let env = seeded();
+    for args in [
+        ["project", "users", "NOPE"],
+        ["project", "requests", "NOPE"],
+        ["project", "access", "NOPE"],
+    ] {
+        let out = run(&env, &args);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {}", stderr_of(&out));
+        let first = stderr_of(&out)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(first, "error: project not found: NOPE", "{args:?}");
+    }
+}
+
+#[test]
 fn create_escapes_xml_and_stores_the_values() {
     let env = seeded();
     let out = run(

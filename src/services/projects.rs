@@ -348,7 +348,8 @@ pub async fn get_access(client: &XnatClient, project: &str) -> Result<Access> {
             &format!("/data/projects/{}/accessibility", seg(&project)?),
             &[],
         )
-        .await?;
+        .await
+        .map_err(|e| e.naming_not_found("project", &project))?;
     Ok(Access {
         project,
         accessibility: text.trim().to_string(),
@@ -398,7 +399,8 @@ pub async fn users(client: &XnatClient, project: &str) -> Result<Vec<ProjectUser
     let project = validate_project_id(project)?;
     let rows = client
         .list_rows(&format!("/data/projects/{}/users", seg(&project)?), &[])
-        .await?;
+        .await
+        .map_err(|e| e.naming_not_found("project", &project))?;
     let prefix = format!("{project}_");
     Ok(rows
         .iter()
@@ -531,6 +533,7 @@ pub async fn requests(client: &XnatClient, project: &str) -> Result<Vec<Map<Stri
     client
         .list_rows(&format!("/data/projects/{}/pars", seg(&project)?), &[])
         .await
+        .map_err(|e| e.naming_not_found("project", &project))
 }
 
 #[cfg(test)]
