@@ -109,3 +109,29 @@ fn a_url_without_xnat_behind_it_says_so_instead_of_blaming_the_password() {
     );
     assert_eq!(env.request_lines(), vec!["POST /xnat/data/JSESSION"]);
 }
+
+#[test]
+fn a_rejected_xnat_token_is_named_in_the_error() {
+    let env = TestEnv::demo();
+    let out = env
+        .bare_cmd()
+        .env("XNAT_URL", env.url())
+        .env("XNAT_TOKEN", "DEADBEEF00000000000000000000DEAD")
+        .args(["project", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    let first = stderr_of(&out)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        first,
+        format!(
+            "error: authentication failed: {} rejected the session in XNAT_TOKEN: set a fresh one, or XNAT_USER and XNAT_PASS",
+            env.url()
+        )
+    );
+    assert!(stdout_of(&out).is_empty());
+}

@@ -64,7 +64,7 @@ pub fn main() -> i32 {
     let outcome = runtime.block_on(run_with_cancel(cli, &ctx));
     let code = match outcome {
         Ok(()) => EXIT_OK,
-        Err(err) => report(&ctx, &err),
+        Err(err) => report(&ctx, &explain_token(&ctx, err)),
     };
     tracing::debug!(event = "exit", code, "command exited with code {code}");
     // Leave background transfers to the runtime drop rather than waiting on them.
@@ -133,6 +133,25 @@ async fn run_with_cancel(cli: Cli, ctx: &Context) -> Result<(), Error> {
                 Err(Error::Cancelled)
             }
         }
+    }
+}
+
+/// A 401 while running on `XNAT_TOKEN` without credentials means that token is dead: say so,
+/// rather than suggesting a login the user may never have made.
+fn explain_token(ctx: &Context, err: Error) -> Error {
+    match (&err, ctx.profile()) {
+        (Error::SessionExpired(_), Ok(p))
+            if p.token.is_some() && (p.username.is_none() || p.password.is_none()) =>
+        {
+            Error::Auth(format!(
+                "{} rejected the session in {}: set a fresh one, or {} and {}",
+                p.url,
+                crate::core::env::XNAT_TOKEN,
+                crate::core::env::XNAT_USER,
+                crate::core::env::XNAT_PASS
+            ))
+        }
+        _ => err,
     }
 }
 
