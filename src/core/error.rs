@@ -312,7 +312,8 @@ impl Error {
             // else (a saved search, a scan, a resource, a bare path) this advice would mislead.
             Error::NotFound { kind, .. } if matches!(kind.as_str(), "subject" | "session") => {
                 Some(
-                    "labels are resolved within a project: pass -P/--project or set default_project"
+                    "a label is looked up within a project (-P/--project or default_project); \
+                     XNAT also answers 'not found' for data you are not allowed to see"
                         .into(),
                 )
             }
