@@ -128,7 +128,7 @@ impl fmt::Debug for XnatClient {
 fn validate_base_url(raw: &str) -> Result<String> {
     let trimmed = raw.trim().trim_end_matches('/');
     let invalid = |reason: &str| Error::InvalidUrl {
-        value: mask_password(trimmed),
+        value: crate::core::redact::mask_userinfo(trimmed),
         reason: reason.to_string(),
     };
     let url = url::Url::parse(trimmed).map_err(|e| invalid(&e.to_string()))?;
@@ -142,16 +142,6 @@ fn validate_base_url(raw: &str) -> Result<String> {
         return Err(invalid("the URL must not have a query or fragment"));
     }
     Ok(trimmed.to_string())
-}
-
-fn mask_password(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => raw.to_string(),
-    }
 }
 
 impl XnatClient {

@@ -10,39 +10,13 @@ use super::XnatClient;
 use crate::core::error::{snippet, Error, Result};
 use crate::core::retry::{self, Decision, DelaySource, Outcome, RetryPolicy, Transport};
 
-/// Query keys whose values never appear in logs.
-const SECRET_KEYS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "authorization",
-    "auth",
-];
-
-/// The URL as it may appear in logs: no user info, secret-looking query values masked.
+/// The URL as it may appear in logs: no user info, secret-looking query values masked by the
+/// same rule as every other message (`core::redact`).
 pub(super) fn loggable_url(url: &url::Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
-    if u.query().is_some() {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let masked =
-                    !v.is_empty() && SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str());
-                (
-                    k.into_owned(),
-                    if masked { "***".into() } else { v.into_owned() },
-                )
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.to_string()
+    crate::core::redact::redact(u.as_str())
 }
 
 /// The causes of an error, joined, without the URL reqwest puts in its own message.
