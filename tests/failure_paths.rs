@@ -3,15 +3,11 @@
 
 mod support;
 
-use support::{stdout_of, TestEnv};
+use support::{stderr_of, stdout_of, TestEnv};
 
 /// The one request `project list` sends.
 const PROJECT_LIST: &str =
     "GET /data/projects?columns=ID%2Cname%2Cpi_lastname%2Cdescription&offset=0&limit=5000&format=json";
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// `auth login` as the demo fixture's normal user, with XNAT_URL but no credentials afterwards.
 fn login_user(env: &TestEnv) {
