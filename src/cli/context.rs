@@ -26,6 +26,7 @@ pub struct Context {
     config: OnceLock<Result<Config, String>>,
     profile: OnceLock<ResolvedProfile>,
     client: tokio::sync::OnceCell<XnatClient>,
+    auth_mode: OnceLock<&'static str>,
     cancel: CancellationToken,
     cancel_aware: AtomicBool,
 }
@@ -52,6 +53,7 @@ impl Context {
             config: OnceLock::new(),
             profile: OnceLock::new(),
             client: tokio::sync::OnceCell::new(),
+            auth_mode: OnceLock::new(),
             cancel: CancellationToken::new(),
             cancel_aware: AtomicBool::new(false),
         }
@@ -212,6 +214,13 @@ impl Context {
                     opts.username = cached_user;
                 }
                 let client = XnatClient::new(opts)?;
+                let mode = if p.token.is_some() {
+                    "token"
+                } else if from_cache {
+                    "session"
+                } else {
+                    "password"
+                };
                 let user_for_cache = p
                     .username
                     .clone()
@@ -254,9 +263,16 @@ impl Context {
                         }));
                     }
                 }
+                let _ = self.auth_mode.set(mode);
                 Ok(client)
             })
             .await
+    }
+
+    /// How [`Self::client`] authenticated: `token` (XNAT_TOKEN), `session` (the cache) or
+    /// `password` (a fresh login); `None` before the client exists.
+    pub fn auth_mode(&self) -> Option<&'static str> {
+        self.auth_mode.get().copied()
     }
 
     /// The project to use: the flag, else the profile's default_project.
