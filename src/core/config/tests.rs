@@ -4,7 +4,7 @@ use super::*;
 use std::cell::Cell;
 use std::collections::HashMap;
 
-const FIXTURE: &str = include_str!("../../../tests/fixtures/python-config.yaml");
+const FIXTURE: &str = include_str!("../../../tests/it/fixtures/python-config.yaml");
 
 struct FakeStore {
     entries: HashMap<String, String>,

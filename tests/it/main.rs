@@ -1,0 +1,19 @@
+//! The integration tests, as one test binary: one module per command group, the real xnatctl
+//! binary run against the in-process simulator (helpers in `support`).
+
+mod client_auth;
+mod client_retry;
+mod command_tree;
+mod download;
+mod everyday;
+mod failure_paths;
+mod local_extract;
+mod prearchive;
+mod project;
+mod resource;
+mod scan;
+mod search;
+mod session;
+mod subject;
+mod support;
+mod upload;
