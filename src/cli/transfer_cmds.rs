@@ -15,9 +15,9 @@ use crate::core::output::{Column, Listing};
 use crate::core::validation::validate_resource_label;
 use crate::core::{Error, Result};
 use crate::services::download::{
-    self, build_plan, execute, overall_status, resolve_session, resolve_session_of_subject,
-    DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest, ResourceFilter, ScanSelection,
-    TransferSummary,
+    self, build_plan, execute, item_results, overall_status, resolve_session,
+    resolve_session_of_subject, DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest,
+    ResourceFilter, ScanSelection, SessionLock, TransferSummary,
 };
 use crate::services::verify::verify_tree;
 
@@ -157,29 +157,38 @@ pub(crate) async fn run(
     }
 
     ctx.set_cancel_aware();
+    let manifest_dir = crate::core::config::Config::config_dir().join("downloads");
+    let _lock = SessionLock::acquire(&manifest_dir, &plan.session_dir, ctx.cancel_token(), || {
+        ctx.messages().warn(&format!(
+            "another xnatctl download into {} is running; waiting for it to finish",
+            plan.session_dir.display()
+        ))
+    })
+    .await?;
     let progress = super::progress::for_transfer(ctx, plan.total_bytes());
     let opts = ExecOptions {
         workers,
         attempts: t.attempts.max(1),
-        manifest_dir: Some(crate::core::config::Config::config_dir().join("downloads")),
+        manifest_dir: Some(manifest_dir.clone()),
+        sweep_leftovers: true,
     };
     let report = execute(client, &plan, opts, progress.as_ref(), ctx.cancel_token()).await;
     drop(progress);
 
-    let items = item_results(&plan, &report);
     let verification = if t.verify && !report.cancelled {
-        Some(
-            verify_tree(
-                &plan.session_dir,
-                &plan.files,
-                &plan.resource_dirs,
-                &plan.collisions,
-            )
-            .await,
+        let v = verify_tree(
+            &plan.session_dir,
+            &plan.files,
+            &plan.resource_dirs,
+            &plan.collisions,
         )
+        .await;
+        download::forget_in_manifest(&manifest_dir, &plan.session_dir, &v.mismatched);
+        Some(v)
     } else {
         None
     };
+    let items = item_results(&plan, &report, verification.as_ref());
     let summary = TransferSummary {
         operation: "download".into(),
         session_id: plan.session.id.clone(),
@@ -220,49 +229,6 @@ pub(crate) async fn run(
         )));
     }
     Ok(())
-}
-
-fn item_results(plan: &DownloadPlan, report: &download::ExecReport) -> Vec<ItemResult> {
-    plan.items
-        .iter()
-        .map(|id| {
-            if let Some((_, e)) = plan.item_errors.iter().find(|(i, _)| i == id) {
-                return ItemResult {
-                    id: id.clone(),
-                    status: "failed".into(),
-                    error: Some(e.clone()),
-                };
-            }
-            let mut failures = report.files.iter().filter(|(f, s)| {
-                &f.item == id && matches!(s, FileStatus::Failed(_) | FileStatus::Cancelled)
-            });
-            let first = failures.next();
-            let more = failures.count();
-            match first {
-                None => ItemResult {
-                    id: id.clone(),
-                    status: "ok".into(),
-                    error: None,
-                },
-                Some((f, s)) => {
-                    let why = match s {
-                        FileStatus::Failed(e) => e.clone(),
-                        _ => format!("{}: cancelled", f.path),
-                    };
-                    let error = if more > 0 {
-                        format!("{why} (and {more} more files)")
-                    } else {
-                        why
-                    };
-                    ItemResult {
-                        id: id.clone(),
-                        status: "failed".into(),
-                        error: Some(error),
-                    }
-                }
-            }
-        })
-        .collect()
 }
 
 fn print_plan(ctx: &Context, plan: &DownloadPlan, req: &PlanRequest, workers: usize) -> Result<()> {

@@ -2,8 +2,9 @@
 //!
 //! Archives come from a server, so every member name is treated as hostile: absolute paths,
 //! `..`, drive prefixes and symbolic links are refused (zip-slip), hidden components are
-//! skipped, and every file is written to a `.part` sibling and renamed when complete, so nothing
-//! incomplete ever sits under a final name. XNAT's `scans/<id>-<type>/` folders are mapped onto
+//! skipped, and every file is written to a unique temporary sibling (created new, never an
+//! existing path or a planted link: `services::download::staged`) and renamed when complete, so
+//! nothing incomplete ever sits under a final name. XNAT's `scans/<id>-<type>/` folders are mapped onto
 //! the layout's `scans/<id>/`.
 
 use std::io::{Read, Write};
@@ -12,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use crate::core::error::{Error, Result};
+use crate::services::download::staged::{Expected, HashingWriter, Staged};
 
 /// What extracting one archive did (or would do, in a dry run).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -141,31 +143,33 @@ pub fn extract_zip(
             report.unsafe_entries.push(name);
             continue;
         }
-        let mut part_name = dest.file_name().unwrap_or_default().to_os_string();
-        part_name.push(".part");
-        let part = dest.with_file_name(part_name);
-        let ctx = || format!("writing {}", part.display());
-        let written = (|| -> Result<()> {
-            let mut out = std::fs::File::create(&part).map_err(|e| Error::io(ctx(), e))?;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = entry.read(&mut buf).map_err(|e| {
-                    Error::Download(format!("{}: damaged member {name}: {e}", archive.display()))
-                })?;
-                if n == 0 {
-                    break;
-                }
-                out.write_all(&buf[..n]).map_err(|e| Error::io(ctx(), e))?;
+        let (mut out, staged) = Staged::create(&dest)
+            .map_err(|e| Error::io(format!("writing next to {}", dest.display()), e))?;
+        let ctx = || format!("writing {}", staged.path().display());
+        let mut hashing = HashingWriter::new(&mut out);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = entry.read(&mut buf).map_err(|e| {
+                Error::Download(format!("{}: damaged member {name}: {e}", archive.display()))
+            })?;
+            if n == 0 {
+                break;
             }
-            out.flush().map_err(|e| Error::io(ctx(), e))?;
-            Ok(())
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&part);
-            return Err(e);
+            hashing
+                .write_all(&buf[..n])
+                .map_err(|e| Error::io(ctx(), e))?;
         }
-        std::fs::rename(&part, &dest)
-            .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
+        let written = hashing.finish();
+        out.flush().map_err(|e| Error::io(ctx(), e))?;
+        drop(out);
+        staged.commit(
+            &written,
+            &Expected {
+                name: &rel_text,
+                size: None,
+                md5: None,
+            },
+        )?;
         report.files.push(rel_text);
     }
     Ok(report)

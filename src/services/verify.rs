@@ -48,6 +48,9 @@ fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<String>) {
         let Ok(kind) = e.file_type() else { continue };
         if kind.is_dir() {
             walk(base, &p, out);
+        } else if crate::services::download::staged::is_temp_name(&e.file_name().to_string_lossy())
+        {
+            // Another run's file in progress, or a killed run's leftover: not a download.
         } else if let Ok(rel) = p.strip_prefix(base) {
             out.insert(rel.to_string_lossy().replace('\\', "/"));
         }

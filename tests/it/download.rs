@@ -74,7 +74,7 @@ fn session_download(env: &TestEnv, out: &Path) -> assert_cmd::Command {
 fn no_part_files(dir: &Path) {
     let parts: Vec<String> = files_under(dir)
         .into_iter()
-        .filter(|f| f.ends_with(".part"))
+        .filter(|f| f.ends_with(".part") || f.ends_with("-part"))
         .collect();
     assert!(parts.is_empty(), "left-over partial files: {parts:?}");
 }
@@ -494,16 +494,148 @@ fn resume_trusts_the_manifest_only_while_size_and_mtime_match() {
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
     assert!(stderr_of(&run).contains(&format!("MISMATCH: {}", &rel[12..])));
+    no_part_files(&out);
+}
 
-    // A new mtime: the manifest no longer vouches, the MD5 check finds the change, one refetch.
+#[test]
+fn a_verify_mismatch_fails_the_item_and_the_next_run_fetches_the_file_again() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    let before = file_gets(&env).len();
+    let rel = "SUBJ001_MR1/scans/1/resources/DICOM/files/1-1.dcm";
+    let path = out.join(rel);
+    let good = std::fs::read(&path).unwrap();
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut bytes = good.clone();
+    bytes[0] ^= 0xff;
     std::fs::write(&path, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+
+    let run = session_download(&env, &out)
+        .args(["--verify", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["status"], "partial", "{v}");
+    let item = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "1")
+        .unwrap();
+    assert_eq!(item["status"], "failed");
+    assert!(
+        item["error"].as_str().unwrap().contains("1-1.dcm"),
+        "{item}"
+    );
+    assert_eq!(file_gets(&env).len(), before, "verify only reads");
+
+    // The manifest no longer vouches: the plain re-run hashes, finds the change and refetches.
     let run = session_download(&env, &out).output().unwrap();
     assert!(run.status.success(), "{}", stderr_of(&run));
     let gets = file_gets(&env);
     assert_eq!(gets.len(), before + 1);
     assert!(gets.last().unwrap().ends_with("/1-1.dcm"), "{gets:?}");
-    assert_ne!(std::fs::read(&path).unwrap(), bytes);
-    no_part_files(&out);
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+}
+
+#[test]
+fn concurrent_runs_into_one_out_all_end_with_every_file_verified() {
+    let env = TestEnv::demo();
+    let digests = add_big_resource(&env);
+    env.sim
+        .add_fault(FaultRule::latency("GET", "/data/experiments/*/files/*", 20));
+    let out = env.home.path().join("out");
+    // A killed run's leftover, as a SIGKILL mid-file leaves it.
+    let dir = out.join("SUBJ001_MR1/scans/3/resources/BIG/files");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".big1.bin.Ab3dEf9h.xnatctl-part"), b"trunc").unwrap();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = session_download(&env, &out);
+            cmd.args(["--workers", "2", "-o", "json"]);
+            support::spawn(&cmd)
+        })
+        .collect();
+    for child in runs {
+        let run = child.wait_with_output().unwrap();
+        assert!(run.status.success(), "{}", stderr_of(&run));
+        let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(v["status"], "success");
+        assert_eq!(v["files"], 7);
+    }
+    assert_eq!(md5_file(&dir.join("big1.bin")), digests["big1.bin"]);
+    assert_eq!(md5_file(&dir.join("sub/big2.bin")), digests["sub/big2.bin"]);
+    assert_eq!(files_under(&out).len(), 7, "{:?}", files_under(&out));
+    for (rel, digest) in served_digests(&env) {
+        assert_eq!(md5_file(&out.join(&rel)), digest, "{rel}");
+    }
+    // The runs took turns: every file was fetched once, by the first run.
+    assert_eq!(file_gets(&env).len(), 7);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_planted_part_symlink_is_never_followed() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    let victim = env.home.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    let dir = out.join("SUBJ001_MR1/scans/1/resources/DICOM/files");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("1-1.dcm.part")).unwrap();
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    let dest = dir.join("1-1.dcm");
+    assert!(!std::fs::symlink_metadata(&dest).unwrap().is_symlink());
+    let served = served_digests(&env);
+    assert_eq!(
+        md5_file(&dest),
+        served["SUBJ001_MR1/scans/1/resources/DICOM/files/1-1.dcm"]
+    );
+}
+
+#[test]
+fn catalog_paths_that_collide_fail_their_item_with_exit_1() {
+    let env = TestEnv::demo();
+    env.sim.with_state_mut(|st| {
+        let e = st.experiments.get_mut("XNAT_E00001").unwrap();
+        let files = &mut e.scan_mut("1").unwrap().resources[0].files;
+        let mut twin = files["1-1.dcm"].clone();
+        twin.data = FileData::Generated { seed: 99 };
+        twin.digest = md5_hex(&generated_bytes(99, twin.size));
+        files.insert("1-1.DCM".into(), twin);
+    });
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["status"], "partial");
+    let items = v["items"].as_array().unwrap();
+    let one = items.iter().find(|i| i["id"] == "1").unwrap();
+    assert_eq!(one["status"], "failed");
+    let err = one["error"].as_str().unwrap();
+    assert!(err.contains("1-1.") && err.contains("same path"), "{err}");
+    assert!(items
+        .iter()
+        .filter(|i| i["id"] != "1")
+        .all(|i| i["status"] == "ok"));
+    assert!(stderr_of(&run).contains("1 FAILED"), "{}", stderr_of(&run));
+    let files = files_under(&out);
+    assert!(files.iter().all(|f| !f.contains("/1-1.")), "{files:?}");
+    assert!(files.contains(&"SUBJ001_MR1/scans/1/resources/DICOM/files/1-2.dcm".to_string()));
 }
 
 #[test]

@@ -215,3 +215,28 @@ fn extract_dry_run_prints_each_format_and_writes_nothing() {
         assert!(env.request_lines().is_empty(), "{fmt}: local only");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_planted_part_symlink_is_never_followed() {
+    let env = TestEnv::empty();
+    let dir = env.home.path().join("dl");
+    let files = dir.join("scans/1/resources/DICOM/files");
+    std::fs::create_dir_all(&files).unwrap();
+    let victim = env.home.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    std::os::unix::fs::symlink(&victim, files.join("1.dcm.part")).unwrap();
+    xnat_zip(&dir.join("MR1.zip"));
+    let run = env
+        .bare_cmd()
+        .args(["local", "extract", "--no-cleanup"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(std::fs::read(files.join("1.dcm")).unwrap(), b"one");
+    assert!(!std::fs::symlink_metadata(files.join("1.dcm"))
+        .unwrap()
+        .is_symlink());
+}

@@ -1,5 +1,6 @@
-//! The per-file engine: a bounded worker pool fetching planned files to `<final>.part`,
-//! hashing while writing, renaming only complete and verified files, skipping files already
+//! The per-file engine: a bounded worker pool fetching planned files to unique temporary files
+//! next to their final names (`staged.rs`), hashing while writing, renaming only complete and
+//! verified files, skipping files already
 //! present with the right digest, and retrying one file when its connection drops.
 //!
 //! Where the CPU goes (profiled with `perf`, see docs/downloads.md): MD5 and the kernel's copy
@@ -8,6 +9,7 @@
 //! buffer and hashes as it writes, so hashing and writing of several files use every core while
 //! the async threads only move network buffers.
 
+use std::collections::BTreeSet;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::manifest::Manifest;
 use super::plan::{DownloadPlan, PlannedFile};
+use super::staged::{sweep_temp_files, Expected, Staged, Written};
 use crate::core::client::XnatClient;
 use crate::core::error::{Error, Result};
 use crate::core::progress::Progress;
@@ -38,6 +41,9 @@ pub struct ExecOptions {
     pub attempts: u32,
     /// Where resume manifests live (see `manifest.rs`); `None` hashes every present file.
     pub manifest_dir: Option<PathBuf>,
+    /// Remove temporary files a killed run left in the planned folders. Set it only while
+    /// holding the session's [`super::SessionLock`]: without it they may be another run's.
+    pub sweep_leftovers: bool,
 }
 
 /// What happened to one file.
@@ -105,24 +111,6 @@ pub async fn md5_of_file(path: &Path) -> std::io::Result<String> {
         .map_err(std::io::Error::other)?
 }
 
-/// Deletes a `.part` file unless the download completed (also on cancellation: the future is
-/// dropped and so is this guard).
-struct PartGuard(Option<PathBuf>);
-
-impl Drop for PartGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-fn part_path(dest: &Path) -> PathBuf {
-    let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    dest.with_file_name(name)
-}
-
 /// Whether `dest` already holds `f`: size first, then the sidecar manifest, then (when the
 /// manifest does not vouch for it) the MD5 against the catalog, recording a match.
 fn up_to_date(dest: &Path, f: &PlannedFile, manifest: &Manifest) -> bool {
@@ -152,7 +140,7 @@ fn up_to_date(dest: &Path, f: &PlannedFile, manifest: &Manifest) -> bool {
 fn write_part(
     file: std::fs::File,
     mut rx: tokio::sync::mpsc::Receiver<Bytes>,
-) -> std::io::Result<(u64, String)> {
+) -> std::io::Result<Written> {
     let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut hasher = Md5::new();
     let mut written = 0u64;
@@ -163,7 +151,10 @@ fn write_part(
         written += chunk.len() as u64;
     }
     out.flush()?;
-    Ok((written, hex::encode(hasher.finalize())))
+    Ok(Written {
+        bytes: written,
+        md5: hex::encode(hasher.finalize()),
+    })
 }
 
 async fn fetch_once(
@@ -173,13 +164,13 @@ async fn fetch_once(
     progress: &dyn Progress,
     manifest: &Manifest,
 ) -> Result<u64> {
-    let part = part_path(dest);
-    let ctx = || format!("writing {}", part.display());
     let resp = client.request(Method::GET, &f.uri).send().await?;
-    // Created here, before the guard exists, so a cancelled run can never leave a `.part`
-    // that a late writer thread creates after the guard removed it.
-    let file = std::fs::File::create(&part).map_err(|e| Error::io(ctx(), e))?;
-    let mut guard = PartGuard(Some(part.clone()));
+    // Created here, after the response started, and removed when `staged` is dropped: on any
+    // failure below and on cancellation (the future is dropped). The writer thread only gets the
+    // open file, so it can never create a path after the drop removed it.
+    let (file, staged) = Staged::create(dest)
+        .map_err(|e| Error::io(format!("writing next to {}", dest.display()), e))?;
+    let ctx = || format!("writing {}", staged.path().display());
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_DEPTH);
     let writer = tokio::task::spawn_blocking(move || write_part(file, rx));
     let mut received = 0u64;
@@ -206,7 +197,7 @@ async fn fetch_once(
         }
     }
     drop(tx);
-    // Wait for the writer even after a broken body, so the file is closed before the guard
+    // Wait for the writer even after a broken body, so the file is closed before `staged`
     // removes it.
     let written = writer
         .await
@@ -214,26 +205,19 @@ async fn fetch_once(
     if let Some(e) = broken {
         return Err(e);
     }
-    let (written, md5) = written.map_err(|e| Error::io(ctx(), e))?;
-    if let Some(size) = f.size.filter(|s| *s != written) {
-        return Err(Error::Download(format!(
-            "{}: got {written} of {size} bytes",
-            f.path
-        )));
-    }
-    if let Some(d) = f.digest.as_ref().filter(|d| **d != md5) {
-        return Err(Error::Verification(format!(
-            "{}: MD5 {md5} does not match the server's {d}",
-            f.path
-        )));
-    }
-    std::fs::rename(&part, dest)
-        .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
-    guard.0 = None;
+    let written = written.map_err(|e| Error::io(ctx(), e))?;
+    staged.commit(
+        &written,
+        &Expected {
+            name: &f.path,
+            size: f.size,
+            md5: f.digest.as_deref(),
+        },
+    )?;
     if let (Some(d), Ok(meta)) = (&f.digest, std::fs::metadata(dest)) {
         manifest.record(&f.path, &meta, d);
     }
-    Ok(written)
+    Ok(written.bytes)
 }
 
 /// Failures worth another attempt at the same file: the transfer broke or arrived damaged.
@@ -292,7 +276,7 @@ async fn fetch_file(
 }
 
 /// Fetch every planned file on `opts.workers` workers. Cancelling `cancel` stops the workers,
-/// removes their `.part` files and marks unfinished files [`FileStatus::Cancelled`].
+/// removes their temporary files and marks unfinished files [`FileStatus::Cancelled`].
 pub async fn execute(
     client: &XnatClient,
     plan: &DownloadPlan,
@@ -305,6 +289,17 @@ pub async fn execute(
         Some(dir) => Manifest::load(Manifest::path_for(dir, root)),
         None => Manifest::disabled(),
     });
+    if opts.sweep_leftovers {
+        let dirs: BTreeSet<PathBuf> = plan
+            .files
+            .iter()
+            .filter_map(|f| root.join(&f.path).parent().map(Path::to_path_buf))
+            .collect();
+        let removed: usize = dirs.iter().map(|d| sweep_temp_files(d)).sum();
+        if removed > 0 {
+            tracing::info!(removed, "removed temporary files of an interrupted run");
+        }
+    }
     let opts = &opts;
     let manifest = &manifest;
     let mut statuses: Vec<FileStatus> = vec![FileStatus::Cancelled; plan.files.len()];
@@ -329,14 +324,6 @@ pub async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn part_file_sits_next_to_the_final_name() {
-        assert_eq!(
-            part_path(Path::new("/o/S/scans/1/resources/D/files/a.dcm")),
-            PathBuf::from("/o/S/scans/1/resources/D/files/a.dcm.part")
-        );
-    }
 
     #[test]
     fn a_file_with_the_catalog_digest_is_up_to_date() {

@@ -18,6 +18,9 @@ use std::time::UNIX_EPOCH;
 
 use md5::{Digest, Md5};
 
+/// The MD5 column of a line that withdraws the path's earlier records.
+const FORGOTTEN: &str = "-";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     md5: String,
@@ -69,6 +72,10 @@ impl Manifest {
                 else {
                     continue;
                 };
+                if md5 == FORGOTTEN {
+                    entries.remove(rel);
+                    continue;
+                }
                 let (Ok(size), Ok(mtime_ns)) = (size.parse(), mtime.parse()) else {
                     continue;
                 };
@@ -99,16 +106,31 @@ impl Manifest {
 
     /// Append a record for a file just verified (best effort).
     pub fn record(&self, rel: &str, meta: &Metadata, md5: &str) {
-        let (Some(path), Some(mtime)) = (&self.path, mtime_ns(meta)) else {
-            return;
-        };
-        let line = format!("{md5}\t{}\t{mtime}\t{rel}\n", meta.len());
+        let Some(mtime) = mtime_ns(meta) else { return };
+        self.append(&format!("{md5}\t{}\t{mtime}\t{rel}\n", meta.len()));
+    }
+
+    /// Withdraw the record for `rel` (a later `--verify` found the file different), so the next
+    /// run hashes it and fetches it again.
+    pub fn forget(&self, rel: &str) {
+        self.append(&format!("{FORGOTTEN}\t0\t0\t{rel}\n"));
+    }
+
+    fn append(&self, line: &str) {
+        let Some(path) = &self.path else { return };
         let Ok(mut out) = self.out.lock() else { return };
         if out.is_none() {
             if let Some(dir) = path.parent() {
-                let _ = std::fs::create_dir_all(dir);
+                let _ = crate::core::fsutil::create_private_dir(dir);
             }
-            match OpenOptions::new().create(true).append(true).open(path) {
+            let mut opts = OpenOptions::new();
+            opts.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            match opts.open(path) {
                 Ok(f) => *out = Some(f),
                 Err(e) => {
                     tracing::debug!(path = %path.display(), error = %e, "no resume manifest");
@@ -152,6 +174,31 @@ mod tests {
         let off = Manifest::disabled();
         off.record("a", &meta, "x");
         assert!(!off.vouches_for("a", &meta, "x"));
+    }
+
+    #[test]
+    fn a_forgotten_file_is_no_longer_vouched_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a");
+        std::fs::write(&f, b"hello").unwrap();
+        let meta = std::fs::metadata(&f).unwrap();
+        let mdir = dir.path().join("m");
+        let path = Manifest::path_for(&mdir, dir.path());
+        let m = Manifest::load(path.clone());
+        m.record("a", &meta, "x");
+        m.record("b", &meta, "x");
+        m.forget("a");
+        drop(m);
+        let m = Manifest::load(path.clone());
+        assert!(!m.vouches_for("a", &meta, "x"));
+        assert!(m.vouches_for("b", &meta, "x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&mdir), 0o700);
+            assert_eq!(mode(&path), 0o600);
+        }
     }
 
     #[test]

@@ -108,6 +108,10 @@ pub struct DownloadPlan {
     pub item_errors: Vec<(String, String)>,
     /// Catalog paths that two files claim (case-insensitively).
     pub collisions: Vec<String>,
+    /// The files behind `collisions`: every file whose path another file also claims. None of
+    /// them is written (which one would win depends on the file system), and each fails its
+    /// item.
+    pub collided: Vec<PlannedFile>,
 }
 
 impl DownloadPlan {
@@ -326,6 +330,7 @@ pub async fn build_plan(
         files: Vec::new(),
         item_errors: Vec::new(),
         collisions: Vec::new(),
+        collided: Vec::new(),
     };
     for (id, r) in listed {
         plan.items.push(id.clone());
@@ -360,11 +365,12 @@ pub async fn build_plan(
         }
     }
     if !dropped.is_empty() {
-        let mut i = 0;
-        plan.files.retain(|_| {
-            i += 1;
-            !dropped.contains(&(i - 1))
-        });
+        let (collided, kept) = std::mem::take(&mut plan.files)
+            .into_iter()
+            .enumerate()
+            .partition::<Vec<_>, _>(|(i, _)| dropped.contains(i));
+        plan.collided = collided.into_iter().map(|(_, f)| f).collect();
+        plan.files = kept.into_iter().map(|(_, f)| f).collect();
     }
     Ok(plan)
 }
