@@ -6,9 +6,10 @@
 //! SPEC   := RULE ( ';' RULE )*
 //! RULE   := ITEM ( ',' ITEM )*
 //! ITEM   := method=METHOD | path=GLOB | count=N|* | status=CODE | retry-after=VALUE
-//!         | reset-after=BYTES | latency-ms=MS
+//!         | reset-after=BYTES | latency-ms=MS | bandwidth=BYTES_PER_SECOND
 //! ```
-//! A rule needs `path` and exactly one action (`status`, `reset-after` or `latency-ms`).
+//! A rule needs `path` and exactly one action (`status`, `reset-after`, `latency-ms` or
+//! `bandwidth`).
 //! `method` defaults to any, `count` to 1 (`*` = every matching request).
 
 use std::fmt;
@@ -27,6 +28,10 @@ pub enum FaultAction {
     ResetAfter { bytes: u64 },
     /// Handle the request after sleeping this long.
     LatencyMs { ms: u64 },
+    /// Pace the response body to this many bytes per second (per request, so per connection:
+    /// a client opening four connections gets four times the rate, as on a real link whose
+    /// limit is the server's per-stream throughput).
+    Bandwidth { bytes_per_second: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +86,24 @@ impl FaultRule {
         }
     }
 
+    /// Pace the body of every matching response to `bytes_per_second` (unlimited count).
+    pub fn bandwidth(method: &str, path: &str, bytes_per_second: u64) -> Self {
+        FaultRule {
+            method: normalize_method(method),
+            path: path.to_string(),
+            action: FaultAction::Bandwidth { bytes_per_second },
+            remaining: None,
+        }
+    }
+
+    /// Whether this rule shapes a request without deciding its answer, so later rules apply too.
+    pub fn is_shaping(&self) -> bool {
+        matches!(
+            self.action,
+            FaultAction::LatencyMs { .. } | FaultAction::Bandwidth { .. }
+        )
+    }
+
     pub fn matches(&self, method: &str, path: &str) -> bool {
         if self.remaining == Some(0) {
             return false;
@@ -131,6 +154,7 @@ fn parse_rule(rule: &str) -> Result<FaultRule, FaultSpecError> {
     let mut retry_after = None;
     let mut reset = None;
     let mut latency = None;
+    let mut bandwidth = None;
     for item in rule.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let (key, value) = item
             .split_once('=')
@@ -155,6 +179,13 @@ fn parse_rule(rule: &str) -> Result<FaultRule, FaultSpecError> {
             "retry-after" => retry_after = Some(value.trim().to_string()),
             "reset-after" => reset = Some(num(value)?),
             "latency-ms" => latency = Some(num(value)?),
+            "bandwidth" => {
+                let n = num(value)?;
+                if n == 0 {
+                    return Err(FaultSpecError("bandwidth must be above 0".into()));
+                }
+                bandwidth = Some(n);
+            }
             other => return Err(FaultSpecError(format!("unknown key `{other}`"))),
         }
     }
@@ -162,16 +193,17 @@ fn parse_rule(rule: &str) -> Result<FaultRule, FaultSpecError> {
     if retry_after.is_some() && status.is_none() {
         return Err(FaultSpecError("retry-after= goes with status=".into()));
     }
-    let action = match (status, reset, latency) {
-        (Some(status), None, None) => FaultAction::Status {
+    let action = match (status, reset, latency, bandwidth) {
+        (Some(status), None, None, None) => FaultAction::Status {
             status,
             retry_after,
         },
-        (None, Some(bytes), None) => FaultAction::ResetAfter { bytes },
-        (None, None, Some(ms)) => FaultAction::LatencyMs { ms },
+        (None, Some(bytes), None, None) => FaultAction::ResetAfter { bytes },
+        (None, None, Some(ms), None) => FaultAction::LatencyMs { ms },
+        (None, None, None, Some(bytes_per_second)) => FaultAction::Bandwidth { bytes_per_second },
         _ => {
             return Err(FaultSpecError(format!(
-                "`{rule}` needs exactly one of status=, reset-after=, latency-ms="
+                "`{rule}` needs exactly one of status=, reset-after=, latency-ms=, bandwidth="
             )))
         }
     };
@@ -235,5 +267,9 @@ mod tests {
         assert!(parse_spec("path=/x").is_err());
         assert!(parse_spec("path=/x,status=500,latency-ms=3").is_err());
         assert!(parse_spec("status=500").is_err());
+        let shaped = parse_spec("path=*,bandwidth=1000000,count=*").unwrap();
+        assert_eq!(shaped[0], FaultRule::bandwidth("*", "*", 1_000_000));
+        assert!(shaped[0].is_shaping());
+        assert!(parse_spec("path=*,bandwidth=0").is_err());
     }
 }

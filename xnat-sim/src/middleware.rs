@@ -163,7 +163,7 @@ fn take_fault(app: &AppState, method: &str, path: &str) -> Vec<FaultAction> {
             if let Some(n) = rule.remaining.as_mut() {
                 *n -= 1;
             }
-            let stop = !matches!(rule.action, FaultAction::LatencyMs { .. });
+            let stop = !rule.is_shaping();
             actions.push(rule.action.clone());
             if stop {
                 break;
@@ -224,6 +224,25 @@ async fn truncate_body(resp: Response, limit: u64) -> Response {
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
+/// Pace a body to `rate` bytes per second: each chunk is released when its last byte would have
+/// arrived over such a link. Chunks pass unchanged, so memory stays flat.
+fn throttle_body(resp: Response, rate: u64) -> Response {
+    use futures::StreamExt;
+    let (parts, body) = resp.into_parts();
+    let start = tokio::time::Instant::now();
+    let stream = body.into_data_stream().scan(0u64, move |sent, chunk| {
+        if let Ok(c) = &chunk {
+            *sent += c.len() as u64;
+        }
+        let due = start + Duration::from_secs_f64(*sent as f64 / rate as f64);
+        async move {
+            tokio::time::sleep_until(due).await;
+            Some(chunk)
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
 pub async fn sim_layer(
     axum::extract::State(app): axum::extract::State<AppState>,
     mut req: Request,
@@ -238,9 +257,11 @@ pub async fn sim_layer(
     }
 
     let mut reset_after = None;
+    let mut bandwidth = None;
     for action in take_fault(&app, &method, &path) {
         match action {
             FaultAction::LatencyMs { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+            FaultAction::Bandwidth { bytes_per_second } => bandwidth = Some(bytes_per_second),
             FaultAction::ResetAfter { bytes } => reset_after = Some(bytes),
             FaultAction::Status {
                 status,
@@ -324,6 +345,10 @@ pub async fn sim_layer(
     }
 
     record(&app, &method, &path, &query, resp.status());
+    let resp = match bandwidth {
+        Some(rate) => throttle_body(resp, rate),
+        None => resp,
+    };
     match reset_after {
         Some(limit) => truncate_body(resp, limit).await,
         None => resp,

@@ -393,3 +393,60 @@ async fn fifty_megabyte_archive_streams_with_flat_memory() {
         "RSS grew by {growth_mib} MiB while streaming 50 MiB"
     );
 }
+
+/// One listing for many scans: `scans/ALL/files`, comma lists and scan types all answer in the
+/// file-listing shape with each file's digest and its scan in the URI (spec §9.2, §9.3).
+#[tokio::test]
+async fn file_listing_across_scans_by_all_list_and_type() {
+    let sim = TestSim::demo().await;
+    let scans_of = |rows: &[serde_json::Value]| {
+        let mut s: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let uri = r["URI"].as_str().unwrap();
+                assert!(
+                    uri.starts_with("/data/experiments/XNAT_E00001/scans/"),
+                    "{uri}"
+                );
+                assert_eq!(r["digest"].as_str().unwrap().len(), 32);
+                uri.split('/').nth(5).unwrap().to_string()
+            })
+            .collect();
+        s.dedup();
+        s
+    };
+    let all = sim.get(&format!("{MR1}/scans/ALL/files?format=json")).await;
+    assert_eq!(all.status, 200);
+    assert_eq!(scans_of(&all.rows()), ["1", "2"]);
+    let listed = sim
+        .get("/data/experiments/XNAT_E00001/scans/2,1/files?format=json")
+        .await;
+    assert_eq!(scans_of(&listed.rows()).len(), 2);
+    let by_type = sim.get(&format!("{MR1}/scans/T1w/files?format=json")).await;
+    assert_eq!(scans_of(&by_type.rows()), ["2"]);
+    assert!(by_type.rows().iter().all(|r| r["collection"] == "DICOM"));
+    let missing = sim.get(&format!("{MR1}/scans/99/files?format=json")).await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn bandwidth_fault_paces_the_body() {
+    let sim = TestSim::demo().await;
+    const RATE: f64 = 40_000.0;
+    sim.handle
+        .add_fault(crate::FaultRule::bandwidth("GET", "*/files", RATE as u64));
+    let t = std::time::Instant::now();
+    let r = sim.get(&format!("{MR1}/scans/ALL/files?format=zip")).await;
+    assert_eq!(r.status, 200);
+    let len: f64 = r.headers["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let elapsed = t.elapsed().as_secs_f64();
+    assert!(
+        len > 1000.0 && elapsed >= len / RATE,
+        "{len} bytes in {elapsed} s"
+    );
+    assert!(elapsed < len / RATE + 1.0, "{len} bytes in {elapsed} s");
+}
