@@ -13,12 +13,6 @@ use crate::core::validation::{
 use crate::core::{Error, Result};
 use crate::services::projects::{cell, data_fields, fetch_rows, Fetch};
 
-/// Session counts are fetched only for listings up to this size (one request per subject).
-pub const SESSION_COUNT_MAX: usize = 50;
-
-/// Concurrent per-subject requests when counting sessions.
-const COUNT_WORKERS: usize = 8;
-
 fn subjects_path(project: &str) -> Result<String> {
     Ok(format!(
         "/data/projects/{}/subjects",
@@ -62,25 +56,32 @@ pub async fn list(client: &XnatClient, project: &str, fetch: Fetch) -> Result<Ve
         .collect())
 }
 
-/// Fill `sessions` for every row (a bounded number of requests at a time, order kept).
+/// Fill `sessions` for every row from one project-wide experiments listing
+/// (`GET /data/projects/{P}/experiments?columns=ID,subject_ID`), counted per subject ID. One
+/// request whatever the project's size: a real server answers each request slowly, so a
+/// request per subject would make the listing of a 2,000-subject project take minutes. The
+/// listing includes sessions shared into the project, as the per-subject listing did.
 pub async fn count_sessions(client: &XnatClient, project: &str, rows: &mut [SubjectRow]) {
-    let counts: Vec<Value> = futures::stream::iter(rows.iter().map(|r| {
-        let path = subject_path(project, &r.id).map(|p| format!("{p}/experiments"));
-        async move {
-            match path {
-                Ok(p) => match client.list_rows(&p, &[]).await {
-                    Ok(rows) => Value::from(rows.len()),
-                    Err(_) => Value::from("?"),
-                },
-                Err(_) => Value::from("?"),
-            }
+    let counted = async {
+        let path = format!(
+            "/data/projects/{}/experiments",
+            seg(&validate_project_id(project)?)?
+        );
+        let exps = client
+            .list_rows(&path, &[("columns", "ID,subject_ID")])
+            .await?;
+        let mut counts = std::collections::HashMap::<String, usize>::new();
+        for e in &exps {
+            *counts.entry(cell(e, "subject_ID")).or_default() += 1;
         }
-    }))
-    .buffered(COUNT_WORKERS)
-    .collect()
+        Ok::<_, Error>(counts)
+    }
     .await;
-    for (row, c) in rows.iter_mut().zip(counts) {
-        row.sessions = Some(c);
+    for row in rows.iter_mut() {
+        row.sessions = Some(match &counted {
+            Ok(counts) => Value::from(counts.get(&row.id).copied().unwrap_or(0)),
+            Err(_) => Value::from("?"),
+        });
     }
 }
 

@@ -64,6 +64,23 @@ fn list_in_every_format_with_session_counts() {
         .any(|l| l.contains("/experiments")));
 }
 
+/// Session counts come from one project-wide experiments listing: no request per subject, and
+/// every subject of a large project gets its count.
+#[test]
+fn session_counts_of_200_subjects_take_two_listings() {
+    let env = TestEnv::with(xnat_sim::SimConfig {
+        generate: Some("projects=1,subjects=200,sessions=2".parse().unwrap()),
+        ..Default::default()
+    });
+    let out = run(&env, &["subject", "list", "-P", "GEN00001", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(rows.len(), 200);
+    assert!(rows.iter().all(|r| r["sessions"] == 2), "{rows:?}");
+    let requests = env.request_lines();
+    assert!(requests.len() <= 3, "{requests:#?}");
+}
+
 #[test]
 fn list_without_project_is_a_usage_error() {
     let env = seeded();

@@ -18,7 +18,7 @@ use crate::core::audit::AuditRecord;
 use crate::core::validation::validate_subject_id;
 use crate::core::{Error, Result};
 use crate::services::projects::Fetch;
-use crate::services::subjects::{self, SESSION_COUNT_MAX};
+use crate::services::subjects;
 
 pub use rename::RenameArgs;
 pub use vars::VarsArgs;
@@ -29,7 +29,7 @@ pub(crate) const BATCH_WORKERS: usize = 4;
 /// The `subject` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SubjectCommand {
-    /// List a project's subjects (with session counts for up to 50 subjects)
+    /// List a project's subjects (with session counts)
     List(ListCmd),
     /// Show one subject with its sessions and shares
     Show(ShowArgs),
@@ -158,20 +158,8 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let mut rows = subjects::list(client, &project, fetch).await?;
     let mut columns = vec![("id", "ID"), ("label", "Label")];
     if !quiet {
-        if rows.len() <= SESSION_COUNT_MAX {
-            subjects::count_sessions(client, &project, &mut rows).await;
-            columns.push(("sessions", "Sessions"));
-        } else if wants_sessions {
-            return Err(Error::usage(format!(
-                "project has {} subjects (> {SESSION_COUNT_MAX}); session counts are not computed, so they cannot be filtered or sorted",
-                rows.len()
-            )));
-        } else {
-            ctx.messages().info(&format!(
-                "session counts omitted: project has {} subjects (> {SESSION_COUNT_MAX}); narrow with --filter to see them",
-                rows.len()
-            ));
-        }
+        subjects::count_sessions(client, &project, &mut rows).await;
+        columns.push(("sessions", "Sessions"));
     }
     let l = listing(to_rows(&rows)?, &columns, "id", &controls)?;
     print_listing(ctx, &l)
