@@ -1,0 +1,170 @@
+//! Reading files as DICOM, telling "not DICOM at all" apart from "DICOM but broken", and
+//! turning element values into short display text.
+
+use std::io::Read;
+use std::path::Path;
+
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::value::Value;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::{tags, StandardDataDictionary};
+use dicom_object::mem::InMemElement;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+
+/// Why a file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReadError {
+    /// Not a DICOM file at all (no `DICM` magic, no meta group): counted and skipped.
+    NotDicom,
+    /// A DICOM file that could not be parsed (truncated, corrupt): a per-file failure.
+    Broken(String),
+}
+
+impl ReadError {
+    /// One line for reports.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            ReadError::NotDicom => "not a DICOM file".into(),
+            ReadError::Broken(m) => m.clone(),
+        }
+    }
+}
+
+/// Whether the file starts like DICOM: a Part 10 preamble with `DICM`, or (no preamble) a
+/// file meta group tag `(0002,xxxx)` in little endian.
+pub(crate) fn looks_like_dicom(path: &Path) -> std::io::Result<bool> {
+    let mut head = [0u8; 132];
+    let mut f = std::fs::File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    if n == 132 && &head[128..132] == b"DICM" {
+        return Ok(true);
+    }
+    Ok(n >= 8 && head[0] == 0x02 && head[1] == 0x00 && &head[4..6] == b"UL")
+}
+
+fn open_with(path: &Path, opts: OpenFileOptions) -> Result<DefaultDicomObject, ReadError> {
+    match looks_like_dicom(path) {
+        Ok(true) => {}
+        Ok(false) => return Err(ReadError::NotDicom),
+        Err(e) => return Err(ReadError::Broken(format!("cannot read: {e}"))),
+    }
+    opts.read_preamble(dicom_object::file::ReadPreamble::Auto)
+        .open_file(path)
+        .map_err(|e| ReadError::Broken(one_line(&e)))
+}
+
+/// The header of a file: everything before the pixel data.
+pub(crate) fn open_header(path: &Path) -> Result<DefaultDicomObject, ReadError> {
+    open_with(path, OpenFileOptions::new().read_until(tags::PIXEL_DATA))
+}
+
+/// The whole file, pixel data included.
+pub(crate) fn open_full(path: &Path) -> Result<DefaultDicomObject, ReadError> {
+    open_with(path, OpenFileOptions::new())
+}
+
+/// A library error and its causes on one line.
+pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg.replace('\n', " ")
+}
+
+/// `(GGGG,EEEE)` as dcmdump and pydicom print tags.
+pub fn tag_text(tag: Tag) -> String {
+    format!("({:04X},{:04X})", tag.group(), tag.element())
+}
+
+/// The standard keyword of a tag, or `""` for private and unknown tags.
+pub fn keyword_of(tag: Tag) -> &'static str {
+    if tag.group() % 2 == 1 {
+        return "";
+    }
+    StandardDataDictionary
+        .by_tag(tag)
+        .map(|e| e.alias())
+        .unwrap_or("")
+}
+
+/// An element's value as display text, cut to `max` characters (0: no cut). Binary values and
+/// sequences are summarised instead of dumped.
+pub fn element_text(elem: &InMemElement, max: usize) -> String {
+    let text = match elem.value() {
+        Value::Sequence(seq) => format!("<sequence of {} item(s)>", seq.items().len()),
+        Value::PixelSequence(seq) => {
+            format!("<encapsulated data, {} fragment(s)>", seq.fragments().len())
+        }
+        Value::Primitive(p) => match elem.vr() {
+            VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => {
+                format!("<{} bytes>", p.calculate_byte_len())
+            }
+            _ => p.to_str().trim_end_matches(['\0', ' ']).to_string(),
+        },
+    };
+    cut(&text, max)
+}
+
+/// At most `max` characters of `text` (0: all of it).
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if max == 0 {
+        return text.to_string();
+    }
+    match text.char_indices().nth(max) {
+        Some((i, _)) => text[..i].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// The trimmed string value of `tag` at the top level, if present and not empty.
+pub(crate) fn string_of(obj: &DefaultDicomObject, tag: Tag) -> Option<String> {
+    let elem = obj.element_opt(tag).ok().flatten()?;
+    let text = elem.to_str().ok()?;
+    let text = text.trim_end_matches(['\0', ' ']).trim_start();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_text_is_upper_hex_in_parentheses() {
+        assert_eq!(tag_text(tags::PATIENT_NAME), "(0010,0010)");
+    }
+
+    #[test]
+    fn keyword_of_private_is_empty() {
+        assert_eq!(keyword_of(Tag(0x0009, 0x0010)), "");
+        assert_eq!(keyword_of(tags::PATIENT_ID), "PatientID");
+    }
+
+    #[test]
+    fn cut_respects_char_boundaries() {
+        assert_eq!(cut("héllo", 2), "hé");
+        assert_eq!(cut("abc", 0), "abc");
+    }
+
+    #[test]
+    fn a_text_file_is_not_dicom_and_an_empty_one_neither() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.dcm");
+        std::fs::write(&p, b"hello").unwrap();
+        assert_eq!(open_header(&p).unwrap_err(), ReadError::NotDicom);
+        std::fs::write(&p, b"").unwrap();
+        assert_eq!(open_header(&p).unwrap_err(), ReadError::NotDicom);
+    }
+}
