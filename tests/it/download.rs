@@ -884,3 +884,30 @@ fn resource_download_prints_each_format_and_writes_exactly_the_resource_files() 
         assert_eq!(support::local_digests(&out), want, "{fmt}");
     }
 }
+
+#[test]
+fn a_reset_while_reading_a_listing_is_retried() {
+    let env = TestEnv::demo();
+    env.sim.add_fault(FaultRule::reset_after(
+        "GET",
+        "/data/experiments/*/scans/1/resources/*/files",
+        20,
+        1,
+    ));
+    env.sim.add_fault(FaultRule::reset_after(
+        "GET",
+        "/data/experiments/*/scans",
+        20,
+        1,
+    ));
+    let out = env.home.path().join("out");
+    let run = session_download(&env, &out).output().unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(files_under(&out), DEMO_FILES);
+    let listings = env
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("GET ") && l.contains("/scans/1/resources/DICOM/files?"))
+        .count();
+    assert_eq!(listings, 2, "the broken listing is read again, once");
+}

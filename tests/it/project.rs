@@ -559,3 +559,24 @@ fn revoke_prints_each_format_and_removes_exactly_that_membership() {
         assert!(members.is_empty(), "{fmt}: {members:?}");
     }
 }
+
+#[test]
+fn a_reset_while_reading_the_listing_is_retried() {
+    let env = seeded();
+    env.sim.add_fault(xnat_sim::FaultRule::reset_after(
+        "GET",
+        "/data/projects",
+        30,
+        1,
+    ));
+    env.clear_requests();
+    let out = run(&env, &["project", "list", "-q"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "ALPHA\nBETA\nGAMMA\n");
+    let lists = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("GET /data/projects"))
+        .count();
+    assert_eq!(lists, 2);
+}

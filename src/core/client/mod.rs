@@ -25,8 +25,8 @@ use crate::core::error::{Error, Result};
 pub use path::{seg, seg_strict};
 pub use probe::{PingInfo, UserInfo};
 pub use request::{Body, RequestBuilder};
+pub(crate) use rows::rows_from;
 use rows::{parse_json, typed_rows};
-pub(crate) use rows::{read_json, rows_from};
 pub use transfer::DownloadOutcome;
 
 /// Callback told about every session token obtained by automatic re-authentication.
@@ -378,21 +378,23 @@ impl XnatClient {
 
     /// `GET path?params&format=json`, parsed as JSON.
     pub async fn get_json(&self, path: &str, params: &[(&str, &str)]) -> Result<serde_json::Value> {
-        let resp = self
+        let bytes = self
             .request(Method::GET, path)
             .query_pairs(params.iter().copied())
             .query("format", "json")
-            .send()
+            .read()
             .await?;
-        read_json(resp, path).await
+        parse_json(&bytes, path)
     }
 
     /// `GET path?params`, the body as text.
     pub async fn get_text(&self, path: &str, params: &[(&str, &str)]) -> Result<String> {
-        let resp = self.get(path, params).await?;
-        resp.text()
-            .await
-            .map_err(|e| self.transport_error(&Method::GET, path, e))
+        let bytes = self
+            .request(Method::GET, path)
+            .query_pairs(params.iter().copied())
+            .read()
+            .await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The rows of a listing: `ResultSet.Result`, or a bare JSON array; anything else is 0 rows.
@@ -424,11 +426,7 @@ impl XnatClient {
                 .query("offset", offset.to_string())
                 .query("limit", limit.to_string());
         }
-        let resp = req.query("format", "json").send().await?;
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::Network(format!("reading the response of {path}: {e}")))?;
+        let bytes = req.query("format", "json").read().await?;
         if let Some(rows) = typed_rows(&bytes) {
             return Ok(rows);
         }

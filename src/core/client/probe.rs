@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde::Serialize;
 
-use super::{read_json, seg, XnatClient};
+use super::{seg, XnatClient};
 use crate::core::error::{Error, Result};
 
 /// The result of [`XnatClient::ping`].
@@ -175,12 +175,12 @@ impl XnatClient {
         };
         let details = async {
             let path = format!("/xapi/users/{}", seg(&name)?);
-            let resp = self
+            let bytes = self
                 .request(Method::GET, &path)
                 .query("format", "json")
-                .send()
+                .read()
                 .await?;
-            read_json(resp, &path).await
+            super::rows::parse_json(&bytes, &path)
         }
         .await;
         match details {

@@ -192,6 +192,13 @@ impl RequestBuilder {
         self
     }
 
+    /// Send the request and read the whole body; a body that breaks off is retried like a
+    /// failed request (for methods that may be repeated).
+    pub async fn read(self) -> Result<Bytes> {
+        let client = self.client.clone();
+        client.send_read(&self).await
+    }
+
     /// Send the request; only a successful (below 400) response is returned.
     pub async fn send(self) -> Result<reqwest::Response> {
         let client = self.client.clone();

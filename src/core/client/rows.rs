@@ -3,15 +3,6 @@
 
 use crate::core::error::{Error, Result};
 
-/// Parse a response body as JSON, naming the path on failure.
-pub(crate) async fn read_json(resp: reqwest::Response, path: &str) -> Result<serde_json::Value> {
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| Error::Network(format!("reading the response of {path}: {e}")))?;
-    parse_json(&bytes, path)
-}
-
 /// The rows of `{"ResultSet":{"Result":[...]}}` or of a bare array, when every row fits `R`.
 pub(super) fn typed_rows<R: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<Vec<R>> {
     #[derive(serde::Deserialize)]
@@ -35,7 +26,7 @@ pub(super) fn typed_rows<R: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option
 }
 
 /// Parse a body as JSON, naming the path on failure.
-pub(super) fn parse_json(bytes: &[u8], path: &str) -> Result<serde_json::Value> {
+pub(crate) fn parse_json(bytes: &[u8], path: &str) -> Result<serde_json::Value> {
     serde_json::from_slice(bytes).map_err(|e| {
         let text = String::from_utf8_lossy(bytes);
         Error::Operation(format!(

@@ -328,6 +328,62 @@ impl XnatClient {
         }
     }
 
+    /// Send `req` and read its whole body, repeating the request (for a method that may be
+    /// repeated) when the body breaks off: a reset or timeout while reading a listing is the
+    /// same transient fault as one before the headers, and without this one bad connection
+    /// failed a whole scan's listing or a `project list`.
+    pub(super) async fn send_read(&self, req: &RequestBuilder) -> Result<bytes::Bytes> {
+        let policy = RetryPolicy {
+            max_retries: req.max_retries.unwrap_or(self.inner.max_retries),
+            no_delay: self.inner.retry_no_delay,
+            ..RetryPolicy::default()
+        };
+        let total = policy.max_retries + 1;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let resp = self.send(req).await?;
+            let err = match resp.bytes().await {
+                Ok(b) => return Ok(b),
+                Err(e) => e.without_url(),
+            };
+            // Without compression reqwest reports a broken body as a "decode" error, which
+            // `transport_kind` rightly calls fatal for a response that never started; here the
+            // headers arrived, so the only question is whether it timed out.
+            let kind = if err.is_timeout() {
+                Transport::ReadTimeout
+            } else {
+                Transport::Body
+            };
+            let outcome = Outcome::Transport(kind);
+            let what = format!("{} {}", req.method, req.path);
+            if retry::classify(&req.method, outcome, req.retry_non_idempotent) == Decision::Retry
+                && attempt < total
+            {
+                let (delay, _) = policy.delay(attempt - 1, outcome, None);
+                tracing::warn!(
+                    "{} while reading the answer to {what}; retrying in {:.1}s (attempt {attempt}/{total})",
+                    describe(&err),
+                    delay.as_secs_f64()
+                );
+                if delay > Duration::ZERO {
+                    tokio::time::sleep(delay).await;
+                }
+                continue;
+            }
+            let typed = Error::Network(format!("{what}: the answer broke off: {}", describe(&err)));
+            return Err(if attempt > 1 {
+                Error::RetryExhausted {
+                    what,
+                    attempts: attempt,
+                    last: typed.to_string(),
+                }
+            } else {
+                typed
+            });
+        }
+    }
+
     /// Map a final error status to its typed error.
     async fn status_error(
         &self,

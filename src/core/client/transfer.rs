@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::{read_json, rows_from, XnatClient};
+use super::{rows_from, XnatClient};
 use crate::core::error::{Error, Result};
 use crate::core::progress::Progress;
 
@@ -222,16 +222,16 @@ impl XnatClient {
                 return None;
             }
             let fetched = async {
-                let resp = st
+                let bytes = st
                     .client
                     .request(Method::GET, &st.path)
                     .query_pairs(st.params.iter().cloned())
                     .query("offset", st.offset.to_string())
                     .query("limit", st.page_size.to_string())
                     .query("format", "json")
-                    .send()
+                    .read()
                     .await?;
-                let value = read_json(resp, &st.path).await?;
+                let value = super::rows::parse_json(&bytes, &st.path)?;
                 Ok::<_, Error>(rows_from(value, st.key.as_deref()))
             }
             .await;
