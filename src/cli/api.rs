@@ -7,9 +7,8 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::common::ConfirmArgs;
-use super::config::out_err;
 use super::Context;
+use crate::cli::shared::ConfirmArgs;
 use crate::core::audit::AuditRecord;
 use crate::core::output::{Column, Listing};
 use crate::core::{Error, Result};
@@ -137,14 +136,14 @@ async fn get(a: GetArgs, ctx: &Context) -> Result<()> {
                     "response from {path} is not JSON; printing the raw body"
                 ));
             }
-            ctx.out().bytes(&bytes).map_err(out_err)
+            ctx.out().bytes(&bytes)
         }
     }
 }
 
 fn print_json_body(value: &Value, ctx: &Context) -> Result<()> {
     if ctx.is_json() {
-        return ctx.out().json(value).map_err(out_err);
+        return ctx.out().json(value);
     }
     let rows = value
         .pointer("/ResultSet/Result")
@@ -177,9 +176,9 @@ fn print_json_body(value: &Value, ctx: &Context) -> Result<()> {
                 id_field,
                 title: None,
             };
-            ctx.out().list(&listing).map_err(out_err)
+            ctx.out().list(&listing)
         }
-        None => ctx.out().json(value).map_err(out_err),
+        None => ctx.out().json(value),
     }
 }
 
@@ -293,9 +292,9 @@ async fn write(method: Method, a: WriteArgs, ctx: &Context) -> Result<()> {
         .await
         .map_err(|e| Error::Network(format!("reading the response: {e}")))?;
     if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-        ctx.out().json(&value).map_err(out_err)
+        ctx.out().json(&value)
     } else if !bytes.is_empty() {
-        ctx.out().bytes(&bytes).map_err(out_err)
+        ctx.out().bytes(&bytes)
     } else {
         Ok(())
     }
@@ -340,7 +339,7 @@ async fn delete(a: DeleteArgs, ctx: &Context) -> Result<()> {
         ctx.messages().success(&format!("deleted {path}"));
         Ok(())
     } else {
-        ctx.out().bytes(&bytes).map_err(out_err)
+        ctx.out().bytes(&bytes)
     }
 }
 

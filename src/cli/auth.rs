@@ -4,9 +4,8 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::common::{password_from_stdin, prompt_line, prompt_password};
-use super::config::out_err;
 use super::Context;
+use crate::cli::shared::{password_from_stdin, prompt_line, prompt_password};
 use crate::core::client::{ClientOptions, XnatClient};
 use crate::core::config::Config;
 use crate::core::output::Record;
@@ -55,7 +54,7 @@ pub async fn run(cmd: AuthCommand, ctx: &Context) -> Result<()> {
 
 /// Log in to the named profile of `cfg` and cache the session.
 pub async fn login_profile(a: LoginArgs, ctx: &Context, name: &str, cfg: &Config) -> Result<()> {
-    super::common::refuse_password(&a.password)?;
+    crate::cli::shared::refuse_password(&a.password)?;
     let p = cfg.resolve(Some(name), ctx.env())?;
     let username = match a.username.or_else(|| p.username.clone()) {
         Some(u) => u,
@@ -105,7 +104,7 @@ pub async fn login_profile(a: LoginArgs, ctx: &Context, name: &str, cfg: &Config
             "profile": p.name,
             "expires_at": expires,
         });
-        return ctx.out().json(&doc).map_err(out_err);
+        return ctx.out().json(&doc);
     }
     ctx.messages()
         .success(&format!("logged in to {} as {server_user}", p.url));
@@ -158,7 +157,7 @@ fn status(ctx: &Context) -> Result<()> {
         rec.insert("session_created", json!(s.created_at));
         rec.insert("session_expires", json!(s.expires_at));
     }
-    ctx.out().record(&rec).map_err(out_err)
+    ctx.out().record(&rec)
 }
 
 async fn test(ctx: &Context) -> Result<()> {
@@ -187,7 +186,7 @@ async fn test(ctx: &Context) -> Result<()> {
             "email": who.email,
             "enabled": who.enabled,
         });
-        return ctx.out().json(&doc).map_err(out_err);
+        return ctx.out().json(&doc);
     }
     ctx.messages().success("authentication successful");
     let mut rec = Record::new();
@@ -204,5 +203,5 @@ async fn test(ctx: &Context) -> Result<()> {
     if let Some(email) = &who.email {
         rec.insert("email", json!(email));
     }
-    ctx.out().record(&rec).map_err(out_err)
+    ctx.out().record(&rec)
 }

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
-use super::config::out_err;
 use super::{Cli, Context};
 use crate::core::{Error, Result};
 
@@ -32,7 +31,7 @@ pub fn run_completion(a: CompletionArgs, ctx: &Context) -> Result<()> {
     let mut buf = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, "xnatctl", &mut buf);
     let text = String::from_utf8_lossy(&buf);
-    ctx.out().raw(&text).map_err(out_err)
+    ctx.out().raw(&text)
 }
 
 /// Write one man page per command into a directory.

@@ -4,8 +4,8 @@
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
 
-use super::common::{password_from_stdin, prompt_line, prompt_password, ConfirmArgs};
 use super::Context;
+use crate::cli::shared::{password_from_stdin, prompt_line, prompt_password, ConfirmArgs};
 use crate::core::audit::AuditRecord;
 use crate::core::config::{self, Config, Profile};
 use crate::core::output::{Column, Listing, Record};
@@ -172,7 +172,7 @@ async fn init(a: InitArgs, ctx: &Context) -> Result<()> {
     rec.insert("profile", json!(name));
     rec.insert("url", json!(url));
     rec.insert("default_project", json!(project));
-    ctx.out().record(&rec).map_err(out_err)?;
+    ctx.out().record(&rec)?;
 
     let login = a.login
         || (!a.no_login
@@ -284,7 +284,7 @@ fn use_context(a: UseContextArgs, ctx: &Context) -> Result<()> {
 fn current_context(ctx: &Context) -> Result<()> {
     let cfg = load(ctx)?;
     require_profiles(&cfg, ctx)?;
-    ctx.out().line(&cfg.default_profile).map_err(out_err)
+    ctx.out().line(&cfg.default_profile)
 }
 
 fn show(ctx: &Context) -> Result<()> {
@@ -325,7 +325,7 @@ fn show(ctx: &Context) -> Result<()> {
             "profiles": selected.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
             "profile_details": Value::Object(details),
         });
-        return ctx.out().json(&doc).map_err(out_err);
+        return ctx.out().json(&doc);
     }
     let listing = Listing {
         columns: [
@@ -345,7 +345,7 @@ fn show(ctx: &Context) -> Result<()> {
         id_field: "profile".into(),
         title: Some(format!("Profiles in {}", cfg.path().display())),
     };
-    ctx.out().list(&listing).map_err(out_err)
+    ctx.out().list(&listing)
 }
 
 fn set_password(a: SetPasswordArgs, ctx: &Context) -> Result<()> {
@@ -378,9 +378,4 @@ fn set_password(a: SetPasswordArgs, ctx: &Context) -> Result<()> {
         a.name
     ));
     Ok(())
-}
-
-/// Turn a stdout write failure into the error type (a broken pipe later exits 0).
-pub fn out_err(e: std::io::Error) -> Error {
-    Error::io("writing output", e)
 }

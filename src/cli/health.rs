@@ -3,7 +3,6 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::config::out_err;
 use super::Context;
 use crate::core::output::Record;
 use crate::core::Result;
@@ -38,5 +37,5 @@ async fn ping(ctx: &Context) -> Result<()> {
     rec.insert("version", json!(info.version));
     rec.insert("latency_ms", json!(info.latency_ms));
     rec.insert("authenticated", json!(authenticated));
-    ctx.out().record(&rec).map_err(out_err)
+    ctx.out().record(&rec)
 }

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::{json, Map};
 
-use super::config::out_err;
 use super::Context;
 use crate::core::output::{Column, Listing};
 use crate::core::{Error, Result};
@@ -113,7 +112,7 @@ fn extract(args: ExtractArgs, ctx: &Context) -> Result<()> {
             "failed": failed,
             "archives": rows,
         });
-        ctx.out().json(&doc).map_err(out_err)?;
+        ctx.out().json(&doc)?;
     } else {
         let listing = Listing {
             columns: vec![
@@ -127,7 +126,7 @@ fn extract(args: ExtractArgs, ctx: &Context) -> Result<()> {
             id_field: "archive".into(),
             title: None,
         };
-        ctx.out().list(&listing).map_err(out_err)?;
+        ctx.out().list(&listing)?;
     }
     if failed > 0 {
         return Err(Error::Batch { failed, total });

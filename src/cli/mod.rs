@@ -6,7 +6,6 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod common;
 pub mod completion;
 pub mod config;
 pub mod context;
@@ -19,6 +18,7 @@ pub mod resource;
 pub mod scan;
 pub mod search;
 pub mod session;
+pub mod shared;
 pub mod subject;
 pub mod transfer_cmds;
 pub mod whoami;

@@ -7,8 +7,7 @@
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::cli::common::{ConfirmArgs, ListArgs};
-use crate::cli::config::out_err;
+use crate::cli::shared::{ConfirmArgs, ListArgs};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::output::{Column, Listing, Record};
@@ -166,9 +165,9 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
                 )
             })
             .collect();
-        return ctx.out().ids(&ids).map_err(out_err);
+        return ctx.out().ids(&ids);
     }
-    ctx.out().list(&listing).map_err(out_err)
+    ctx.out().list(&listing)
 }
 
 /// Confirm, run, audit and print one state-changing operation.
@@ -227,7 +226,7 @@ fn print_result(ctx: &Context, out: &OperationResult) -> Result<()> {
     };
     let mut record = Record::from_map(map);
     record.id_field = Some("session".into());
-    ctx.out().record(&record).map_err(out_err)
+    ctx.out().record(&record)
 }
 
 async fn archive(a: ArchiveCmd, ctx: &Context) -> Result<()> {
@@ -384,5 +383,5 @@ async fn settings(a: SettingsCmd, ctx: &Context) -> Result<()> {
     };
     let mut record = Record::from_map(map);
     record.id_field = Some("project".into());
-    ctx.out().record(&record).map_err(out_err)
+    ctx.out().record(&record)
 }

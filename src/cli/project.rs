@@ -1,19 +1,14 @@
 //! `xnatctl project list|show|create|access|grant|revoke|users|requests`.
-//!
-//! Also home of the small helpers the browse groups share: turning typed rows into a
-//! [`Listing`], and running a confirmed, audited mutation.
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::common::{ConfirmArgs, ListArgs};
-use super::config::out_err;
 use super::Context;
+use crate::cli::shared::{mutate, ConfirmArgs, ListArgs};
 use crate::core::audit::AuditRecord;
-use crate::core::output::{Column, Listing, Record};
+use crate::core::output::ListControls;
 use crate::core::validation::validate_project_id;
-use crate::core::{Error, Result};
+use crate::core::Result;
 use crate::services::projects::{self, Fetch, NewProject};
 
 /// The `project` subcommands.
@@ -121,117 +116,17 @@ pub async fn run(cmd: ProjectCommand, ctx: &Context) -> Result<()> {
     }
 }
 
-/// Serialise typed rows into listing rows.
-pub(crate) fn to_rows<T: Serialize>(items: &[T]) -> Result<Vec<Map<String, Value>>> {
-    items
-        .iter()
-        .map(|i| match serde_json::to_value(i) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(Error::Operation("a row is not an object".into())),
-            Err(e) => Err(Error::Operation(format!("serialising a row: {e}"))),
-        })
-        .collect()
-}
-
-/// A listing of `rows` with `(key, label)` columns, after the list controls.
-pub(crate) fn listing(
-    rows: Vec<Map<String, Value>>,
-    columns: &[(&str, &str)],
-    id_field: &str,
-    controls: &crate::core::output::ListControls,
-) -> Result<Listing> {
-    let mut l = Listing {
-        columns: columns.iter().map(|(k, l)| Column::new(*k, *l)).collect(),
-        rows,
-        id_field: id_field.to_string(),
-        title: None,
-    };
-    controls.apply(&mut l)?;
-    Ok(l)
-}
-
-/// Print a listing through the one printer.
-pub(crate) fn print_listing(ctx: &Context, l: &Listing) -> Result<()> {
-    ctx.out().list(l).map_err(out_err)
-}
-
-/// Print a typed record with label overrides.
-pub(crate) fn print_record<T: Serialize>(
-    ctx: &Context,
-    value: &T,
-    id_field: &str,
-    labels: &[(&str, &str)],
-) -> Result<()> {
-    let fields = match serde_json::to_value(value) {
-        Ok(Value::Object(m)) => m,
-        _ => return Err(Error::Operation("a record is not an object".into())),
-    };
-    let mut r = Record::from_map(fields);
-    r.id_field = Some(id_field.to_string());
-    for (k, l) in labels {
-        r.label(*k, *l);
-    }
-    ctx.out().record(&r).map_err(out_err)
-}
-
-/// Write the audit record for a confirmed (or previewed) mutation with its outcome.
-pub(crate) fn audited<T>(ctx: &Context, mut rec: AuditRecord, result: Result<T>) -> Result<T> {
-    rec.success = result.is_ok();
-    if let Err(e) = &result {
-        rec.error = Some(e.to_string());
-    }
-    ctx.audit(rec);
-    result
-}
-
 async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let controls = a.list.controls()?;
     let fetch = Fetch::for_controls(controls.needs_full_set(), controls.limit);
-    let mut rows = projects::list(ctx.client().await?, fetch).await?;
-    if ctx.is_json()
-        && controls.filters.is_empty()
-        && controls.sort.is_none()
-        && controls.columns.is_none()
-    {
-        // Nothing needs generic rows: write the typed rows straight out.
-        rows.truncate(controls.limit.unwrap_or(usize::MAX));
-        return ctx.out().json_rows(&rows).map_err(out_err);
-    }
-    // The strings move into the generic rows: one copy of the data, not two.
-    let generic = rows
-        .into_iter()
-        .map(|r| {
-            let mut m = Map::with_capacity(4);
-            m.insert("id".into(), Value::String(r.id));
-            m.insert("name".into(), Value::String(r.name));
-            m.insert("pi".into(), Value::String(r.pi));
-            m.insert("description".into(), Value::String(r.description));
-            m
-        })
-        .collect();
-    let l = listing(
-        generic,
-        &[
-            ("id", "ID"),
-            ("name", "Name"),
-            ("pi", "PI"),
-            ("description", "Description"),
-        ],
-        "id",
-        &controls,
-    )?;
-    print_listing(ctx, &l)
+    let rows = projects::list(ctx.client().await?, fetch).await?;
+    ctx.out().rows(&rows, &controls)
 }
 
 async fn show(a: ShowArgs, ctx: &Context) -> Result<()> {
     validate_project_id(&a.project)?;
     let detail = projects::show(ctx.client().await?, &a.project).await?;
-    print_record(
-        ctx,
-        &detail,
-        "id",
-        &[("id", "ID"), ("secondary_id", "Secondary ID"), ("pi", "PI")],
-    )
+    ctx.out().item(&detail)
 }
 
 async fn create(a: CreateArgs, ctx: &Context) -> Result<()> {
@@ -252,20 +147,15 @@ async fn access(a: AccessArgs, ctx: &Context) -> Result<()> {
     let project = validate_project_id(&a.project)?;
     let Some(level) = a.set else {
         let acc = projects::get_access(ctx.client().await?, &project).await?;
-        return print_record(ctx, &acc, "project", &[]);
+        return ctx.out().item(&acc);
     };
-    let go = ctx.confirm(
-        "Change this project's accessibility level?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("project access");
     rec.project = Some(project.clone());
-    rec.dry_run = !go;
     rec.detail("set", Value::from(level.clone()));
-    let result = async {
+    let question = "Change this project's accessibility level?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
         let client = ctx.client().await?;
-        if !go {
+        if !mode.apply() {
             let cur = projects::get_access(client, &project).await?;
             ctx.messages().dry_run(&format!(
                 "Would set {project} accessibility to {level} (now {})",
@@ -277,58 +167,45 @@ async fn access(a: AccessArgs, ctx: &Context) -> Result<()> {
         ctx.messages()
             .success(&format!("Set {project} accessibility to {level}"));
         Ok(())
-    }
-    .await;
-    audited(ctx, rec, result)
+    })
+    .await
 }
 
 async fn grant(a: GrantArgs, ctx: &Context) -> Result<()> {
     let project = validate_project_id(&a.project)?;
     let user = projects::validate_login(&a.user)?;
-    let go = ctx.confirm(
-        "Grant this user access to the project?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("project grant");
     rec.project = Some(project.clone());
-    rec.dry_run = !go;
     rec.detail("user", Value::from(user.clone()))
         .detail("role", Value::from(a.role.clone()));
-    let result = async {
-        if !go {
-            ctx.messages().dry_run(&format!(
-                "Would grant {user} the {} role on {project}",
-                a.role
-            ));
+    let question = "Grant this user access to the project?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
+        let role = &a.role;
+        if !mode.apply() {
+            ctx.messages()
+                .dry_run(&format!("Would grant {user} the {role} role on {project}"));
             return Ok(());
         }
-        projects::grant(ctx.client().await?, &project, &user, &a.role).await?;
+        projects::grant(ctx.client().await?, &project, &user, role).await?;
         ctx.messages()
-            .success(&format!("Granted {user} the {} role on {project}", a.role));
+            .success(&format!("Granted {user} the {role} role on {project}"));
         Ok(())
-    }
-    .await;
-    audited(ctx, rec, result)
+    })
+    .await
 }
 
 async fn revoke(a: RevokeArgs, ctx: &Context) -> Result<()> {
     let project = validate_project_id(&a.project)?;
     let user = projects::validate_login(&a.user)?;
-    let go = ctx.confirm(
-        "Revoke this user's access to the project?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("project revoke");
     rec.project = Some(project.clone());
-    rec.dry_run = !go;
     rec.detail("user", Value::from(user.clone()));
-    let result = async {
+    let question = "Revoke this user's access to the project?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
         let client = ctx.client().await?;
         let m = projects::membership(client, &project, &user).await?;
         let roles = m.roles.join(", ");
-        if !go {
+        if !mode.apply() {
             ctx.messages().dry_run(&format!(
                 "Would revoke {}'s access to {project} (roles: {roles})",
                 m.login
@@ -341,40 +218,16 @@ async fn revoke(a: RevokeArgs, ctx: &Context) -> Result<()> {
             m.login
         ));
         Ok(())
-    }
-    .await;
-    audited(ctx, rec, result)
+    })
+    .await
 }
 
 async fn users(a: ShowArgs, ctx: &Context) -> Result<()> {
     let rows = projects::users(ctx.client().await?, &a.project).await?;
-    let l = listing(
-        to_rows(&rows)?,
-        &[
-            ("username", "Username"),
-            ("role", "Role"),
-            ("email", "Email"),
-        ],
-        "username",
-        &Default::default(),
-    )?;
-    print_listing(ctx, &l)
+    ctx.out().rows(&rows, &ListControls::default())
 }
 
 async fn requests(a: ShowArgs, ctx: &Context) -> Result<()> {
     let rows = projects::requests(ctx.client().await?, &a.project).await?;
-    let l = listing(
-        rows,
-        &[
-            ("par_id", "ID"),
-            ("login", "Approver"),
-            ("email", "Requester Email"),
-            ("level", "Level"),
-            ("create_date", "Requested"),
-            ("approved", "Approved"),
-        ],
-        "par_id",
-        &Default::default(),
-    )?;
-    print_listing(ctx, &l)
+    ctx.out().rows(&rows, &ListControls::default())
 }

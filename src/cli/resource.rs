@@ -5,9 +5,8 @@ mod upload;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::common::ListArgs;
-use crate::cli::config::out_err;
 use crate::cli::session::{listing, print_json};
+use crate::cli::shared::ListArgs;
 use crate::cli::Context;
 use crate::core::output::Record;
 use crate::core::{Error, Result};
@@ -138,7 +137,7 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
         "label",
     )?;
     controls.apply(&mut l)?;
-    ctx.out().list(&l).map_err(out_err)
+    ctx.out().list(&l)
 }
 
 async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
@@ -165,7 +164,7 @@ async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
     // "Files" is the list of names below; the count needs a label of its own.
     rec.label("file_count", "File Count");
     rec.label("file_size", "Size");
-    ctx.out().record(&rec).map_err(out_err)
+    ctx.out().record(&rec)
 }
 
 async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
@@ -186,5 +185,5 @@ async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
     };
     let mut rec = Record::from_map(fields);
     rec.id_field = Some("resource".into());
-    ctx.out().record(&rec).map_err(out_err)
+    ctx.out().record(&rec)
 }

@@ -8,9 +8,8 @@ use clap::{Args, Subcommand};
 use futures::StreamExt;
 use serde_json::json;
 
-use crate::cli::common::{read_batch, ConfirmArgs, ListArgs};
-use crate::cli::config::out_err;
 use crate::cli::session::{listing, print_json};
+use crate::cli::shared::{read_batch, ConfirmArgs, ListArgs};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::output::Record;
@@ -123,7 +122,7 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let rows = scans::list(ctx.client().await?, &p).await?;
     let mut l = listing(&rows, COLUMNS, "id")?;
     controls.apply(&mut l)?;
-    ctx.out().list(&l).map_err(out_err)
+    ctx.out().list(&l)
 }
 
 async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
@@ -146,7 +145,7 @@ async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
     {
         rec.label(*k, *l);
     }
-    ctx.out().record(&rec).map_err(out_err)
+    ctx.out().record(&rec)
 }
 
 async fn delete(a: DeleteCmd, ctx: &Context) -> Result<()> {
@@ -199,7 +198,7 @@ async fn delete(a: DeleteCmd, ctx: &Context) -> Result<()> {
             .map(|id| json!({"id": id, "status": "would delete"}))
             .collect();
         let l = listing(&rows, &[("id", "ID"), ("status", "Status")], "id")?;
-        return ctx.out().list(&l).map_err(out_err);
+        return ctx.out().list(&l);
     }
     let workers = a
         .workers
@@ -240,7 +239,7 @@ async fn delete(a: DeleteCmd, ctx: &Context) -> Result<()> {
         &[("id", "ID"), ("status", "Status"), ("error", "Error")],
         "id",
     )?;
-    ctx.out().list(&l).map_err(out_err)?;
+    ctx.out().list(&l)?;
     if failed.is_empty() {
         ctx.messages()
             .success(&format!("Deleted {} scan(s)", ids.len()));

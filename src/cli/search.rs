@@ -3,10 +3,10 @@
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::common::{ConfirmArgs, ListArgs};
-use super::project::{audited, listing, print_listing, print_record, to_rows};
 use super::Context;
+use crate::cli::shared::{mutate, ConfirmArgs, ListArgs};
 use crate::core::audit::AuditRecord;
+use crate::core::output::open_listing;
 use crate::core::Result;
 use crate::services::search::{self, validate_search_id};
 
@@ -61,63 +61,27 @@ pub async fn run(cmd: SearchCommand, ctx: &Context) -> Result<()> {
         SearchCommand::List(a) => {
             let controls = a.list.controls()?;
             let rows = search::list(ctx.client().await?).await?;
-            let l = listing(
-                to_rows(&rows)?,
-                &[
-                    ("id", "ID"),
-                    ("root_element_name", "Root Element"),
-                    ("brief_description", "Description"),
-                    ("secure", "Secure"),
-                    ("users", "Users"),
-                ],
-                "id",
-                &controls,
-            )?;
-            print_listing(ctx, &l)
+            ctx.out().rows(&rows, &controls)
         }
         SearchCommand::Show(a) => {
             validate_search_id(&a.id)?;
             let def = search::show(ctx.client().await?, &a.id).await?;
-            print_record(
-                ctx,
-                &def,
-                "id",
-                &[("id", "ID"), ("definition_xml", "Definition XML")],
-            )
+            ctx.out().item(&def)
         }
         SearchCommand::Run(a) => {
             validate_search_id(&a.id)?;
             let controls = a.list.controls()?;
             let rows = search::run(ctx.client().await?, &a.id).await?;
-            let mut keys: Vec<String> = Vec::new();
-            for r in &rows {
-                for k in r.keys() {
-                    if !keys.contains(k) {
-                        keys.push(k.clone());
-                    }
-                }
-            }
-            let cols: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), k.as_str())).collect();
-            let id_field = ["id", "ID", "label", "name"]
-                .into_iter()
-                .find(|k| keys.iter().any(|x| x == k))
-                .unwrap_or("id");
-            let l = listing(rows.clone(), &cols, id_field, &controls)?;
-            print_listing(ctx, &l)
+            ctx.out().list(&open_listing(rows, &controls)?)
         }
         SearchCommand::Delete(a) => {
             let id = validate_search_id(&a.id)?;
-            let go = ctx.confirm(
-                "Delete this saved search?",
-                a.confirm.yes,
-                a.confirm.dry_run,
-            )?;
             let mut rec = AuditRecord::new("search delete");
-            rec.dry_run = !go;
             rec.detail("id", Value::from(id.clone()));
-            let result = async {
-                search::delete(ctx.client().await?, &id, go).await?;
-                if go {
+            let question = "Delete this saved search?";
+            mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
+                search::delete(ctx.client().await?, &id, mode.apply()).await?;
+                if mode.apply() {
                     ctx.messages()
                         .success(&format!("Deleted saved search {id}"));
                 } else {
@@ -125,9 +89,8 @@ pub async fn run(cmd: SearchCommand, ctx: &Context) -> Result<()> {
                         .dry_run(&format!("Would delete saved search {id}"));
                 }
                 Ok(())
-            }
-            .await;
-            audited(ctx, rec, result)
+            })
+            .await
         }
     }
 }

@@ -9,7 +9,6 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::{json, Map, Value};
 
-use super::config::out_err;
 use super::Context;
 use crate::core::output::{Column, Listing};
 use crate::core::validation::validate_resource_label;
@@ -269,7 +268,7 @@ fn print_plan(ctx: &Context, plan: &DownloadPlan, req: &PlanRequest, workers: us
                 "item": f.item, "path": f.path, "size": f.size, "digest": f.digest,
             })).collect::<Vec<_>>(),
         });
-        return ctx.out().json(&doc).map_err(out_err);
+        return ctx.out().json(&doc);
     }
     let rows = plan
         .files
@@ -292,7 +291,7 @@ fn print_plan(ctx: &Context, plan: &DownloadPlan, req: &PlanRequest, workers: us
         id_field: "path".into(),
         title: None,
     };
-    ctx.out().list(&listing).map_err(out_err)
+    ctx.out().list(&listing)
 }
 
 fn print_summary(
@@ -329,7 +328,7 @@ fn print_summary(
     if ctx.is_json() {
         let value = serde_json::to_value(summary)
             .map_err(|e| Error::Operation(format!("cannot encode the summary: {e}")))?;
-        return ctx.out().json(&value).map_err(out_err);
+        return ctx.out().json(&value);
     }
     let rows = summary
         .items
@@ -366,7 +365,7 @@ fn print_summary(
         id_field: "id".into(),
         title: None,
     };
-    ctx.out().list(&listing).map_err(out_err)?;
+    ctx.out().list(&listing)?;
     if summary.status == "success" && !report.cancelled {
         let skipped = report
             .files

@@ -3,7 +3,6 @@
 use clap::Args;
 use serde_json::json;
 
-use super::config::out_err;
 use super::Context;
 use crate::core::output::Record;
 use crate::core::Result;
@@ -27,5 +26,5 @@ pub async fn run(_a: WhoamiArgs, ctx: &Context) -> Result<()> {
         json!(p.default_project.clone().unwrap_or_else(|| "-".into())),
     );
     rec.insert("auth_mode", json!(ctx.auth_mode().unwrap_or("session")));
-    ctx.out().record(&rec).map_err(out_err)
+    ctx.out().record(&rec)
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::client::{seg, XnatClient};
+use crate::core::output::{Item, Row};
 use crate::core::{Error, Result};
 use crate::services::projects::cell;
 
@@ -30,6 +31,23 @@ pub struct Definition {
     pub id: String,
     /// The stored `xdat:stored_search` document.
     pub definition_xml: String,
+}
+
+impl Row for SavedSearch {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("root_element_name", "Root Element"),
+        ("brief_description", "Description"),
+        ("secure", "Secure"),
+        ("users", "Users"),
+    ];
+    const ID: &'static str = "id";
+}
+
+impl Item for Definition {
+    const ID: &'static str = "id";
+    const LABELS: &'static [(&'static str, &'static str)] =
+        &[("id", "ID"), ("definition_xml", "Definition XML")];
 }
 
 /// Check a stored-search id used in a path.

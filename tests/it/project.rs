@@ -239,12 +239,15 @@ fn access_reads_and_sets_with_confirmation_and_audit() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stderr_of(&out), "✓ Set ALPHA accessibility to public\n");
     assert_eq!(acc(&env), "public");
+    // Every attempt is audited, the one refused for want of --yes included.
     let audit = audit_lines(&env);
-    assert_eq!(audit.len(), 2);
-    assert_eq!(audit[0]["dry_run"], true);
-    assert_eq!(audit[1]["operation"], "project access");
-    assert_eq!(audit[1]["success"], true);
-    assert_eq!(audit[1]["project"], "ALPHA");
+    assert_eq!(audit.len(), 3);
+    assert_eq!(audit[0]["success"], false);
+    assert!(audit[0]["error"].as_str().unwrap().contains("--yes"));
+    assert_eq!(audit[1]["dry_run"], true);
+    assert_eq!(audit[2]["operation"], "project access");
+    assert_eq!(audit[2]["success"], true);
+    assert_eq!(audit[2]["project"], "ALPHA");
 }
 
 #[test]

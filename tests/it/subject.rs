@@ -174,11 +174,27 @@ fn delete_single_dry_run_and_batch_with_a_failure() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    let err = stderr_of(&out);
-    assert!(err.contains("✓ Deleted subject: SUB_B"), "{err}");
-    assert!(
-        err.contains("  - MISSING: subject not found: MISSING"),
-        "{err}"
+    assert_eq!(
+        stderr_of(&out),
+        "warning: MISSING: subject not found: MISSING\nerror: 1 of 2 items failed\n"
+    );
+    let rows: Vec<Vec<String>> = stdout_of(&out)
+        .lines()
+        .skip(3)
+        .filter(|l| l.starts_with('│'))
+        .map(|l| {
+            l.split(['│', '┆'])
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["SUB_B", "success"],
+            vec!["MISSING", "failed", "subject not found: MISSING"]
+        ]
     );
     assert_eq!(labels(&env), ["OLD_1"]);
     let audit = std::fs::read_to_string(env.config_dir().join("audit.log")).unwrap();
@@ -203,10 +219,13 @@ fn rename_by_pattern_is_confirmed_and_audited() {
         ],
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(
-        stdout_of(&out),
-        "[DRY-RUN] Renamed (1):\n  OLD_1 -> P1_NEW1\n"
-    );
+    insta::assert_snapshot!(stdout_of(&out), @r"
+    ┌──────────────┬───────┬─────────┬────────┐
+    │ Action       ┆ From  ┆ To      ┆ Detail │
+    ╞══════════════╪═══════╪═════════╪════════╡
+    │ would rename ┆ OLD_1 ┆ P1_NEW1 ┆        │
+    └──────────────┴───────┴─────────┴────────┘
+    ");
     assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"]);
 
     let out = run(

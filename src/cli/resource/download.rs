@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::config::out_err;
 use crate::cli::transfer_cmds::{mb, resolve_target, run as download, Target, TransferArgs};
 use crate::cli::Context;
 use crate::core::output::Record;
@@ -109,7 +108,7 @@ async fn resource_zip(
     record.insert("bytes", json!(got.bytes));
     record.insert("md5", json!(got.md5));
     record.id_field = Some("output_file".into());
-    ctx.out().record(&record).map_err(out_err)?;
+    ctx.out().record(&record)?;
     ctx.messages().success(&format!(
         "Downloaded {label} ({}) to {}",
         mb(got.bytes),

@@ -7,7 +7,6 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::Value;
 
-use crate::cli::config::out_err;
 use crate::cli::Context;
 use crate::core::output::Record;
 use crate::core::{Error, Result};
@@ -135,7 +134,7 @@ pub async fn run(a: UploadCmd, ctx: &Context) -> Result<()> {
         }
         let mut record = Record::from_map(map);
         record.id_field = Some("source".into());
-        ctx.out().record(&record).map_err(out_err)?;
+        ctx.out().record(&record)?;
     }
     let report = result?;
     if !report.duplicates.is_empty() {

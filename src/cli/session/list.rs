@@ -4,8 +4,7 @@
 use clap::Args;
 
 use super::listing;
-use crate::cli::common::ListArgs as ListOpts;
-use crate::cli::config::out_err;
+use crate::cli::shared::ListArgs as ListOpts;
 use crate::cli::Context;
 use crate::core::Result;
 use crate::services::sessions::{self, ListQuery};
@@ -57,5 +56,5 @@ pub async fn run(args: SessionListArgs, ctx: &Context) -> Result<()> {
         "id",
     )?;
     controls.apply(&mut l)?;
-    ctx.out().list(&l).map_err(out_err)
+    ctx.out().list(&l)
 }

@@ -15,7 +15,6 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::cli::config::out_err;
 use crate::cli::Context;
 use crate::core::output::{Column, Listing};
 use crate::core::{Error, Result};
@@ -95,5 +94,5 @@ pub(crate) fn listing<T: Serialize>(
 pub(crate) fn print_json<T: Serialize>(ctx: &Context, value: &T) -> Result<()> {
     let v = serde_json::to_value(value)
         .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
-    ctx.out().json(&v).map_err(out_err)
+    ctx.out().json(&v)
 }

@@ -4,8 +4,7 @@
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::common::ConfirmArgs;
-use crate::cli::config::out_err;
+use crate::cli::shared::ConfirmArgs;
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::output::OutputFormat;
@@ -115,18 +114,13 @@ fn print(
     let opts = ctx.output_options().clone();
     let mut out = ctx.out();
     if opts.quiet {
-        return out
-            .ids(plan.renames.iter().map(|r| r.id.clone()))
-            .map_err(out_err);
+        return out.ids(plan.renames.iter().map(|r| r.id.clone()));
     }
     match opts.format {
-        OutputFormat::Json => out
-            .json(&sessions::plan_json(plan, dry_run, failed))
-            .map_err(out_err),
+        OutputFormat::Json => out.json(&sessions::plan_json(plan, dry_run, failed)),
         OutputFormat::Tsv => {
             if !opts.no_headers {
-                out.line("action\tid\tlabel\ttarget\treason")
-                    .map_err(out_err)?;
+                out.line("action\tid\tlabel\ttarget\treason")?;
             }
             for r in &plan.renames {
                 let action = if failed.iter().any(|(f, _)| f == r) {
@@ -134,35 +128,27 @@ fn print(
                 } else {
                     "rename"
                 };
-                out.line(&format!("{action}\t{}\t{}\t{}\t", r.id, r.from, r.to))
-                    .map_err(out_err)?;
+                out.line(&format!("{action}\t{}\t{}\t{}\t", r.id, r.from, r.to))?;
             }
             for s in &plan.skipped {
-                out.line(&format!("skip\t\t{}\t\t{}", s.label, s.reason))
-                    .map_err(out_err)?;
+                out.line(&format!("skip\t\t{}\t\t{}", s.label, s.reason))?;
             }
             Ok(())
         }
         OutputFormat::Table => {
             let prefix = if dry_run { "[DRY-RUN] " } else { "" };
-            out.line(&format!("{prefix}Renames ({}):", plan.renames.len()))
-                .map_err(out_err)?;
+            out.line(&format!("{prefix}Renames ({}):", plan.renames.len()))?;
             for r in &plan.renames {
-                out.line(&format!("  {} -> {}", r.from, r.to))
-                    .map_err(out_err)?;
+                out.line(&format!("  {} -> {}", r.from, r.to))?;
             }
-            out.line(&format!("\nSkipped ({}):", plan.skipped.len()))
-                .map_err(out_err)?;
+            out.line(&format!("\nSkipped ({}):", plan.skipped.len()))?;
             for s in &plan.skipped {
-                out.line(&format!("  {}: {}", s.label, s.reason))
-                    .map_err(out_err)?;
+                out.line(&format!("  {}: {}", s.label, s.reason))?;
             }
             if !failed.is_empty() {
-                out.line(&format!("\nFailed ({}):", failed.len()))
-                    .map_err(out_err)?;
+                out.line(&format!("\nFailed ({}):", failed.len()))?;
                 for (r, e) in failed {
-                    out.line(&format!("  {} -> {}: {e}", r.from, r.to))
-                        .map_err(out_err)?;
+                    out.line(&format!("  {} -> {}: {e}", r.from, r.to))?;
                 }
             }
             Ok(())

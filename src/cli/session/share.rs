@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::SessionRef;
-use crate::cli::common::ConfirmArgs;
+use crate::cli::shared::ConfirmArgs;
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::validation::validate_project_id;

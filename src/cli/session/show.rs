@@ -4,7 +4,6 @@ use clap::Args;
 use serde_json::{Map, Value};
 
 use super::{listing, print_json, SessionRef};
-use crate::cli::config::out_err;
 use crate::cli::Context;
 use crate::core::output::{Listing, OutputFormat, Record};
 use crate::core::Result;
@@ -53,7 +52,7 @@ pub async fn run(args: ShowArgs, ctx: &Context) -> Result<()> {
     let d = sessions::show(client, &e).await?;
     let opts = ctx.output_options().clone();
     if opts.quiet {
-        return ctx.out().ids([d.id.clone()]).map_err(out_err);
+        return ctx.out().ids([d.id.clone()]);
     }
     if opts.format == OutputFormat::Json {
         return print_json(ctx, &d);
@@ -103,18 +102,17 @@ pub async fn run(args: ShowArgs, ctx: &Context) -> Result<()> {
     )?;
     shares.title = Some(format!("[Shared into ({})]", d.shared_projects.len()));
     let mut out = ctx.out();
-    out.record(&rec).map_err(out_err)?;
+    out.record(&rec)?;
     for l in [&scans, &resources, &shares] {
-        out.line("").map_err(out_err)?;
+        out.line("")?;
         if opts.format == OutputFormat::Table && l.rows.is_empty() {
-            out.line(l.title.as_deref().unwrap_or_default())
-                .map_err(out_err)?;
+            out.line(l.title.as_deref().unwrap_or_default())?;
         } else if opts.format == OutputFormat::Tsv {
             let mut untitled = l.clone();
             untitled.title = None;
-            out.list(&untitled).map_err(out_err)?;
+            out.list(&untitled)?;
         } else {
-            out.list(l).map_err(out_err)?;
+            out.list(l)?;
         }
     }
     Ok(())

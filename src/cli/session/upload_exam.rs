@@ -6,9 +6,8 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::super::common::refuse_password;
 use super::upload::resolve_common;
-use crate::cli::config::out_err;
+use crate::cli::shared::refuse_password;
 use crate::cli::Context;
 use crate::core::output::Record;
 use crate::core::{validation, Error, Result};
@@ -105,7 +104,7 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
         r.insert("misc_files", json!(plan.misc_files.len()));
         r.insert("misc_label", json!(misc_label));
         r.id_field = Some("session".into());
-        return ctx.out().record(&r).map_err(out_err);
+        return ctx.out().record(&r);
     }
     ctx.set_cancel_aware();
     let client = ctx.client().await?;
@@ -148,7 +147,7 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
     let map = if ctx.is_json() { map } else { flatten(map) };
     let mut record = Record::from_map(map);
     record.id_field = Some("session".into());
-    ctx.out().record(&record).map_err(out_err)
+    ctx.out().record(&record)
 }
 
 /// The report's nested `dicom`/`resources` objects as top-level fields, so table and tsv show

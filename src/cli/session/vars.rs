@@ -7,8 +7,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::listing;
-use crate::cli::common::{read_batch, ConfirmArgs};
-use crate::cli::config::out_err;
+use crate::cli::shared::{read_batch, ConfirmArgs};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::{Error, Result};
@@ -76,7 +75,7 @@ pub async fn run(a: VarsArgs, ctx: &Context) -> Result<()> {
     let e = experiments::resolve(client, project.as_deref(), &experiment).await?;
     let vars = sessions::vars(client, &e).await?;
     let l = listing(&vars, &[("name", "Name"), ("value", "Value")], "name")?;
-    ctx.out().list(&l).map_err(out_err)
+    ctx.out().list(&l)
 }
 
 async fn run_set(a: SetArgs, ctx: &Context) -> Result<()> {

@@ -8,23 +8,20 @@ mod vars;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use futures::StreamExt;
 use serde_json::Value;
 
-use super::common::{read_batch, ConfirmArgs, ListArgs};
-use super::project::{audited, listing, print_listing, print_record, to_rows};
 use super::Context;
+use crate::cli::shared::batch;
+use crate::cli::shared::{mutate, read_batch, ConfirmArgs, ListArgs, Mode, ProjectArg};
 use crate::core::audit::AuditRecord;
-use crate::core::validation::validate_subject_id;
+use crate::core::output::{listing_of, ListControls};
+use crate::core::validation::{validate_subject_id, DEFAULT_WORKERS};
 use crate::core::{Error, Result};
 use crate::services::projects::Fetch;
 use crate::services::subjects;
 
 pub use rename::RenameArgs;
 pub use vars::VarsArgs;
-
-/// Items handled at once by `--batch` runs.
-pub(crate) const BATCH_WORKERS: usize = 4;
 
 /// The `subject` subcommands.
 #[derive(Debug, Subcommand)]
@@ -43,14 +40,6 @@ pub enum SubjectCommand {
     Unshare(UnshareArgs),
     /// Show a subject's custom variables, or set them with `vars set`
     Vars(VarsArgs),
-}
-
-/// `-P/--project`.
-#[derive(Debug, Clone, Args)]
-pub struct ProjectArg {
-    /// Project id (default: the profile's default_project)
-    #[arg(short = 'P', long)]
-    pub project: Option<String>,
 }
 
 /// Arguments of `subject list`.
@@ -156,13 +145,17 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
         Fetch::Whole
     };
     let mut rows = subjects::list(client, &project, fetch).await?;
-    let mut columns = vec![("id", "ID"), ("label", "Label")];
+    let mut counted = false;
     if !quiet {
         subjects::count_sessions(client, &project, &mut rows).await;
-        columns.push(("sessions", "Sessions"));
+        counted = true;
     }
-    let l = listing(to_rows(&rows)?, &columns, "id", &controls)?;
-    print_listing(ctx, &l)
+    let mut l = listing_of(&rows, &ListControls::default())?;
+    if !counted {
+        l.columns.retain(|c| c.key != "sessions");
+    }
+    controls.apply(&mut l)?;
+    ctx.out().list(&l)
 }
 
 async fn show(a: ShowArgs, ctx: &Context) -> Result<()> {
@@ -172,57 +165,7 @@ async fn show(a: ShowArgs, ctx: &Context) -> Result<()> {
     for w in warnings {
         ctx.messages().warn(&w);
     }
-    print_record(ctx, &detail, "id", &[("id", "ID")])
-}
-
-/// Run `op` for each id on a bounded pool; single ids keep their typed error, batches print a
-/// per-item summary and fail with `Error::Batch` when any item failed.
-pub(crate) async fn for_each_id<'a, F, Fut>(
-    ctx: &Context,
-    ids: &'a [String],
-    batch: bool,
-    op: F,
-) -> Result<()>
-where
-    F: Fn(&'a str) -> Fut,
-    Fut: std::future::Future<Output = Result<String>>,
-{
-    if !batch {
-        let msg = op(&ids[0]).await?;
-        ctx.messages().success(&msg);
-        return Ok(());
-    }
-    let outcomes: Vec<(&str, Result<String>)> = futures::stream::iter(
-        ids.iter()
-            .map(|id| async { (id.as_str(), op(id.as_str()).await) }),
-    )
-    .buffer_unordered(BATCH_WORKERS)
-    .collect()
-    .await;
-    let mut failed = Vec::new();
-    for id in ids {
-        if let Some((_, r)) = outcomes.iter().find(|(i, _)| *i == id.as_str()) {
-            match r {
-                Ok(msg) => ctx.messages().success(msg),
-                Err(e) => failed.push(format!("{id}: {e}")),
-            }
-        }
-    }
-    if failed.is_empty() {
-        return Ok(());
-    }
-    ctx.messages().warn(&format!(
-        "{} of {} item(s) failed:",
-        failed.len(),
-        ids.len()
-    ));
-    for f in &failed {
-        ctx.messages().warn(&format!("  - {f}"));
-    }
-    Err(Error::Batch {
-        failed: failed.len(),
-        total: ids.len(),
-    })
+    ctx.out().item(&detail)
 }
 
 /// The ids of a single-or-batch command, all validated before anything runs.
@@ -233,7 +176,7 @@ pub(crate) fn collect_ids(
 ) -> Result<Vec<String>> {
     let ids = match (single, batch) {
         (Some(s), None) => vec![s.to_string()],
-        (None, Some(f)) => read_batch(f, confirm.yes || confirm.dry_run)?,
+        (None, Some(f)) => read_batch(f, confirm.unattended())?,
         _ => {
             return Err(Error::usage(
                 "give exactly one of SUBJECT_ID or --batch FILE",
@@ -249,60 +192,55 @@ pub(crate) fn collect_ids(
 async fn delete(a: DeleteArgs, ctx: &Context) -> Result<()> {
     let project = ctx.require_project(a.project.project.as_deref())?;
     let ids = collect_ids(a.subject.as_deref(), a.batch.as_ref(), &a.confirm)?;
-    let go = ctx.confirm(
-        "Delete this subject and all its sessions?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("subject delete");
     rec.project = Some(project.clone());
-    rec.dry_run = !go;
-    if ids.len() == 1 && a.batch.is_none() {
+    if a.batch.is_none() {
         rec.subject = Some(ids[0].clone());
     } else {
         rec.detail("subjects", Value::from(ids.clone()));
     }
-    let result = async {
-        if !go {
-            for id in &ids {
-                ctx.messages().dry_run(&format!(
-                    "Would delete subject: {id} from project: {project}"
-                ));
-            }
-            return Ok(());
-        }
-        let client = ctx.client().await?;
-        let project = project.as_str();
-        for_each_id(ctx, &ids, a.batch.is_some(), |id| async move {
-            subjects::delete(client, project, id).await?;
-            Ok(format!("Deleted subject: {id}"))
-        })
-        .await
-    }
-    .await;
-    audited(ctx, rec, result)
+    let question = "Delete this subject and all its sessions?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
+        let outcomes = if mode.apply() {
+            let client = ctx.client().await?;
+            let project = project.as_str();
+            batch::run(&ids, DEFAULT_WORKERS, |id| {
+                subjects::delete(client, project, id)
+            })
+            .await
+        } else {
+            ids.iter().map(|_| Ok(())).collect()
+        };
+        batch::report(
+            ctx,
+            &ids,
+            outcomes,
+            mode,
+            a.batch.is_none(),
+            |id, _| match mode {
+                Mode::Apply => format!("Deleted subject: {id}"),
+                Mode::Preview => format!("Would delete subject: {id} from project: {project}"),
+            },
+        )
+    })
+    .await
 }
 
 async fn share(a: ShareArgs, ctx: &Context) -> Result<()> {
     let project = ctx.require_project(a.project.project.as_deref())?;
     validate_subject_id(&a.subject)?;
-    let go = ctx.confirm(
-        "Share this subject into another project?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("subject share");
     rec.project = Some(project.clone());
     rec.subject = Some(a.subject.clone());
-    rec.dry_run = !go;
     rec.detail("into", Value::from(a.into.clone()));
     if let Some(l) = &a.label {
         rec.detail("label", Value::from(l.clone()));
     }
-    let result = async {
+    let question = "Share this subject into another project?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
         let client = ctx.client().await?;
         let r = subjects::resolve(client, &project, &a.subject).await?;
-        if !go {
+        if !mode.apply() {
             let as_label = a
                 .label
                 .as_ref()
@@ -318,29 +256,23 @@ async fn share(a: ShareArgs, ctx: &Context) -> Result<()> {
         ctx.messages()
             .success(&format!("Shared subject {} into {}", r.label, a.into));
         Ok(())
-    }
-    .await;
-    audited(ctx, rec, result)
+    })
+    .await
 }
 
 async fn unshare(a: UnshareArgs, ctx: &Context) -> Result<()> {
     let project = ctx.require_project(a.project.project.as_deref())?;
     validate_subject_id(&a.subject)?;
-    let go = ctx.confirm(
-        "Remove this subject's share from another project?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("subject unshare");
     rec.project = Some(project.clone());
     rec.subject = Some(a.subject.clone());
-    rec.dry_run = !go;
     rec.detail("from", Value::from(a.from.clone()));
-    let result = async {
+    let question = "Remove this subject's share from another project?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
         let client = ctx.client().await?;
         let r = subjects::resolve(client, &project, &a.subject).await?;
         let from = subjects::check_unshare(&r, &a.from)?;
-        if !go {
+        if !mode.apply() {
             ctx.messages()
                 .dry_run(&format!("Would unshare subject {} from {from}", r.id));
             return Ok(());
@@ -349,7 +281,6 @@ async fn unshare(a: UnshareArgs, ctx: &Context) -> Result<()> {
         ctx.messages()
             .success(&format!("Unshared subject {} from {from}", r.label));
         Ok(())
-    }
-    .await;
-    audited(ctx, rec, result)
+    })
+    .await
 }

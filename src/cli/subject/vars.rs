@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::super::common::ConfirmArgs;
-use super::super::project::{audited, listing, print_listing, to_rows};
-use super::{collect_ids, for_each_id, ProjectArg};
+use super::collect_ids;
+use crate::cli::shared::{batch, mutate, ConfirmArgs, Mode, ProjectArg};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
-use crate::core::validation::validate_subject_id;
+use crate::core::output::ListControls;
+use crate::core::validation::{validate_subject_id, DEFAULT_WORKERS};
 use crate::core::{Error, Result};
 use crate::services::subjects;
 
@@ -59,13 +59,7 @@ pub async fn run(a: VarsArgs, ctx: &Context) -> Result<()> {
             let project = ctx.require_project(a.project.project.as_deref())?;
             validate_subject_id(&subject)?;
             let vars = subjects::vars(ctx.client().await?, &project, &subject).await?;
-            let l = listing(
-                to_rows(&vars)?,
-                &[("name", "Name"), ("value", "Value")],
-                "name",
-                &Default::default(),
-            )?;
-            print_listing(ctx, &l)
+            ctx.out().rows(&vars, &ListControls::default())
         }
     }
 }
@@ -77,16 +71,10 @@ async fn set(a: SetArgs, ctx: &Context) -> Result<()> {
     } else {
         (Some(a.args[0].as_str()), &a.args[1..])
     };
-    let pairs = subjects::parse_pairs(raw_pairs)?;
+    let pairs = subjects::parse_assignments(raw_pairs)?;
     let ids = collect_ids(single, a.batch.as_ref(), &a.confirm)?;
-    let go = ctx.confirm(
-        "Set these custom variables?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("subject vars set");
     rec.project = Some(project.clone());
-    rec.dry_run = !go;
     if a.batch.is_none() {
         rec.subject = Some(ids[0].clone());
     } else {
@@ -94,22 +82,26 @@ async fn set(a: SetArgs, ctx: &Context) -> Result<()> {
     }
     let names: Vec<Value> = pairs.iter().map(|(k, _)| Value::from(k.clone())).collect();
     rec.detail("variables", Value::Array(names));
-    let result = async {
+    let question = "Set these custom variables?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
         let client = ctx.client().await?;
         let (project, pairs) = (project.as_str(), &pairs);
-        for_each_id(ctx, &ids, a.batch.is_some(), |id| async move {
-            subjects::set_vars(client, project, id, pairs, go).await?;
-            Ok(if go {
-                format!("Set {} variable(s) on subject {id}", pairs.len())
-            } else {
-                format!(
-                    "[dry-run] Would set {} variable(s) on subject {id}",
-                    pairs.len()
-                )
-            })
+        let outcomes = batch::run(&ids, DEFAULT_WORKERS, |id| {
+            subjects::set_vars(client, project, id, pairs, mode.apply())
         })
-        .await
-    }
-    .await;
-    audited(ctx, rec, result)
+        .await;
+        let n = pairs.len();
+        batch::report(
+            ctx,
+            &ids,
+            outcomes,
+            mode,
+            a.batch.is_none(),
+            |id, _| match mode {
+                Mode::Apply => format!("Set {n} variable(s) on subject {id}"),
+                Mode::Preview => format!("Would set {n} variable(s) on subject {id}"),
+            },
+        )
+    })
+    .await
 }

@@ -2,7 +2,8 @@
 //! [`Messages`] (status lines on stderr), so formats, colour, quiet mode and redaction behave
 //! the same in every command.
 //!
-//! Writes return `std::io::Result`; the CLI treats `BrokenPipe` on stdout as a quiet exit 0.
+//! Writes return the crate's `Error` (an `Io` one for a failed write); the CLI treats
+//! `BrokenPipe` on stdout as a quiet exit 0.
 
 mod buffer;
 mod controls;
@@ -11,12 +12,14 @@ mod model;
 mod printer;
 pub mod table;
 pub mod tsv;
+mod typed;
 
 pub use buffer::{OutputBuffer, SharedBuffer};
 pub use controls::ListControls;
 pub use messages::Messages;
 pub use model::*;
 pub use printer::Printer;
+pub use typed::{listing_of, object_of, open_listing, record_of, write_error, Item, Report, Row};
 
 /// ANSI styling helpers (only applied when colour is on).
 pub(crate) mod ansi {

@@ -72,19 +72,19 @@ impl Printer {
 
     /// Print a listing: ids (quiet), JSON rows, TSV, or a table; an empty table prints
     /// `No results` on stderr and nothing on stdout.
-    pub fn list(&mut self, listing: &Listing) -> std::io::Result<()> {
+    pub(super) fn list_io(&mut self, listing: &Listing) -> std::io::Result<()> {
         if self.opts.quiet {
             let ids: Vec<String> = listing
                 .rows
                 .iter()
                 .filter_map(|r| id_of(r, Some(&listing.id_field)))
                 .collect();
-            return self.ids(&ids);
+            return self.ids_io(&ids);
         }
         match self.opts.format {
             OutputFormat::Json => {
                 let rows: Vec<Value> = listing.rows.iter().cloned().map(Value::Object).collect();
-                self.json(&Value::Array(rows))
+                self.json_io(&Value::Array(rows))
             }
             OutputFormat::Tsv => {
                 let columns = listing.effective_columns();
@@ -122,15 +122,15 @@ impl Printer {
     }
 
     /// Print one object: its id (quiet), JSON, a TSV header and row, or key/value lines.
-    pub fn record(&mut self, record: &Record) -> std::io::Result<()> {
+    pub(super) fn record_io(&mut self, record: &Record) -> std::io::Result<()> {
         if self.opts.quiet {
             let ids: Vec<String> = id_of(&record.fields, record.id_field.as_deref())
                 .into_iter()
                 .collect();
-            return self.ids(&ids);
+            return self.ids_io(&ids);
         }
         match self.opts.format {
-            OutputFormat::Json => self.json(&Value::Object(record.fields.clone())),
+            OutputFormat::Json => self.json_io(&Value::Object(record.fields.clone())),
             OutputFormat::Tsv => {
                 if !self.opts.no_headers {
                     writeln!(self.out, "{}", tsv::line(record.fields.keys()))?;
@@ -165,13 +165,13 @@ impl Printer {
 
     /// Print a JSON document (pretty, 2-space indent). In quiet mode an object prints its id,
     /// an array one id (or scalar) per element, and a scalar itself.
-    pub fn json(&mut self, value: &Value) -> std::io::Result<()> {
+    pub(super) fn json_io(&mut self, value: &Value) -> std::io::Result<()> {
         if self.opts.quiet {
             let lines: Vec<String> = match value {
                 Value::Array(items) => items.iter().filter_map(quiet_line).collect(),
                 other => quiet_line(other).into_iter().collect(),
             };
-            return self.ids(&lines);
+            return self.ids_io(&lines);
         }
         let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
         writeln!(self.out, "{text}")?;
@@ -181,7 +181,7 @@ impl Printer {
     /// Print typed rows as the JSON of a listing (what [`Printer::list`] prints for the same
     /// rows as objects), serialised straight into the output without an intermediate `Value`.
     /// Quiet mode is the caller's business: it needs the id field of a [`Listing`].
-    pub fn json_rows<T: serde::Serialize>(&mut self, rows: &[T]) -> std::io::Result<()> {
+    pub(super) fn json_rows_io<T: serde::Serialize>(&mut self, rows: &[T]) -> std::io::Result<()> {
         // `From` keeps the kind of a write error (a closed pipe stays `BrokenPipe`).
         serde_json::to_writer_pretty(&mut self.out, rows).map_err(std::io::Error::from)?;
         self.out.write_all(b"\n")?;
@@ -189,25 +189,25 @@ impl Printer {
     }
 
     /// Print one line of raw text.
-    pub fn line(&mut self, text: &str) -> std::io::Result<()> {
+    pub(super) fn line_io(&mut self, text: &str) -> std::io::Result<()> {
         writeln!(self.out, "{text}")?;
         self.out.flush()
     }
 
     /// Print text exactly as given (no newline added).
-    pub fn raw(&mut self, text: &str) -> std::io::Result<()> {
+    pub(super) fn raw_io(&mut self, text: &str) -> std::io::Result<()> {
         self.out.write_all(text.as_bytes())?;
         self.out.flush()
     }
 
     /// Write bytes exactly as given (downloads to stdout, raw API responses).
-    pub fn bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    pub(super) fn bytes_io(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.out.write_all(bytes)?;
         self.out.flush()
     }
 
     /// Print one id per line.
-    pub fn ids<I, S>(&mut self, ids: I) -> std::io::Result<()>
+    pub(super) fn ids_io<I, S>(&mut self, ids: I) -> std::io::Result<()>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,

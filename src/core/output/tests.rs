@@ -141,5 +141,8 @@ fn broken_pipe_is_returned_not_swallowed() {
     let (mut p, _) = Printer::buffer(opts(OutputFormat::Json));
     p.out = Box::new(Broken);
     let e = p.list(&listing()).unwrap_err();
-    assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+    let Error::Io { source, .. } = e else {
+        panic!("a failed write is an Io error: {e}");
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::BrokenPipe);
 }

@@ -1,5 +1,6 @@
 //! Who may see a project: its accessibility, its members and roles, and access requests.
 
+use crate::core::output::{Item, Row};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -17,6 +18,10 @@ pub struct Access {
     pub project: String,
     /// Its accessibility level.
     pub accessibility: String,
+}
+
+impl Item for Access {
+    const ID: &'static str = "project";
 }
 
 /// `GET /data/projects/{P}/accessibility`.
@@ -64,6 +69,32 @@ pub struct ProjectUser {
     /// The group id (`P_member`); not shown.
     #[serde(skip)]
     pub group_id: String,
+}
+
+impl Row for ProjectUser {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("username", "Username"),
+        ("role", "Role"),
+        ("email", "Email"),
+    ];
+    const ID: &'static str = "username";
+}
+
+/// One row of `project requests`: the server's access-request row as it comes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct AccessRequest(pub Map<String, Value>);
+
+impl Row for AccessRequest {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("par_id", "ID"),
+        ("login", "Approver"),
+        ("email", "Requester Email"),
+        ("level", "Level"),
+        ("create_date", "Requested"),
+        ("approved", "Approved"),
+    ];
+    const ID: &'static str = "par_id";
 }
 
 fn first_of(row: &Map<String, Value>, keys: &[&str]) -> String {
@@ -207,10 +238,11 @@ pub async fn revoke(client: &XnatClient, project: &str, m: &Membership) -> Resul
 }
 
 /// `GET /data/projects/{P}/pars`: the raw access-request rows.
-pub async fn requests(client: &XnatClient, project: &str) -> Result<Vec<Map<String, Value>>> {
+pub async fn requests(client: &XnatClient, project: &str) -> Result<Vec<AccessRequest>> {
     let project = validate_project_id(project)?;
-    client
+    let rows = client
         .list_rows(&format!("/data/projects/{}/pars", seg(&project)?), &[])
         .await
-        .map_err(|e| e.naming_not_found("project", &project))
+        .map_err(|e| e.naming_not_found("project", &project))?;
+    Ok(rows.into_iter().map(AccessRequest).collect())
 }

@@ -1,5 +1,6 @@
 //! One project: the `project show` detail and project creation (the create XML and its checks).
 
+use crate::core::output::Item;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -29,6 +30,12 @@ pub struct ProjectDetail {
     pub subjects: Value,
     /// Number of sessions, or `"?"`.
     pub sessions: Value,
+}
+
+impl Item for ProjectDetail {
+    const ID: &'static str = "id";
+    const LABELS: &'static [(&'static str, &'static str)] =
+        &[("id", "ID"), ("secondary_id", "Secondary ID"), ("pi", "PI")];
 }
 
 /// The `data_fields` of the first item of an item document.

@@ -1,5 +1,6 @@
 //! Project listings: the paged `project list` rows and the row helpers other services reuse.
 
+use crate::core::output::Row;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -76,6 +77,16 @@ pub struct ProjectRow {
     pub pi: String,
     /// The first 50 characters of the description.
     pub description: String,
+}
+
+impl Row for ProjectRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("name", "Name"),
+        ("pi", "PI"),
+        ("description", "Description"),
+    ];
+    const ID: &'static str = "id";
 }
 
 /// The columns `project list` reads, as the server names them.

@@ -7,15 +7,15 @@ pub use normalize_labels::{
     apply_rename, plan, plan_json, plan_rows, Plan, PollTimes, Rename, Skip,
 };
 
+pub use super::custom_vars::{parse_assignments, Var};
+
 use futures::StreamExt;
 use reqwest::Method;
 use serde::Serialize;
 
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
-use crate::core::validation::{
-    validate_custom_field_name, validate_project_id, validate_xnat_label,
-};
+use crate::core::validation::{validate_project_id, validate_xnat_label};
 use crate::services::experiments::{self, modality_of, text, Experiment, Row};
 
 /// One row of `session list`.
@@ -232,15 +232,6 @@ pub fn check_unshare(e: &Experiment, target: &str) -> Result<()> {
     }
 }
 
-/// A custom variable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Var {
-    /// Field name.
-    pub name: String,
-    /// Value.
-    pub value: String,
-}
-
 /// The custom variables of a session.
 pub async fn vars(client: &XnatClient, e: &Experiment) -> Result<Vec<Var>> {
     let doc = client
@@ -250,22 +241,6 @@ pub async fn vars(client: &XnatClient, e: &Experiment) -> Result<Vec<Var>> {
         .into_iter()
         .map(|(name, value)| Var { name, value })
         .collect())
-}
-
-/// Parse `K=V` arguments; field names are validated.
-pub fn parse_assignments(items: &[String]) -> Result<Vec<(String, String)>> {
-    if items.is_empty() {
-        return Err(Error::usage("give at least one KEY=VALUE"));
-    }
-    items
-        .iter()
-        .map(|s| {
-            let (k, v) = s
-                .split_once('=')
-                .ok_or_else(|| Error::usage(format!("expected KEY=VALUE, got '{s}'")))?;
-            Ok((validate_custom_field_name(k.trim())?, v.to_string()))
-        })
-        .collect()
 }
 
 /// Set custom variables on a session (project, subject and type must be known).

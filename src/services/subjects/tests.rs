@@ -5,7 +5,7 @@ use serde_json::json;
 
 #[test]
 fn pairs_split_at_first_equals_and_reject_duplicates() {
-    let p = parse_pairs(&["a=1=2".into(), "b=".into()]).unwrap();
+    let p = parse_assignments(&["a=1=2".into(), "b=".into()]).unwrap();
     assert_eq!(p, [("a".into(), "1=2".into()), ("b".into(), String::new())]);
     for bad in [
         vec!["=x"],
@@ -14,7 +14,7 @@ fn pairs_split_at_first_equals_and_reject_duplicates() {
         vec!["bad name=1"],
     ] {
         let raw: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
-        assert!(parse_pairs(&raw).is_err(), "{bad:?}");
+        assert!(parse_assignments(&raw).is_err(), "{bad:?}");
     }
 }
 

@@ -25,7 +25,7 @@ use settings::{parse_profile_mode, parse_profile_overwrite};
 
 /// Run `session upload`.
 pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
-    super::super::common::refuse_password(&a.password)?;
+    crate::cli::shared::refuse_password(&a.password)?;
     if !a.input.exists() {
         return Err(Error::usage(format!(
             "INPUT_PATH {} does not exist",

@@ -5,7 +5,6 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::Mode;
-use crate::cli::config::out_err;
 use crate::cli::Context;
 use crate::core::output::Record;
 use crate::core::{Error, Result};
@@ -33,7 +32,7 @@ pub(super) fn print_summary(ctx: &Context, summary: &TransferSummary) -> Result<
     }
     let mut record = Record::from_map(map);
     record.id_field = Some("session_id".into());
-    ctx.out().record(&record).map_err(out_err)
+    ctx.out().record(&record)
 }
 
 /// One summary item: success, cancelled or failed with the error text.
@@ -96,5 +95,5 @@ pub(super) fn dry_run(
     }
     let mut record = Record::from_map(out);
     record.id_field = Some("session_id".into());
-    ctx.out().record(&record).map_err(out_err)
+    ctx.out().record(&record)
 }

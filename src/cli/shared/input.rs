@@ -1,53 +1,9 @@
-//! Argument groups and small helpers shared by many commands: confirmation flags, list
-//! controls, `--batch` input and password entry.
+//! Input besides arguments: `--batch` id lists and password or line prompts.
 
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 
-use clap::Args;
-
-use crate::core::output::ListControls;
 use crate::core::{Error, Result};
-
-/// `--yes` / `--dry-run`, on every destructive command.
-#[derive(Debug, Clone, Args)]
-pub struct ConfirmArgs {
-    /// Do not ask for confirmation
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-    /// Show what would be done and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
-/// `--filter`, `--sort-by`, `--limit`, `--columns`, on every list command.
-#[derive(Debug, Clone, Args, Default)]
-pub struct ListArgs {
-    /// Keep rows whose FIELD matches the glob (case-insensitive), e.g. `label:SUB*`; repeatable
-    #[arg(long, value_name = "FIELD:GLOB")]
-    pub filter: Vec<String>,
-    /// Sort by FIELD, optionally `:desc`
-    #[arg(long, value_name = "FIELD[:asc|:desc]")]
-    pub sort_by: Option<String>,
-    /// Show at most N rows
-    #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
-    /// Comma-separated columns for table and TSV output
-    #[arg(long, value_name = "A,B,..")]
-    pub columns: Option<String>,
-}
-
-impl ListArgs {
-    /// Parse into the core's list controls (usage errors exit 2).
-    pub fn controls(&self) -> Result<ListControls> {
-        ListControls::parse(
-            &self.filter,
-            self.sort_by.as_deref(),
-            self.limit,
-            self.columns.as_deref(),
-        )
-    }
-}
 
 /// Read ids for `--batch FILE|-`: one per line, or a JSON array of strings.
 pub fn read_batch(source: &PathBuf, confirmed: bool) -> Result<Vec<String>> {

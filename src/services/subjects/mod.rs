@@ -1,15 +1,18 @@
 //! Subjects: listing with session counts, detail, delete, rename/merge, sharing and custom
 //! variables. Subject ids and labels are validated before any request is built.
 
+pub mod rename;
+
+pub use super::custom_vars::{parse_assignments, Var};
+
 use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::client::{seg, XnatClient};
-use crate::core::validation::{
-    validate_custom_field_name, validate_project_id, validate_subject_id, validate_xnat_label,
-};
+use crate::core::output::{Item, Row};
+use crate::core::validation::{validate_project_id, validate_subject_id, validate_xnat_label};
 use crate::core::{Error, Result};
 use crate::services::projects::{cell, data_fields, fetch_rows, Fetch};
 
@@ -34,6 +37,12 @@ pub struct SubjectRow {
     /// Number of sessions (`"?"` on error); absent when not counted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sessions: Option<Value>,
+}
+
+impl Row for SubjectRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("id", "ID"), ("label", "Label"), ("sessions", "Sessions")];
+    const ID: &'static str = "id";
 }
 
 /// `GET /data/projects/{P}/subjects?columns=ID,label`.
@@ -135,6 +144,12 @@ pub struct SubjectDetail {
     /// Present (true) when more than 10 sessions exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sessions_truncated: Option<bool>,
+}
+
+impl Item for SubjectDetail {
+    /// The reference's `-q` prints the label (the id is in the JSON).
+    const ID: &'static str = "label";
+    const LABELS: &'static [(&'static str, &'static str)] = &[("id", "ID")];
 }
 
 /// Detail plus the warnings for sub-listings that failed.
@@ -276,15 +291,6 @@ pub fn check_unshare(r: &Resolved, from: &str) -> Result<String> {
     Ok(from)
 }
 
-/// One custom variable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Var {
-    /// Field name.
-    pub name: String,
-    /// Its value.
-    pub value: String,
-}
-
 /// The `fields/field` children of an item document.
 pub fn vars_of(doc: &Value) -> Vec<Var> {
     let children = doc
@@ -314,29 +320,6 @@ pub fn vars_of(doc: &Value) -> Vec<Var> {
 /// Read a subject's custom variables.
 pub async fn vars(client: &XnatClient, project: &str, subject: &str) -> Result<Vec<Var>> {
     Ok(vars_of(&resolve(client, project, subject).await?.doc))
-}
-
-/// Parse `KEY=VALUE` pairs (split at the first `=`); empty or duplicate keys are usage errors.
-pub fn parse_pairs(raw: &[String]) -> Result<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for p in raw {
-        let Some((k, v)) = p.split_once('=') else {
-            return Err(Error::usage(format!("expected KEY=VALUE, got '{p}'")));
-        };
-        let k = k.trim();
-        if k.is_empty() {
-            return Err(Error::usage(format!("empty variable name in '{p}'")));
-        }
-        validate_custom_field_name(k)?;
-        if out.iter().any(|(x, _)| x == k) {
-            return Err(Error::usage(format!("variable '{k}' given twice")));
-        }
-        out.push((k.to_string(), v.to_string()));
-    }
-    if out.is_empty() {
-        return Err(Error::usage("no KEY=VALUE pairs given"));
-    }
-    Ok(out)
 }
 
 /// Check the subject exists; with `apply`, set every pair in one encoded PUT.

@@ -1,0 +1,13 @@
+//! The CLI kit every command is built from: argument groups, `--batch` and password input,
+//! the one confirm → act → audit path ([`mutate`]) and the one batch runner ([`batch`]).
+
+pub mod args;
+pub mod batch;
+pub mod input;
+pub mod mutate;
+
+pub use args::{ConfirmArgs, ListArgs, ProjectArg, SessionRef, SessionTarget, WorkersArg};
+pub use input::{
+    parse_batch, password_from_stdin, prompt_line, prompt_password, read_batch, refuse_password,
+};
+pub use mutate::{mutate, AuditNotes, Mode};

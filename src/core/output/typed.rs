@@ -1,0 +1,182 @@
+//! Typed output: a row or record type says once how it is printed (its columns, its id for
+//! `-q`, its labels), its JSON is its serde form, and the printer takes any such value and
+//! returns the crate's `Error`, so handlers print with `?` and never look at the format.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::*;
+use crate::core::error::{Error, Result};
+
+/// A row of a listing. Columns name keys of the row's serde object (`(key, header)`); table
+/// and TSV cells are those values, JSON is the whole object, `-q` prints [`Row::ID`].
+pub trait Row: Serialize {
+    /// `(key, header label)` of the table and TSV columns, in order.
+    const COLUMNS: &'static [(&'static str, &'static str)];
+    /// The key `-q` prints (falls back to `ID`, `label`, `name`).
+    const ID: &'static str;
+}
+
+/// One object shown as aligned `Label  value` lines (table), a one-row TSV, or its JSON.
+pub trait Item: Serialize {
+    /// The key `-q` prints (falls back to `ID`, `label`, `name`).
+    const ID: &'static str;
+    /// Labels that replace the derived ones (`secondary_id` → `Secondary ID`), by key.
+    const LABELS: &'static [(&'static str, &'static str)] = &[];
+    /// A title above the table lines.
+    fn title(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A result whose JSON is one document (a plan, a summary) while its table and TSV are rows,
+/// one per item, and `-q` prints the rows' ids.
+pub trait Report: Serialize {
+    /// The row type of the table and TSV forms.
+    type Row: Row;
+    /// The rows, in order.
+    fn rows(&self) -> Vec<Self::Row>;
+}
+
+/// Turn a stdout write failure into the crate's error (a broken pipe later exits 0).
+pub fn write_error(e: std::io::Error) -> Error {
+    Error::io("writing output", e)
+}
+
+/// The serde object of one value (rows and records must serialise to objects).
+pub fn object_of<T: Serialize + ?Sized>(value: &T) -> Result<Map<String, Value>> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(Error::Operation("output value is not an object".into())),
+        Err(e) => Err(Error::Operation(format!("serialising output: {e}"))),
+    }
+}
+
+/// The listing of typed rows after the list controls (filter → sort → limit → columns).
+pub fn listing_of<T: Row>(rows: &[T], controls: &ListControls) -> Result<Listing> {
+    let mut listing = Listing {
+        columns: T::COLUMNS
+            .iter()
+            .map(|(k, l)| Column::new(*k, *l))
+            .collect(),
+        rows: rows.iter().map(object_of).collect::<Result<_>>()?,
+        id_field: T::ID.to_string(),
+        title: None,
+    };
+    controls.apply(&mut listing)?;
+    Ok(listing)
+}
+
+/// The record of a typed item.
+pub fn record_of<T: Item>(item: &T) -> Result<Record> {
+    let mut record = Record::from_map(object_of(item)?);
+    record.id_field = Some(T::ID.to_string());
+    record.title = item.title();
+    for (k, l) in T::LABELS {
+        record.label(*k, *l);
+    }
+    Ok(record)
+}
+
+impl Printer {
+    /// Print typed rows after the list controls.
+    pub fn rows<T: Row>(&mut self, rows: &[T], controls: &ListControls) -> Result<()> {
+        let o = self.options();
+        let plain =
+            controls.filters.is_empty() && controls.sort.is_none() && controls.columns.is_none();
+        if o.format == OutputFormat::Json && !o.quiet && plain {
+            // Nothing needs generic rows: serialise the typed rows straight out.
+            let n = controls.limit.unwrap_or(usize::MAX).min(rows.len());
+            return self.json_rows_io(&rows[..n]).map_err(write_error);
+        }
+        let listing = listing_of(rows, controls)?;
+        self.list(&listing)
+    }
+
+    /// Print one typed object.
+    pub fn item<T: Item>(&mut self, item: &T) -> Result<()> {
+        let record = record_of(item)?;
+        self.record(&record)
+    }
+
+    /// Print a report: its JSON document, or its rows (table, TSV, `-q`).
+    pub fn report<T: Report>(&mut self, report: &T) -> Result<()> {
+        let o = self.options();
+        if o.format == OutputFormat::Json && !o.quiet {
+            return self.value(report);
+        }
+        self.rows(&report.rows(), &ListControls::default())
+    }
+
+    /// Print any serialisable value as a JSON document (ids only under `-q`).
+    pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        let v = serde_json::to_value(value)
+            .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
+        self.json(&v)
+    }
+
+    /// Print a listing (generic rows: `api get`, `search run`).
+    pub fn list(&mut self, listing: &Listing) -> Result<()> {
+        self.list_io(listing).map_err(write_error)
+    }
+
+    /// Print one generic record.
+    pub fn record(&mut self, record: &Record) -> Result<()> {
+        self.record_io(record).map_err(write_error)
+    }
+
+    /// Print a JSON document (pretty, 2-space indent); under `-q` an object prints its id, an
+    /// array one id (or scalar) per element, a scalar itself.
+    pub fn json(&mut self, value: &Value) -> Result<()> {
+        self.json_io(value).map_err(write_error)
+    }
+
+    /// Print one line of raw text.
+    pub fn line(&mut self, text: &str) -> Result<()> {
+        self.line_io(text).map_err(write_error)
+    }
+
+    /// Print text exactly as given (no newline added).
+    pub fn raw(&mut self, text: &str) -> Result<()> {
+        self.raw_io(text).map_err(write_error)
+    }
+
+    /// Write bytes exactly as given (downloads to stdout, raw API responses).
+    pub fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes_io(bytes).map_err(write_error)
+    }
+
+    /// Print one id per line.
+    pub fn ids<I, S>(&mut self, ids: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.ids_io(ids).map_err(write_error)
+    }
+}
+
+/// A listing of rows whose columns are only known at run time (`search run`, `api get`): every
+/// key in first-seen order, headed by the key itself; `-q` prints `id`, `ID`, `label` or `name`.
+pub fn open_listing(rows: Vec<Map<String, Value>>, controls: &ListControls) -> Result<Listing> {
+    let mut keys: Vec<&String> = Vec::new();
+    for k in rows.iter().flat_map(|r| r.keys()) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let id_field = ["id", "ID", "label", "name"]
+        .into_iter()
+        .find(|k| keys.iter().any(|x| x.as_str() == *k))
+        .unwrap_or("id")
+        .to_string();
+    let columns = keys.iter().map(|k| Column::new(*k, *k)).collect();
+    let mut listing = Listing {
+        columns,
+        rows,
+        id_field,
+        title: None,
+    };
+    controls.apply(&mut listing)?;
+    Ok(listing)
+}
