@@ -152,7 +152,7 @@ fn resource_filters_pick_resources_and_scans_are_counted_once() {
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(v["scans"], 3, "three scans, not scan x resource tasks");
     assert_eq!(v["files"], 6);
-    assert_eq!(v["bytes"], 2 * 256 * 1024 + 4 * 796);
+    assert_eq!(v["bytes"], 2 * 256 * 1024 + 4 * 798);
     assert!(files_under(&out).iter().all(|f| !f.contains("NOTES")));
 
     let out2 = env.home.path().join("out2");
@@ -763,7 +763,7 @@ fn resource_download_output_file_prints_each_format() {
         // The printed MD5 (in the snapshot) is the MD5 of the file written.
         assert_eq!(
             md5_file(&zip_path),
-            "b440cde074e3725d6e19e1c2095cd7a0",
+            "1a7a1c8fc4a5d48d9ff14bdf120d880b",
             "{fmt}"
         );
         let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
