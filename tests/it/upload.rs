@@ -10,6 +10,7 @@ use crate::support::{
     wait_for_request, TestEnv,
 };
 use xnat_sim::state::md5_hex;
+use xnat_sim::FaultRule;
 
 /// Files of a project resource in the simulator → MD5.
 fn project_resource(env: &TestEnv, project: &str, label: &str) -> BTreeMap<String, String> {
@@ -728,4 +729,96 @@ fn resource_upload_prints_each_format_and_stores_exactly_the_file() {
             "{fmt}"
         );
     }
+}
+
+// ---- checks after an upload ----------------------------------------------------------------
+
+fn resource_upload(env: &TestEnv, file: &Path, extra: &[&str]) -> std::process::Output {
+    env.cmd()
+        .args(["resource", "upload", "-P", "DEMO_MR", "NOTES"])
+        .arg(file)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn re_uploading_a_changed_file_fails_naming_it_unless_overwrite() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("notes.txt");
+    std::fs::write(&file, b"first\n").unwrap();
+    assert!(resource_upload(&env, &file, &[]).status.success());
+    // The same content again: the server keeps its (identical) copy, which is fine.
+    let out = resource_upload(&env, &file, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    std::fs::write(&file, b"second version\n").unwrap();
+    let out = resource_upload(&env, &file, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("notes.txt") && err.contains("--overwrite"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "failed");
+    assert_eq!(
+        project_resource(&env, "DEMO_MR", "NOTES")["notes.txt"],
+        md5_hex(b"first\n"),
+        "XNAT kept its copy"
+    );
+
+    let out = resource_upload(&env, &file, &["--overwrite"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        project_resource(&env, "DEMO_MR", "NOTES")["notes.txt"],
+        md5_hex(b"second version\n")
+    );
+}
+
+#[test]
+fn a_file_the_server_did_not_store_fails_the_upload_unless_no_check() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("lost.txt");
+    std::fs::write(&file, b"gone\n").unwrap();
+    // The server answers 200 without storing anything.
+    env.sim
+        .add_fault(FaultRule::status("PUT", "*/files/lost.txt", 200, 2));
+    let out = resource_upload(&env, &file, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("lost.txt: not on the server"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = resource_upload(&env, &file, &["--no-check"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_directory_upload_is_compared_file_by_file() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("notes");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a.txt"), b"a\n").unwrap();
+    std::fs::write(dir.join("sub/b.txt"), b"b\n").unwrap();
+    let out = resource_upload(&env, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lists = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("GET ") && l.contains("/resources/NOTES/files?"))
+        .count();
+    assert_eq!(lists, 1, "one listing read back");
+    std::fs::write(dir.join("sub/b.txt"), b"b changed\n").unwrap();
+    let out = resource_upload(&env, &dir, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("1 of 2 files") && err.contains("sub/b.txt"),
+        "{err}"
+    );
 }

@@ -35,6 +35,12 @@ pub struct UploadCmd {
     /// Format for a new resource (e.g. NIFTI)
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Replace files the resource already has (XNAT otherwise keeps its copies)
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Do not read the server's file list back to compare it with what was sent
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 /// Run `resource upload`.
@@ -85,6 +91,8 @@ pub async fn run(a: UploadCmd, ctx: &Context) -> Result<()> {
         path: path.clone(),
         content: a.content,
         format: a.format,
+        overwrite: a.overwrite,
+        check: !a.no_check,
     };
     let source = path.display().to_string();
     let project_name = match &scope {
@@ -139,7 +147,7 @@ pub async fn run(a: UploadCmd, ctx: &Context) -> Result<()> {
     let report = result?;
     if !report.duplicates.is_empty() {
         ctx.messages().warn(&format!(
-            "the server kept its existing copies of: {} (delete them first to replace)",
+            "already on the server with the same content: {}",
             report.duplicates.join(", ")
         ));
     }

@@ -19,3 +19,19 @@ mod write;
 pub(crate) mod testing;
 
 pub use read::{element_text, keyword_of, tag_text};
+
+/// StudyInstanceUID and SOPInstanceUID of a DICOM file (header only), or `None` when it is not
+/// readable DICOM or lacks either (the upload checks in `services::upload::check`).
+pub fn study_and_instance(path: &std::path::Path) -> Option<(String, String)> {
+    use dicom_dictionary_std::tags;
+    let obj = read::open_header(path).ok()?;
+    let text = |tag| -> Option<String> {
+        let v = obj.element(tag).ok()?.to_str().ok()?;
+        let v = v.trim_end_matches(['\0', ' ']).to_string();
+        (!v.is_empty()).then_some(v)
+    };
+    Some((
+        text(tags::STUDY_INSTANCE_UID)?,
+        text(tags::SOP_INSTANCE_UID)?,
+    ))
+}

@@ -8,6 +8,7 @@
 //! an interruption creates no duplicates are described in docs/uploads.md.
 
 mod archive;
+pub mod check;
 mod exam;
 mod gradual;
 mod ladder;

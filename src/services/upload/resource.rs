@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use reqwest::Method;
 
-use super::{member_name, scan::walk, work_dir};
+use super::{check, member_name, scan::walk, work_dir};
 use crate::core::client::{seg, XnatClient};
 use crate::core::validation;
 use crate::core::{Error, Result};
@@ -41,6 +41,12 @@ pub struct ResourceUpload {
     pub content: Option<String>,
     /// `format=` for a new resource.
     pub format: Option<String>,
+    /// Replace files the resource already has (`overwrite=true`); without it XNAT keeps its
+    /// copies, which is a failure when they differ from what was sent.
+    pub overwrite: bool,
+    /// Read the server's file list back and compare every file sent (`--no-check` turns this
+    /// off; files the server reports as duplicates are always compared).
+    pub check: bool,
 }
 
 /// What landed.
@@ -82,6 +88,7 @@ pub async fn upload_to_resource(
 
     let mut report = ResourceReport::default();
     let _tmp;
+    let mut local_files = Vec::new();
     let (body_path, name, extract) = if meta.is_dir() {
         let dir_name = req
             .path
@@ -92,9 +99,10 @@ pub async fn upload_to_resource(
         let tmp = work_dir("xnatctl_resource_")?;
         let zip_path = tmp.path().join(format!("{dir_name}.zip"));
         let (src, dest) = (req.path.clone(), zip_path.clone());
-        report.files = tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
+        local_files = tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
             .await
             .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
+        report.files = local_files.len();
         _tmp = tmp;
         (zip_path, format!("{dir_name}.zip"), true)
     } else {
@@ -116,6 +124,9 @@ pub async fn upload_to_resource(
     if extract {
         put = put.query("extract", "true");
     }
+    if req.overwrite {
+        put = put.query("overwrite", "true");
+    }
     let resp = put
         .file(&body_path, content_type_for(&name))
         .send()
@@ -135,16 +146,32 @@ pub async fn upload_to_resource(
                 .collect();
         }
     }
+    if req.check || !report.duplicates.is_empty() {
+        let (base, files) = if extract {
+            (Some(req.path.clone()), local_files)
+        } else {
+            (None, vec![req.path.clone()])
+        };
+        let sent =
+            tokio::task::spawn_blocking(move || check::describe_local(base.as_deref(), &files))
+                .await
+                .map_err(|e| Error::Upload(format!("hashing task failed: {e}")))??;
+        let on_server = check::server_files(client, &resource).await?;
+        let problems = check::compare(&sent, &on_server, &report.duplicates, !req.check);
+        if !problems.is_empty() {
+            return Err(Error::Upload(check::summarize(&problems, sent.len())));
+        }
+    }
     Ok(report)
 }
 
 /// Zip every non-hidden file below `dir` into `dest` (paths relative to `dir`); returns the
-/// number of files.
-pub(crate) fn zip_dir(dir: &Path, dest: &Path) -> Result<usize> {
+/// files zipped.
+pub(crate) fn zip_dir(dir: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     walk(dir, &mut |p, _| files.push(p.to_path_buf()))?;
     zip_files(dir, &files, dest, false)?;
-    Ok(files.len())
+    Ok(files)
 }
 
 /// Zip `files` into `dest`, names relative to `base` (or base names when `flatten`).
