@@ -822,3 +822,107 @@ fn a_directory_upload_is_compared_file_by_file() {
         "{err}"
     );
 }
+
+// ---- checks before and after a session upload ----------------------------------------------
+
+#[test]
+fn a_directory_with_two_studies_or_a_repeated_instance_is_refused_unless_yes() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("dicom");
+    make_dicom(&src.join("a"), "TWO01", 2);
+    for i in 1..=2 {
+        let spec = xnat_sim::dicom::DicomSpec::mr("TWO01", 8, 1, i);
+        std::fs::create_dir_all(src.join("b")).unwrap();
+        std::fs::write(
+            src.join(format!("b/IM{i}.dcm")),
+            xnat_sim::dicom::generate(&spec),
+        )
+        .unwrap();
+    }
+    let out = upload(&env, &src, "TWO_MR1", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("2 studies") && err.contains("--yes"), "{err}");
+    assert_eq!(import_posts(&env), 0, "nothing is sent");
+
+    let one = work.path().join("one");
+    make_dicom(&one, "REP01", 2);
+    std::fs::copy(
+        one.join("series1/IM0001.dcm"),
+        one.join("series1/IM0001_copy.dcm"),
+    )
+    .unwrap();
+    let out = upload(&env, &one, "REP_MR1", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("series1/IM0001_copy.dcm has the same SOP Instance UID as series1/IM0001.dcm"),
+        "{err}"
+    );
+    assert_eq!(import_posts(&env), 0);
+    let out = upload(&env, &one, "REP_MR1", &["--yes"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(archived_files(&env, "DEMO_MR", "REP_MR1").len(), 2);
+}
+
+#[test]
+fn an_instance_the_archive_lost_fails_the_upload_unless_no_check() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    make_dicom(work.path(), "LOST01", 4);
+    // The import answers 200 to one file without storing it.
+    env.sim
+        .add_fault(FaultRule::status("POST", "/data/services/import", 200, 1));
+    let out = upload(
+        &env,
+        work.path(),
+        "LOST_MR1",
+        &["--mode", "gradual", "-w", "1"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("holds 3 DICOM files after the upload of 4 distinct instances"),
+        "{}",
+        stderr_of(&out)
+    );
+    env.sim
+        .add_fault(FaultRule::status("POST", "/data/services/import", 200, 1));
+    let out = upload(
+        &env,
+        work.path(),
+        "LOST_MR2",
+        &["--mode", "gradual", "-w", "1", "--no-check"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn upload_exam_fails_naming_a_resource_the_server_did_not_store() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("exam");
+    make_dicom(&root.join("dicom"), "UP12", 2);
+    std::fs::create_dir_all(root.join("physio")).unwrap();
+    std::fs::write(root.join("physio/card.log"), b"heart").unwrap();
+    std::fs::write(root.join("report.pdf"), b"%PDF-1.4 report").unwrap();
+    env.sim.add_fault(FaultRule::status(
+        "PUT",
+        "*/resources/MISC/files/MISC.zip",
+        200,
+        1,
+    ));
+    let out = env
+        .cmd()
+        .args(["session", "upload-exam"])
+        .arg(&root)
+        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP12_MR1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("resource MISC") && err.contains("report.pdf: not on the server"),
+        "{err}"
+    );
+}

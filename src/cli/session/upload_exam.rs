@@ -60,6 +60,9 @@ pub struct UploadExamArgs {
     /// Show the plan and send nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not read the attached resources back to compare them with what was sent
+    #[arg(long)]
+    pub no_check: bool,
     /// Refused: passwords on the command line leak into the process list
     #[arg(long, hide = true, value_name = "PASSWORD")]
     pub password: Option<String>,
@@ -124,6 +127,7 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
         misc_label,
         skip_resources: a.skip_resources,
         attach_only: a.attach_only,
+        check: !a.no_check,
     };
     let report =
         upload::upload_exam(client, &settings, &a.root, plan, &opts, ctx.cancel_token()).await?;

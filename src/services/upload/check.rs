@@ -157,6 +157,46 @@ pub fn summarize(problems: &[String], total: usize) -> String {
     msg
 }
 
+/// DICOM files the archived session `label` of `project` holds: the rows of its `DICOM`
+/// resources in one listing across every scan (`…/scans/ALL/files`).
+pub async fn archived_dicom_files(
+    client: &XnatClient,
+    project: &str,
+    label: &str,
+) -> Result<usize> {
+    let e = crate::services::experiments::resolve(client, Some(project), label).await?;
+    let path = format!(
+        "/data/experiments/{}/scans/ALL/files",
+        crate::core::client::seg(&e.id)?
+    );
+    let rows = match client.list_rows(&path, &[]).await {
+        Ok(rows) => rows,
+        Err(Error::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(rows
+        .iter()
+        .filter(|r| r.get("collection").and_then(|c| c.as_str()) == Some("DICOM"))
+        .count())
+}
+
+/// Whether an archived session with `on_server` DICOM files holds the `sent` distinct
+/// instances: exactly that many when the upload replaced the session, at least that many when
+/// it added to it. XNAT may rewrite headers on import, so sizes and digests are not compared.
+pub fn instances_problem(sent: usize, on_server: usize, replaced: bool) -> Option<String> {
+    let short = if replaced {
+        on_server != sent
+    } else {
+        on_server < sent
+    };
+    short.then(|| {
+        format!(
+            "the archived session holds {on_server} DICOM files after the upload of {sent} distinct instances{}",
+            if replaced { " that replaced it" } else { "" }
+        )
+    })
+}
+
 /// What a DICOM directory holds that XNAT's import would get wrong.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DicomDirCheck {
@@ -273,6 +313,16 @@ mod tests {
         let got = compare(&s, &on, &["d.txt".into(), "e.txt".into()], true);
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("d.txt: the server kept"));
+    }
+
+    #[test]
+    fn an_archived_session_must_hold_every_instance() {
+        assert_eq!(instances_problem(10, 10, true), None);
+        assert!(instances_problem(10, 12, true).is_some());
+        assert_eq!(instances_problem(10, 12, false), None);
+        assert!(instances_problem(10, 9, false)
+            .unwrap()
+            .contains("holds 9 DICOM files after the upload of 10"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::gradual::upload_gradual;
 use super::resource::{zip_dir, zip_files};
 use super::scan::{is_dicom_file, walk};
-use super::{work_dir, ImportSettings};
+use super::{check, work_dir, ImportSettings};
 use crate::core::client::{seg, XnatClient};
 use crate::core::validation;
 use crate::core::{Error, Result};
@@ -44,6 +44,8 @@ pub struct ExamOptions {
     pub skip_resources: bool,
     /// Attach resources only (DICOM already uploaded).
     pub attach_only: bool,
+    /// Read every attached resource's file list back and compare it with what was sent.
+    pub check: bool,
 }
 
 /// What `upload-exam` did (the reference's JSON shape).
@@ -213,10 +215,13 @@ pub async fn upload_exam(
         let name = format!("{label}.zip");
         let zip = tmp.path().join(&name);
         let (src, dest) = (dir.clone(), zip.clone());
-        tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
+        let files = tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
             .await
             .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
         attach(client, &owner, label, &zip, &name).await?;
+        if opts.check {
+            check_attached(client, &owner, label, Some(dir.clone()), files).await?;
+        }
     }
     if !plan.misc_files.is_empty() {
         let name = format!("{}.zip", opts.misc_label);
@@ -226,10 +231,38 @@ pub async fn upload_exam(
             .await
             .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
         attach(client, &owner, &opts.misc_label, &zip, &name).await?;
+        if opts.check {
+            let files = plan.misc_files.clone();
+            check_attached(client, &owner, &opts.misc_label, None, files).await?;
+        }
     }
     report.resources = serde_json::json!({"skipped": false, "resource_dirs": plan.resource_dirs.len(),
         "misc_files": plan.misc_files.len(), "misc_label": opts.misc_label});
     Ok(report)
+}
+
+/// Compare an attached resource with the files zipped into it (named relative to `base`, or by
+/// base name for the flattened loose files).
+async fn check_attached(
+    client: &XnatClient,
+    owner: &str,
+    label: &str,
+    base: Option<PathBuf>,
+    files: Vec<PathBuf>,
+) -> Result<()> {
+    let sent = tokio::task::spawn_blocking(move || check::describe_local(base.as_deref(), &files))
+        .await
+        .map_err(|e| Error::Upload(format!("hashing task failed: {e}")))??;
+    let resource = format!("{owner}/resources/{}", seg(label)?);
+    let on_server = check::server_files(client, &resource).await?;
+    let problems = check::compare(&sent, &on_server, &[], false);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Upload(format!(
+        "resource {label}: {}",
+        check::summarize(&problems, sent.len())
+    )))
 }
 
 async fn attach(

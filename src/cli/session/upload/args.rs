@@ -64,6 +64,12 @@ pub struct UploadArgs {
     /// Show the plan and send nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Upload even when the directory holds several studies or repeated SOP Instance UIDs
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Do not count the archived session's files after the upload
+    #[arg(long)]
+    pub no_check: bool,
     /// Fail on non-DICOM archive members instead of skipping them
     #[arg(long, hide = true)]
     pub no_ignore_unparsable: bool,

@@ -78,6 +78,23 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
     } else {
         None
     };
+    // XNAT's import refuses several studies in one upload (and strands them in the
+    // prearchive) and keeps one file per SOP Instance UID: say so before sending anything.
+    let precheck = files
+        .as_ref()
+        .map(|set| upload::check::inspect_dicom_dir(&a.input, &set.files));
+    if let Some(problems) = precheck.as_ref().map(|c| c.problems()) {
+        for p in &problems {
+            ctx.messages().warn(p);
+        }
+        if !problems.is_empty() && !a.yes && !a.dry_run {
+            return Err(Error::Upload(format!(
+                "{} refused before sending anything ({}); pass --yes to upload anyway",
+                a.input.display(),
+                problems.len()
+            )));
+        }
+    }
     let plan = match (&files, mode) {
         (Some(set), Mode::Tar | Mode::Zip) => upload::plan_batches(&set.files, workers, overwrite),
         _ => upload::BatchPlan::default(),
@@ -174,6 +191,7 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
                     total: r.total,
                 });
             }
+            check_archived(client, &a, &settings, precheck.as_ref()).await?;
             ctx.messages()
                 .success(&format!("Uploaded {} files via gradual-DICOM", r.succeeded));
             Ok(())
@@ -238,11 +256,36 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
                     total: outcomes.len(),
                 });
             }
+            check_archived(client, &a, &settings, precheck.as_ref()).await?;
             ctx.messages().success(&format!(
                 "Uploaded {files} files ({:.1} MB) in {:.1}s",
                 bytes as f64 / 1_000_000.0,
                 started.elapsed().as_secs_f64()
             ));
+            Ok(())
+        }
+    }
+}
+
+/// After a directory went into the archive: the session must hold every distinct instance
+/// sent (`--no-check` skips this; prearchive uploads are not archived yet).
+async fn check_archived(
+    client: &crate::core::client::XnatClient,
+    a: &UploadArgs,
+    settings: &ImportSettings,
+    precheck: Option<&upload::check::DicomDirCheck>,
+) -> Result<()> {
+    let Some(pre) = precheck else { return Ok(()) };
+    if a.no_check || settings.routing != Routing::DirectArchive || pre.instances == 0 {
+        return Ok(());
+    }
+    let t = &settings.target;
+    let on_server = upload::check::archived_dicom_files(client, &t.project, &t.session).await?;
+    let replaced = settings.overwrite == Overwrite::Delete;
+    match upload::check::instances_problem(pre.instances, on_server, replaced) {
+        Some(p) => Err(Error::Upload(p)),
+        None => {
+            tracing::info!(on_server, sent = pre.instances, "archived session checked");
             Ok(())
         }
     }
