@@ -38,6 +38,9 @@ pub struct TransferArgs {
     /// Attempts per file when its transfer breaks
     #[arg(long, default_value_t = 3, hide = true)]
     pub attempts: u32,
+    /// Fetch every file with its own request, never a resource's archive (for comparisons)
+    #[arg(long, hide = true)]
+    pub per_file: bool,
 }
 
 /// `-E/--experiment` and `-P/--project`: the one session a scan or session download reads.
@@ -170,9 +173,13 @@ pub(crate) async fn run(
         attempts: t.attempts.max(1),
         manifest_dir: Some(manifest_dir.clone()),
         sweep_leftovers: true,
+        archives: !t.per_file,
     };
     let report = execute(client, &plan, opts, progress.as_ref(), ctx.cancel_token()).await;
     drop(progress);
+    for notice in &report.notices {
+        ctx.messages().warn(notice);
+    }
 
     let verification = if t.verify && !report.cancelled {
         let v = verify_tree(
@@ -201,7 +208,7 @@ pub(crate) async fn run(
         status: overall_status(&items).to_string(),
         items,
         verification,
-        skipped_unsafe_entries: 0,
+        skipped_unsafe_entries: report.skipped_unsafe,
     };
     print_summary(ctx, &plan, &report, &summary)?;
 

@@ -5,6 +5,7 @@ mod client_auth;
 mod client_retry;
 mod command_tree;
 mod download;
+mod download_archive;
 mod everyday;
 mod failure_paths;
 mod local_extract;

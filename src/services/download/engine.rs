@@ -9,7 +9,7 @@
 //! buffer and hashes as it writes, so hashing and writing of several files use every core while
 //! the async threads only move network buffers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use md5::{Digest, Md5};
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
+use super::archive;
 use super::manifest::Manifest;
 use super::plan::{DownloadPlan, PlannedFile};
 use super::staged::{sweep_temp_files, Expected, Staged, Written};
@@ -28,7 +29,7 @@ use crate::core::error::{Error, Result};
 use crate::core::progress::Progress;
 
 /// Body chunks queued between the network task and the writer thread of one file.
-const CHANNEL_DEPTH: usize = 16;
+pub(super) const CHANNEL_DEPTH: usize = 16;
 /// Write buffer of one file (few large `write` calls instead of one per network chunk).
 const WRITE_BUFFER: usize = 128 * 1024;
 
@@ -44,6 +45,9 @@ pub struct ExecOptions {
     /// Remove temporary files a killed run left in the planned folders. Set it only while
     /// holding the session's [`super::SessionLock`]: without it they may be another run's.
     pub sweep_leftovers: bool,
+    /// Stream resources with many missing files as one archive each (see `archive.rs`);
+    /// `false` fetches every file on its own.
+    pub archives: bool,
 }
 
 /// What happened to one file.
@@ -66,6 +70,10 @@ pub struct ExecReport {
     pub files: Vec<(PlannedFile, FileStatus)>,
     /// The run was cancelled.
     pub cancelled: bool,
+    /// Things the user should know (an archive refused, entries the catalog does not list).
+    pub notices: Vec<String>,
+    /// Archive entries refused for their unsafe names.
+    pub skipped_unsafe: usize,
 }
 
 impl ExecReport {
@@ -137,7 +145,7 @@ fn up_to_date(dest: &Path, f: &PlannedFile, manifest: &Manifest) -> bool {
 
 /// The writer thread of one file: drains the channel into `file` through a large buffer,
 /// hashing every chunk; returns the byte count and MD5 once the sender is gone.
-fn write_part(
+pub(super) fn write_part(
     file: std::fs::File,
     mut rx: tokio::sync::mpsc::Receiver<Bytes>,
 ) -> std::io::Result<Written> {
@@ -233,6 +241,16 @@ fn worth_retrying(e: &Error) -> bool {
     )
 }
 
+/// Whether the file at its final name is already complete (see [`up_to_date`]), off the async
+/// threads.
+async fn is_present(root: &Path, f: &PlannedFile, manifest: &Arc<Manifest>) -> bool {
+    let (dest, f, manifest) = (root.join(&f.path), f.clone(), Arc::clone(manifest));
+    tokio::task::spawn_blocking(move || up_to_date(&dest, &f, &manifest))
+        .await
+        .unwrap_or(false)
+}
+
+/// Fetch one missing file on its own, retrying a broken or damaged transfer.
 async fn fetch_file(
     client: &XnatClient,
     root: &Path,
@@ -242,16 +260,6 @@ async fn fetch_file(
     manifest: &Arc<Manifest>,
 ) -> FileStatus {
     let dest = root.join(&f.path);
-    let fresh = {
-        let (dest, f, manifest) = (dest.clone(), f.clone(), Arc::clone(manifest));
-        tokio::task::spawn_blocking(move || up_to_date(&dest, &f, &manifest))
-            .await
-            .unwrap_or(false)
-    };
-    if fresh {
-        progress.advance(f.size.unwrap_or(0));
-        return FileStatus::UpToDate;
-    }
     if let Some(dir) = dest.parent() {
         if let Err(e) = tokio::fs::create_dir_all(dir).await {
             return FileStatus::Failed(
@@ -275,8 +283,23 @@ async fn fetch_file(
     }
 }
 
-/// Fetch every planned file on `opts.workers` workers. Cancelling `cancel` stops the workers,
-/// removes their temporary files and marks unfinished files [`FileStatus::Cancelled`].
+/// One piece of work on the pool.
+enum Task {
+    Archive(archive::Unit),
+    File(usize),
+}
+
+/// What a finished task reports.
+enum Finished {
+    Archive(archive::Unit, archive::Outcome),
+    File(usize, FileStatus),
+}
+
+/// Fetch every missing planned file on `opts.workers` workers: first check which files are
+/// already complete, then stream the archive of each resource that misses many files and fetch
+/// the rest (and whatever an archive did not deliver verified) one by one. Cancelling `cancel`
+/// stops the workers, removes their temporary files and marks unfinished files
+/// [`FileStatus::Cancelled`].
 pub async fn execute(
     client: &XnatClient,
     plan: &DownloadPlan,
@@ -303,21 +326,118 @@ pub async fn execute(
     let opts = &opts;
     let manifest = &manifest;
     let mut statuses: Vec<FileStatus> = vec![FileStatus::Cancelled; plan.files.len()];
-    let mut stream = futures::stream::iter(plan.files.iter().enumerate())
-        .map(|(i, f)| async move {
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => (i, FileStatus::Cancelled),
-                s = fetch_file(client, root, f, opts, progress, manifest) => (i, s),
-            }
-        })
+    let mut notices = Vec::new();
+    let mut skipped_unsafe = 0;
+
+    // Which files are already here decides between archives and single files.
+    let mut checks = futures::stream::iter(plan.files.iter().enumerate())
+        .map(|(i, f)| async move { (i, is_present(root, f, manifest).await) })
         .buffer_unordered(opts.workers.max(1));
-    while let Some((i, s)) = stream.next().await {
-        statuses[i] = s;
+    let mut missing = vec![false; plan.files.len()];
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => None,
+            n = checks.next() => n,
+        };
+        let Some((i, present)) = next else { break };
+        if present {
+            progress.advance(plan.files[i].size.unwrap_or(0));
+            statuses[i] = FileStatus::UpToDate;
+        } else {
+            missing[i] = true;
+        }
     }
+    drop(checks);
+
+    let (units, loose) = if opts.archives {
+        archive::choose(&plan.files, &missing)
+    } else {
+        (
+            Vec::new(),
+            (0..plan.files.len()).filter(|i| missing[*i]).collect(),
+        )
+    };
+    let mut queue: VecDeque<Task> = units.into_iter().map(Task::Archive).collect();
+    queue.extend(loose.into_iter().map(Task::File));
+    let mut archives_refused = false;
+    let mut running = futures::stream::FuturesUnordered::new();
+    let session_id = plan.session.id.as_str();
+    loop {
+        while running.len() < opts.workers.max(1) && !cancel.is_cancelled() {
+            let Some(task) = queue.pop_front() else { break };
+            let fut: std::pin::Pin<Box<dyn std::future::Future<Output = Finished> + Send + '_>> =
+                match task {
+                    Task::Archive(unit) if archives_refused => {
+                        queue.extend(unit.missing.iter().map(|i| Task::File(*i)));
+                        continue;
+                    }
+                    Task::Archive(unit) => Box::pin(async move {
+                        let out = archive::fetch(
+                            client,
+                            session_id,
+                            root,
+                            &plan.files,
+                            &unit,
+                            progress,
+                            manifest,
+                        )
+                        .await;
+                        Finished::Archive(unit, out)
+                    }),
+                    Task::File(i) => Box::pin(async move {
+                        let s = fetch_file(client, root, &plan.files[i], opts, progress, manifest)
+                            .await;
+                        Finished::File(i, s)
+                    }),
+                };
+            running.push(fut);
+        }
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => None,
+            n = running.next() => n,
+        };
+        let Some(finished) = next else { break };
+        match finished {
+            Finished::File(i, s) => statuses[i] = s,
+            Finished::Archive(unit, out) => {
+                for (i, n) in &out.done {
+                    statuses[*i] = FileStatus::Downloaded(*n);
+                }
+                if let Some(why) = &out.refused {
+                    if !archives_refused {
+                        notices.push(format!(
+                            "the server did not serve the archive of {} ({why}); fetching files one by one",
+                            unit.describe()
+                        ));
+                    }
+                    archives_refused = true;
+                }
+                for name in out.foreign.iter().take(5) {
+                    notices.push(format!(
+                        "the archive of {} holds {name}, which its catalog does not list; skipped",
+                        unit.describe()
+                    ));
+                }
+                if out.foreign.len() > 5 {
+                    notices.push(format!(
+                        "… and {} more entries of {} not in its catalog",
+                        out.foreign.len() - 5,
+                        unit.describe()
+                    ));
+                }
+                skipped_unsafe += out.unsafe_entries;
+                queue.extend(out.leftover.into_iter().map(Task::File));
+            }
+        }
+    }
+    drop(running);
     ExecReport {
         files: plan.files.iter().cloned().zip(statuses).collect(),
         cancelled: cancel.is_cancelled(),
+        notices,
+        skipped_unsafe,
     }
 }
 

@@ -8,11 +8,13 @@
 //! Layout (documented in docs/downloads.md), relative to `<out>/<session label>/`:
 //! `scans/<scan id>/resources/<label>/files/<relpath>` and `resources/<label>/files/<relpath>`.
 
+mod archive;
 mod engine;
 mod lock;
 mod manifest;
 mod plan;
 pub mod staged;
+mod zipstream;
 
 pub use engine::{execute, md5_of_file, ExecOptions, ExecReport, FileStatus};
 pub use lock::SessionLock;
@@ -221,6 +223,8 @@ mod tests {
         let report = ExecReport {
             files: vec![(a, FileStatus::Downloaded(1))],
             cancelled: false,
+            notices: Vec::new(),
+            skipped_unsafe: 0,
         };
         let items = item_results(&p, &report, None);
         assert_eq!(items[0].status, "ok");
@@ -240,6 +244,8 @@ mod tests {
         let report = ExecReport {
             files: vec![(a.clone(), FileStatus::UpToDate)],
             cancelled: false,
+            notices: Vec::new(),
+            skipped_unsafe: 0,
         };
         let v = Verification {
             mismatched: vec![a.path.clone()],
