@@ -1,9 +1,12 @@
-//! Session, scan and resource downloads with one on-disk layout, a per-file engine and resume.
+//! Session, scan and resource downloads with one on-disk layout, archives, single files and
+//! resume.
 //!
-//! Why per file rather than XNAT's zip archives: the catalog listing gives every file's size and
-//! MD5, so each file can be fetched by its URI on a bounded worker pool, hashed while it streams
-//! to a unique temporary file next to its final name (`staged.rs`), and renamed only once complete and verified. A dropped connection then costs
-//! one file, and running the same download again fetches only what is missing or different.
+//! The catalog listing gives every file's size and MD5, so each file is hashed while it streams
+//! to a unique temporary file next to its final name (`staged.rs`) and renamed only once
+//! complete and verified, whether it arrives alone or as an entry of its resource's zip
+//! (`archive.rs`, parsed as it arrives by `zipstream.rs`). Archives save a request per file,
+//! which a real server makes slow; single files fetch only what a resume or a broken archive
+//! left missing. The rule between them is `archive::wants_archive`.
 //!
 //! Layout (documented in docs/downloads.md), relative to `<out>/<session label>/`:
 //! `scans/<scan id>/resources/<label>/files/<relpath>` and `resources/<label>/files/<relpath>`.

@@ -460,6 +460,24 @@ mod tests {
     }
 
     #[test]
+    fn the_simulators_archives_parse() {
+        let entries: Vec<xnat_sim::archive::ArchiveEntry> = sample()
+            .into_iter()
+            .map(|(name, data)| xnat_sim::archive::ArchiveEntry {
+                name,
+                size: data.len() as u64,
+                data: xnat_sim::state::FileData::Inline(data),
+            })
+            .collect();
+        let mut zip = Vec::new();
+        xnat_sim::archive::write_zip(&entries, &mut zip).unwrap();
+        let got = parse(&zip, 1000).unwrap();
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|(_, _, crc_ok)| *crc_ok));
+        assert_eq!(got[2].1, b"notes\n".repeat(1000));
+    }
+
+    #[test]
     fn a_truncated_or_foreign_stream_is_not_finished_or_is_an_error() {
         let zip = zip_with(true, false);
         let mut p = ZipStream::new();
