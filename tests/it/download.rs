@@ -888,7 +888,7 @@ fn a_reset_while_reading_a_listing_is_retried() {
     let env = TestEnv::demo();
     env.sim.add_fault(FaultRule::reset_after(
         "GET",
-        "/data/experiments/*/scans/1/resources/*/files",
+        "/data/experiments/*/scans/ALL/files",
         20,
         1,
     ));
@@ -905,7 +905,7 @@ fn a_reset_while_reading_a_listing_is_retried() {
     let listings = env
         .request_lines()
         .iter()
-        .filter(|l| l.starts_with("GET ") && l.contains("/scans/1/resources/DICOM/files?"))
+        .filter(|l| l.starts_with("GET ") && l.contains("/scans/ALL/files?format=json"))
         .count();
     assert_eq!(listings, 2, "the broken listing is read again, once");
 }
