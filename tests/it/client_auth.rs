@@ -346,3 +346,26 @@ async fn ping_is_not_retried() {
     assert!(matches!(e, Error::Http { status: 503, .. }), "{e:?}");
     assert_eq!(requests(&server).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_login_answer_that_is_not_a_session_id_is_refused_and_not_kept() {
+    for body in [
+        "A".repeat(10 * 1024 * 1024),
+        "ABC123; Path=/; admin=true".to_string(),
+        "x".repeat(300),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/data/JSESSION"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body.clone()))
+            .mount(&server)
+            .await;
+        let c = XnatClient::new(with_creds(&server.uri())).unwrap();
+        let e = c.authenticate().await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Auth(m) if m.contains("not a session id")),
+            "{e:?}"
+        );
+        assert_eq!(c.token(), None);
+    }
+}

@@ -383,3 +383,64 @@ async fn pagination_survives_a_server_that_ignores_offset() {
     assert_eq!(rows.len(), 5);
     assert_eq!(hits(&big).await, 1);
 }
+
+/// Every page full, with ids no page had before (`offset`-derived), for ever.
+struct EndlessPages;
+
+impl wiremock::Respond for EndlessPages {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let offset: usize = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "offset")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let ids = [format!("P{offset}"), format!("P{}", offset + 1)];
+        let rows: Vec<_> = ids.iter().map(|id| json!({ "ID": id })).collect();
+        ResponseTemplate::new(200).set_body_json(json!({"ResultSet": {"Result": rows}}))
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_pages_forever_is_stopped_at_the_row_cap() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(EndlessPages)
+        .mount(&server)
+        .await;
+    let mut opts = ClientOptions::new(server.uri());
+    opts.retry_no_delay = true;
+    opts.max_listing_rows = 10;
+    let rows: Vec<_> = XnatClient::new(opts)
+        .unwrap()
+        .paginate("/data/projects", &[], 2, None)
+        .collect()
+        .await;
+    assert_eq!(rows.len(), 11, "10 rows, then the error");
+    assert!(rows[..10].iter().all(|r| r.is_ok()));
+    let err = rows[10].as_ref().unwrap_err().to_string();
+    assert!(err.contains("kept sending pages"), "{err}");
+    assert_eq!(hits(&server).await, 6);
+}
+
+#[tokio::test]
+async fn a_page_of_rows_seen_before_ends_the_listing() {
+    let server = MockServer::start().await;
+    // Page 2 repeats page 1's rows in another order (the old first-row check missed this).
+    Mock::given(method("GET"))
+        .and(query_param("offset", "0"))
+        .respond_with(page(&["a", "b"]))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("offset", "2"))
+        .respond_with(page(&["b", "a"]))
+        .mount(&server)
+        .await;
+    let rows: Vec<_> = client(&server.uri())
+        .paginate("/data/projects", &[], 2, None)
+        .collect()
+        .await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(hits(&server).await, 2);
+}

@@ -57,6 +57,9 @@ pub struct ClientOptions {
     pub auto_reauth: bool,
     /// Make every retry delay zero; defaults to the `XNATCTL_RETRY_NO_DELAY` environment knob.
     pub retry_no_delay: bool,
+    /// Most rows a paged listing may return before it fails (default 500,000): a server
+    /// that pages forever must not grow memory without bound.
+    pub max_listing_rows: usize,
 }
 
 impl ClientOptions {
@@ -74,6 +77,7 @@ impl ClientOptions {
             ca_bundle: None,
             auto_reauth: false,
             retry_no_delay: env::flag(env::XNATCTL_RETRY_NO_DELAY),
+            max_listing_rows: 500_000,
         }
     }
 }
@@ -92,6 +96,7 @@ impl fmt::Debug for ClientOptions {
             .field("ca_bundle", &self.ca_bundle)
             .field("auto_reauth", &self.auto_reauth)
             .field("retry_no_delay", &self.retry_no_delay)
+            .field("max_listing_rows", &self.max_listing_rows)
             .finish()
     }
 }
@@ -115,6 +120,7 @@ struct Inner {
     auto_reauth: bool,
     retry_no_delay: bool,
     connect_timeout: Duration,
+    max_listing_rows: usize,
 }
 
 impl fmt::Debug for XnatClient {
@@ -145,6 +151,21 @@ fn validate_base_url(raw: &str) -> Result<String> {
         return Err(invalid("the URL must not have a query or fragment"));
     }
     Ok(trimmed.to_string())
+}
+
+/// Longest session id accepted from a login answer (Tomcat's are 32 hex characters, plus a
+/// `.route` suffix behind a balancer).
+const MAX_TOKEN_LEN: usize = 256;
+
+/// Whether a login answer looks like a session id: short, and only characters a cookie value
+/// can carry unquoted that session ids use (letters, digits, `.`, `-`, `_`). A `;` or `=`
+/// would inject cookie attributes into every later request.
+fn is_session_id(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 impl XnatClient {
@@ -204,6 +225,7 @@ impl XnatClient {
                 auto_reauth: opts.auto_reauth,
                 retry_no_delay: opts.retry_no_delay,
                 connect_timeout: opts.connect_timeout,
+                max_listing_rows: opts.max_listing_rows.max(1),
             }),
         })
     }
@@ -298,10 +320,19 @@ impl XnatClient {
                 status.as_u16()
             )));
         }
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| self.transport_error(&Method::POST, "/data/JSESSION", e))?;
+        // A session id is a few dozen characters; reading more than a little would let a
+        // misbehaving server fill memory and the session cache.
+        let body = match send::read_capped(resp, "/data/JSESSION", 64 * 1024).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return Err(self.transport_error(&Method::POST, "/data/JSESSION", e)),
+            Err(_) => {
+                return Err(Error::Auth(format!(
+                    "the login answer of {} is not a session id (over 64 KiB); nothing was saved",
+                    self.inner.base_url
+                )))
+            }
+        };
+        let body = String::from_utf8_lossy(&body);
         if body.to_ascii_lowercase().contains("<html") {
             return Err(Error::Auth(
                 "invalid credentials or password expired".into(),
@@ -312,6 +343,18 @@ impl XnatClient {
             return Err(Error::Auth(
                 "the server returned an empty session token".into(),
             ));
+        }
+        if !is_session_id(&token) {
+            return Err(Error::Auth(format!(
+                "the login answer of {} is not a session id ({} characters{}); nothing was saved",
+                self.inner.base_url,
+                token.chars().count(),
+                if token.len() > MAX_TOKEN_LEN {
+                    ", too long"
+                } else {
+                    ", unexpected characters"
+                }
+            )));
         }
         self.set_token(Some(token.clone()));
         Ok(token)

@@ -343,7 +343,7 @@ impl XnatClient {
         loop {
             attempt += 1;
             let resp = self.send(req).await?;
-            let err = match resp.bytes().await {
+            let err = match read_capped(resp, &req.path, MAX_BODY_BYTES).await? {
                 Ok(b) => return Ok(b),
                 Err(e) => e.without_url(),
             };
@@ -411,6 +411,42 @@ impl XnatClient {
             }
         }
     }
+}
+
+/// Most bytes one answer read whole (a listing, a document) may have: a server sending an
+/// endless body must not take all memory. Transfers stream to disk and are not capped.
+pub const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
+
+/// Read `resp` whole, failing (for good: repeating would not help) past `max` bytes.
+/// The inner result is a transport error worth a retry.
+pub(super) async fn read_capped(
+    resp: reqwest::Response,
+    path: &str,
+    max: usize,
+) -> Result<std::result::Result<bytes::Bytes, reqwest::Error>> {
+    use futures::StreamExt;
+    let too_big = || {
+        Error::Operation(format!(
+            "the answer to {path} is larger than {max} bytes; stopped reading it"
+        ))
+    };
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_big());
+    }
+    let mut buf = bytes::BytesMut::new();
+    let mut body = resp.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(c) => {
+                if buf.len() + c.len() > max {
+                    return Err(too_big());
+                }
+                buf.extend_from_slice(&c);
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(buf.freeze()))
 }
 
 #[cfg(test)]

@@ -198,6 +198,8 @@ impl XnatClient {
             offset: usize,
             buffered: VecDeque<Map<String, Value>>,
             first_of_last_page: Option<Map<String, Value>>,
+            seen: std::collections::HashSet<u64>,
+            max_rows: usize,
             done: bool,
         }
         let state = Pages {
@@ -212,6 +214,8 @@ impl XnatClient {
             offset: 0,
             buffered: VecDeque::new(),
             first_of_last_page: None,
+            seen: std::collections::HashSet::new(),
+            max_rows: self.inner.max_listing_rows,
             done: false,
         };
         futures::stream::unfold(state, |mut st| async move {
@@ -249,6 +253,29 @@ impl XnatClient {
                     {
                         return None;
                     }
+                    // A server that pages forever is stopped two ways: a page with no row not seen
+                    // before ends the listing, and past `max_listing_rows` the listing fails
+                    // rather than grow without bound. XNAT's `totalRecords` cannot serve as the
+                    // end: it counts the rows of one answer and is left out when paging.
+                    let mut fresh = 0;
+                    for r in &rows {
+                        if st.seen.insert(row_hash(r)) {
+                            fresh += 1;
+                        }
+                    }
+                    if !rows.is_empty() && fresh == 0 {
+                        return None;
+                    }
+                    if st.offset + rows.len() > st.max_rows {
+                        st.done = true;
+                        return Some((
+                            Err(Error::Operation(format!(
+                                "{} kept sending pages: stopped after {} rows (the most a listing may hold)",
+                                st.path, st.max_rows
+                            ))),
+                            st,
+                        ));
+                    }
                     if rows.len() != st.page_size {
                         st.done = true;
                     }
@@ -261,4 +288,12 @@ impl XnatClient {
             }
         })
     }
+}
+
+/// A row's identity for "seen before" (its JSON text, hashed).
+fn row_hash(row: &Map<String, Value>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(row).unwrap_or_default().hash(&mut h);
+    h.finish()
 }
