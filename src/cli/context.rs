@@ -169,6 +169,7 @@ impl Context {
         opts.username = p.username.clone();
         opts.password = p.password.clone();
         opts.timeout = std::time::Duration::from_secs(p.timeout);
+        opts.request_deadline = opts.request_deadline.min(opts.timeout);
         opts.verify_ssl = p.verify_ssl;
         opts.ca_bundle = p.ca_bundle.clone();
         opts.auto_reauth = true;

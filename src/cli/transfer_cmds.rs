@@ -41,6 +41,9 @@ pub struct TransferArgs {
     /// Fetch every file with its own request, never a resource's archive (for comparisons)
     #[arg(long, hide = true)]
     pub per_file: bool,
+    /// Abandon (and retry) a file that moves under 64 KiB in this many seconds
+    #[arg(long, default_value_t = 120, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stall_seconds: u64,
 }
 
 /// `-E/--experiment` and `-P/--project`: the one session a scan or session download reads.
@@ -174,6 +177,7 @@ pub(crate) async fn run(
         manifest_dir: Some(manifest_dir.clone()),
         sweep_leftovers: true,
         archives: !t.per_file,
+        stall_after: std::time::Duration::from_secs(t.stall_seconds),
     };
     let report = execute(client, &plan, opts, progress.as_ref(), ctx.cancel_token()).await;
     drop(progress);

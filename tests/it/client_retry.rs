@@ -444,3 +444,48 @@ async fn a_page_of_rows_seen_before_ends_the_listing() {
     assert_eq!(rows.len(), 2);
     assert_eq!(hits(&server).await, 2);
 }
+
+/// Answers with headers, then one body byte every 100 ms, for ever.
+async fn dripping_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                    .await;
+                loop {
+                    if sock.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_listing_that_drips_hits_the_overall_deadline() {
+    let base = dripping_server().await;
+    let mut opts = ClientOptions::new(&base);
+    opts.retry_no_delay = true;
+    opts.timeout = Duration::from_secs(5);
+    opts.request_deadline = Duration::from_secs(1);
+    let started = Instant::now();
+    let err = XnatClient::new(opts)
+        .unwrap()
+        .get_json("/data/projects", &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(err.to_string().contains("within 1s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}

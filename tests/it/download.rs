@@ -909,3 +909,38 @@ fn a_reset_while_reading_a_listing_is_retried() {
         .count();
     assert_eq!(listings, 2, "the broken listing is read again, once");
 }
+
+#[test]
+fn a_transfer_that_drips_is_abandoned_as_stalled() {
+    let env = TestEnv::demo();
+    add_big_resource(&env);
+    // 200 bytes a second: never silent, so the read timeout never fires.
+    env.sim
+        .add_fault(FaultRule::bandwidth("GET", "*/files/big1.bin", 200));
+    let out = env.home.path().join("out");
+    let started = std::time::Instant::now();
+    let run = session_download(&env, &out)
+        .args(["--stall-seconds", "1", "--attempts", "1", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let three = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "3")
+        .unwrap();
+    assert!(
+        three["error"]
+            .as_str()
+            .unwrap()
+            .contains("big1.bin: stalled"),
+        "{three}"
+    );
+    assert!(!out
+        .join("SUBJ001_MR1/scans/3/resources/BIG/files/big1.bin")
+        .exists());
+    no_part_files(&out);
+}

@@ -57,6 +57,11 @@ pub struct ClientOptions {
     pub auto_reauth: bool,
     /// Make every retry delay zero; defaults to the `XNATCTL_RETRY_NO_DELAY` environment knob.
     pub retry_no_delay: bool,
+    /// Overall deadline of a request whose answer is read whole (listings, documents, the
+    /// login probe), retries included (default 5 min). The read `timeout` only catches a
+    /// silent server; one that drips a byte now and then would otherwise hold a listing open
+    /// for ever. Transfers are bounded by their own no-progress check instead.
+    pub request_deadline: Duration,
     /// Most rows a paged listing may return before it fails (default 500,000): a server
     /// that pages forever must not grow memory without bound.
     pub max_listing_rows: usize,
@@ -78,6 +83,7 @@ impl ClientOptions {
             auto_reauth: false,
             retry_no_delay: env::flag(env::XNATCTL_RETRY_NO_DELAY),
             max_listing_rows: 500_000,
+            request_deadline: Duration::from_secs(300),
         }
     }
 }
@@ -97,6 +103,7 @@ impl fmt::Debug for ClientOptions {
             .field("auto_reauth", &self.auto_reauth)
             .field("retry_no_delay", &self.retry_no_delay)
             .field("max_listing_rows", &self.max_listing_rows)
+            .field("request_deadline", &self.request_deadline)
             .finish()
     }
 }
@@ -121,6 +128,7 @@ struct Inner {
     retry_no_delay: bool,
     connect_timeout: Duration,
     max_listing_rows: usize,
+    request_deadline: Duration,
 }
 
 impl fmt::Debug for XnatClient {
@@ -226,6 +234,7 @@ impl XnatClient {
                 retry_no_delay: opts.retry_no_delay,
                 connect_timeout: opts.connect_timeout,
                 max_listing_rows: opts.max_listing_rows.max(1),
+                request_deadline: opts.request_deadline,
             }),
         })
     }

@@ -333,6 +333,19 @@ impl XnatClient {
     /// same transient fault as one before the headers, and without this one bad connection
     /// failed a whole scan's listing or a `project list`.
     pub(super) async fn send_read(&self, req: &RequestBuilder) -> Result<bytes::Bytes> {
+        let deadline = self.inner.request_deadline;
+        match tokio::time::timeout(deadline, self.send_read_attempts(req)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout(format!(
+                "no complete answer to {} {} within {}s",
+                req.method,
+                req.path,
+                deadline.as_secs()
+            ))),
+        }
+    }
+
+    async fn send_read_attempts(&self, req: &RequestBuilder) -> Result<bytes::Bytes> {
         let policy = RetryPolicy {
             max_retries: req.max_retries.unwrap_or(self.inner.max_retries),
             no_delay: self.inner.retry_no_delay,

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -32,6 +33,8 @@ use crate::core::progress::Progress;
 pub(super) const CHANNEL_DEPTH: usize = 16;
 /// Write buffer of one file (few large `write` calls instead of one per network chunk).
 const WRITE_BUFFER: usize = 128 * 1024;
+/// Bytes a transfer must move in each `stall_after` window to count as making progress.
+pub const STALL_MIN_BYTES: u64 = 64 * 1024;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -42,6 +45,10 @@ pub struct ExecOptions {
     pub attempts: u32,
     /// Where resume manifests live (see `manifest.rs`); `None` hashes every present file.
     pub manifest_dir: Option<PathBuf>,
+    /// A transfer that moves fewer than [`STALL_MIN_BYTES`] in this long is abandoned (and
+    /// retried like a broken one): a server dripping a byte now and then never trips the
+    /// client's read timeout.
+    pub stall_after: Duration,
     /// Remove temporary files a killed run left in the planned folders. Set it only while
     /// holding the session's [`super::SessionLock`]: without it they may be another run's.
     pub sweep_leftovers: bool,
@@ -171,6 +178,7 @@ async fn fetch_once(
     dest: &Path,
     progress: &dyn Progress,
     manifest: &Manifest,
+    stall_after: Duration,
 ) -> Result<u64> {
     let resp = client.request(Method::GET, &f.uri).send().await?;
     // Created here, after the response started, and removed when `staged` is dropped: on any
@@ -184,7 +192,29 @@ async fn fetch_once(
     let mut received = 0u64;
     let mut broken = None;
     let mut body = resp.bytes_stream();
-    while let Some(chunk) = body.next().await {
+    let mut window_end = tokio::time::Instant::now() + stall_after;
+    let mut window_bytes = 0u64;
+    loop {
+        let next = match tokio::time::timeout_at(window_end, body.next()).await {
+            Ok(next) => next,
+            Err(_) if window_bytes >= STALL_MIN_BYTES => {
+                window_end += stall_after;
+                window_bytes = 0;
+                continue;
+            }
+            Err(_) => {
+                broken = Some(Error::Timeout(format!(
+                    "{}: stalled: {window_bytes} bytes in the last {}s after {received} bytes",
+                    f.path,
+                    stall_after.as_secs()
+                )));
+                break;
+            }
+        };
+        let Some(chunk) = next else { break };
+        if let Ok(c) = &chunk {
+            window_bytes += c.len() as u64;
+        }
         match chunk {
             Ok(chunk) => {
                 let n = chunk.len() as u64;
@@ -270,7 +300,7 @@ async fn fetch_file(
     let mut attempt = 1;
     loop {
         progress.begin(&f.path, f.size);
-        let r = fetch_once(client, f, &dest, progress, manifest).await;
+        let r = fetch_once(client, f, &dest, progress, manifest, opts.stall_after).await;
         progress.finish(&f.path);
         match r {
             Ok(n) => return FileStatus::Downloaded(n),
