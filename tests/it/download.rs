@@ -914,7 +914,10 @@ fn a_reset_while_reading_a_listing_is_retried() {
 fn a_transfer_that_drips_is_abandoned_as_stalled() {
     let env = TestEnv::demo();
     add_big_resource(&env);
-    // 200 bytes a second: never silent, so the read timeout never fires.
+    // 200 bytes a second: never silent, so the read timeout never fires. The resource's archive
+    // drips too, so the engine falls back to single files, where big1.bin drips again.
+    env.sim
+        .add_fault(FaultRule::bandwidth("GET", "*/resources/BIG/files", 200));
     env.sim
         .add_fault(FaultRule::bandwidth("GET", "*/files/big1.bin", 200));
     let out = env.home.path().join("out");

@@ -16,7 +16,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use reqwest::Method;
 
 use super::engine::{write_part, CHANNEL_DEPTH};
@@ -228,12 +227,23 @@ pub async fn fetch(
     unit: &Unit,
     progress: &dyn Progress,
     manifest: &Manifest,
+    stall_after: std::time::Duration,
 ) -> Outcome {
     let mut out = Outcome::default();
     let wanted: BTreeSet<usize> = unit.missing.iter().copied().collect();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let stop = run(
-        client, session_id, root, files, unit, &wanted, &mut done, &mut out, progress, manifest,
+        client,
+        session_id,
+        root,
+        files,
+        unit,
+        &wanted,
+        &mut done,
+        &mut out,
+        progress,
+        manifest,
+        stall_after,
     )
     .await;
     match stop {
@@ -259,6 +269,7 @@ async fn run(
     out: &mut Outcome,
     progress: &dyn Progress,
     manifest: &Manifest,
+    stall_after: std::time::Duration,
 ) -> std::result::Result<(), Stop> {
     let path = unit
         .request_path(session_id)
@@ -286,7 +297,12 @@ async fn run(
             Stop::Broken(why)
         }
     };
-    while let Some(chunk) = body.next().await {
+    let mut watchdog = super::stall::Watchdog::new(stall_after);
+    while let Some(chunk) = watchdog
+        .next(&mut body)
+        .await
+        .map_err(|why| Stop::Broken(format!("{why} after {received} bytes")))?
+    {
         let chunk = chunk
             .map_err(|e| Stop::Broken(format!("connection lost after {received} bytes: {e}")))?;
         received += chunk.len() as u64;

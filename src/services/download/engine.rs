@@ -25,6 +25,7 @@ use super::archive;
 use super::manifest::Manifest;
 use super::plan::{DownloadPlan, PlannedFile};
 use super::staged::{sweep_temp_files, Expected, Staged, Written};
+use super::stall::Watchdog;
 use crate::core::client::XnatClient;
 use crate::core::error::{Error, Result};
 use crate::core::progress::Progress;
@@ -33,8 +34,6 @@ use crate::core::progress::Progress;
 pub(super) const CHANNEL_DEPTH: usize = 16;
 /// Write buffer of one file (few large `write` calls instead of one per network chunk).
 const WRITE_BUFFER: usize = 128 * 1024;
-/// Bytes a transfer must move in each `stall_after` window to count as making progress.
-pub const STALL_MIN_BYTES: u64 = 64 * 1024;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -45,7 +44,7 @@ pub struct ExecOptions {
     pub attempts: u32,
     /// Where resume manifests live (see `manifest.rs`); `None` hashes every present file.
     pub manifest_dir: Option<PathBuf>,
-    /// A transfer that moves fewer than [`STALL_MIN_BYTES`] in this long is abandoned (and
+    /// A transfer that moves fewer than [`super::stall::STALL_MIN_BYTES`] in this long is abandoned (and
     /// retried like a broken one): a server dripping a byte now and then never trips the
     /// client's read timeout.
     pub stall_after: Duration,
@@ -192,29 +191,19 @@ async fn fetch_once(
     let mut received = 0u64;
     let mut broken = None;
     let mut body = resp.bytes_stream();
-    let mut window_end = tokio::time::Instant::now() + stall_after;
-    let mut window_bytes = 0u64;
+    let mut watchdog = Watchdog::new(stall_after);
     loop {
-        let next = match tokio::time::timeout_at(window_end, body.next()).await {
+        let next = match watchdog.next(&mut body).await {
             Ok(next) => next,
-            Err(_) if window_bytes >= STALL_MIN_BYTES => {
-                window_end += stall_after;
-                window_bytes = 0;
-                continue;
-            }
-            Err(_) => {
+            Err(why) => {
                 broken = Some(Error::Timeout(format!(
-                    "{}: stalled: {window_bytes} bytes in the last {}s after {received} bytes",
-                    f.path,
-                    stall_after.as_secs()
+                    "{}: {why} after {received} bytes",
+                    f.path
                 )));
                 break;
             }
         };
         let Some(chunk) = next else { break };
-        if let Ok(c) = &chunk {
-            window_bytes += c.len() as u64;
-        }
         match chunk {
             Ok(chunk) => {
                 let n = chunk.len() as u64;
@@ -411,6 +400,7 @@ pub async fn execute(
                             &unit,
                             progress,
                             manifest,
+                            opts.stall_after,
                         )
                         .await;
                         Finished::Archive(unit, out)

@@ -17,6 +17,7 @@ mod lock;
 mod manifest;
 mod plan;
 pub mod staged;
+mod stall;
 mod zipstream;
 
 pub use engine::{execute, md5_of_file, ExecOptions, ExecReport, FileStatus};
