@@ -9,6 +9,7 @@ pub mod auth;
 pub mod completion;
 pub mod config;
 pub mod context;
+pub mod dicom;
 pub mod health;
 pub mod local;
 pub mod prearchive;
@@ -156,6 +157,9 @@ pub enum Command {
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
+    /// Validate, inspect, anonymize and modify DICOM files locally (no server)
+    #[command(subcommand)]
+    Dicom(dicom::DicomCommand),
 }
 
 /// Run one parsed command line; the error carries the exit code.
@@ -176,5 +180,6 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Search(c) => search::run(c, ctx).await,
         Command::Prearchive(c) => prearchive::run(c, ctx).await,
         Command::Local(c) => local::run(c, ctx).await,
+        Command::Dicom(c) => dicom::run(c, ctx).await,
     }
 }

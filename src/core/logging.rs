@@ -118,10 +118,30 @@ fn console_filter(verbosity: i8, debug: bool) -> Targets {
     } else {
         LevelFilter::WARN
     };
-    Targets::new()
+    // dicom-rs warns about every quirk it reads past (a missing meta element, an odd length);
+    // the per-file reports already say what matters, so those warnings need -v.
+    let dicom = if verbosity >= 1 {
+        LevelFilter::WARN
+    } else {
+        LevelFilter::ERROR
+    };
+    let mut targets = Targets::new()
         .with_default(others)
-        .with_target(OWN_TARGET, own)
+        .with_target(OWN_TARGET, own);
+    for t in DICOM_TARGETS {
+        targets = targets.with_target(t, dicom);
+    }
+    targets
 }
+
+/// The dicom-rs crates whose console warnings are held back without -v.
+const DICOM_TARGETS: [&str; 5] = [
+    "dicom_object",
+    "dicom_parser",
+    "dicom_encoding",
+    "dicom_core",
+    "dicom_ul",
+];
 
 fn file_filter(debug: bool) -> Targets {
     let others = if debug {
