@@ -4,6 +4,7 @@
 mod client_auth;
 mod client_retry;
 mod command_tree;
+mod dicom;
 mod download;
 mod download_archive;
 mod everyday;

@@ -8,6 +8,7 @@
 
 pub mod anonymize;
 pub mod inspect;
+mod layout;
 pub mod modify;
 mod profile;
 mod read;

@@ -1,7 +1,6 @@
 //! Reading files as DICOM, telling "not DICOM at all" apart from "DICOM but broken", and
 //! turning element values into short display text.
 
-use std::io::Read;
 use std::path::Path;
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
@@ -30,32 +29,32 @@ impl ReadError {
     }
 }
 
-/// Whether the file starts like DICOM: a Part 10 preamble with `DICM`, or (no preamble) a
-/// file meta group tag `(0002,xxxx)` in little endian.
-pub(crate) fn looks_like_dicom(path: &Path) -> std::io::Result<bool> {
-    let mut head = [0u8; 132];
-    let mut f = std::fs::File::open(path)?;
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..])? {
-            0 => break,
-            k => n += k,
-        }
+/// Whether `head` starts like DICOM: a Part 10 preamble with `DICM`, or (no preamble) a file
+/// meta group tag `(0002,xxxx)` in explicit little endian.
+pub(crate) fn looks_like_dicom(head: &[u8]) -> bool {
+    (head.len() >= 132 && &head[128..132] == b"DICM")
+        || (head.len() >= 8 && head[0] == 0x02 && head[1] == 0x00 && &head[4..6] == b"UL")
+}
+
+/// A file read whole and checked: its bytes and where its parts are.
+pub(crate) fn load(path: &Path) -> Result<(Vec<u8>, super::layout::Layout), ReadError> {
+    let bytes = std::fs::read(path).map_err(|e| ReadError::Broken(format!("cannot read: {e}")))?;
+    if !looks_like_dicom(&bytes) {
+        return Err(ReadError::NotDicom);
     }
-    if n == 132 && &head[128..132] == b"DICM" {
-        return Ok(true);
-    }
-    Ok(n >= 8 && head[0] == 0x02 && head[1] == 0x00 && &head[4..6] == b"UL")
+    let layout = super::layout::check(&bytes).map_err(ReadError::Broken)?;
+    Ok((bytes, layout))
 }
 
 fn open_with(path: &Path, opts: OpenFileOptions) -> Result<DefaultDicomObject, ReadError> {
-    match looks_like_dicom(path) {
-        Ok(true) => {}
-        Ok(false) => return Err(ReadError::NotDicom),
-        Err(e) => return Err(ReadError::Broken(format!("cannot read: {e}"))),
-    }
-    opts.read_preamble(dicom_object::file::ReadPreamble::Auto)
-        .open_file(path)
+    let (bytes, _) = load(path)?;
+    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        &bytes[128..]
+    } else {
+        &bytes[..]
+    };
+    opts.read_preamble(dicom_object::file::ReadPreamble::Never)
+        .from_reader(body)
         .map_err(|e| ReadError::Broken(one_line(&e)))
 }
 

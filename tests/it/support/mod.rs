@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: a simulator per test, and the real xnatctl binary run
 //! with an isolated home directory so no test sees the developer's config or another test's cache.
 
+pub mod dicom;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
