@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{blocking, json, listing, out_err};
+use super::blocking;
 use crate::cli::Context;
 use crate::core::output::OutputFormat;
 use crate::core::{Error, Result};
@@ -102,7 +102,6 @@ pub async fn run(args: AnonymizeArgs, ctx: &Context) -> Result<()> {
         result
     })
     .await?;
-    let out = ctx.output_options().clone();
     if args.dry_run && !ctx.is_json() {
         for f in report
             .files
@@ -113,25 +112,11 @@ pub async fn run(args: AnonymizeArgs, ctx: &Context) -> Result<()> {
                 .dry_run(&format!("Would anonymize: {} -> {}", f.input, f.output));
         }
     }
-    if out.format == OutputFormat::Json && !out.quiet {
-        json(ctx, &report)?;
-    } else if out.format == OutputFormat::Tsv || out.quiet {
-        let cols = [
-            ("input", "Input"),
-            ("output", "Output"),
-            ("status", "Status"),
-            ("error", "Error"),
-        ];
-        ctx.out()
-            .list(&listing(&report.files, &cols, "output")?)
-            .map_err(out_err)?;
-    } else {
+    let opts = ctx.output_options().clone();
+    if opts.format == OutputFormat::Table && !opts.quiet {
         for f in report.files.iter().filter(|f| f.status == "failed") {
-            ctx.messages().warn(&format!(
-                "{}: {}",
-                f.input,
-                f.error.as_deref().unwrap_or("failed")
-            ));
+            let why = f.error.as_deref().unwrap_or("failed");
+            ctx.messages().warn(&format!("{}: {why}", f.input));
         }
         let verb = if args.dry_run {
             "Would process"
@@ -146,6 +131,8 @@ pub async fn run(args: AnonymizeArgs, ctx: &Context) -> Result<()> {
             line.push_str(&format!(", failed {}", report.failed));
         }
         ctx.messages().success(&line);
+    } else {
+        ctx.out().report(&report)?;
     }
     if report.failed > 0 {
         return Err(Error::Batch {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::{Map, Value};
 
-use super::{blocking, listing, out_err};
+use super::blocking;
 use crate::cli::Context;
-use crate::core::output::{OutputFormat, Record};
+use crate::core::output::{ListControls, OutputFormat, Record};
 use crate::core::Result;
 use crate::services::dicom::inspect;
 
@@ -33,29 +33,25 @@ pub async fn run(args: InspectArgs, ctx: &Context) -> Result<()> {
     })
     .await?;
     let opts = ctx.output_options().clone();
-    if opts.format == OutputFormat::Tsv && !opts.quiet {
-        let cols = [("keyword", "Keyword"), ("value", "Value")];
-        return ctx
-            .out()
-            .list(&listing(&fields, &cols, "keyword")?)
-            .map_err(out_err);
+    match opts.format {
+        OutputFormat::Tsv if !opts.quiet => ctx.out().rows(&fields, &ListControls::default()),
+        OutputFormat::Table if !opts.quiet => {
+            let mut text = format!("File: {file}\n{}", "-".repeat(60));
+            for f in &fields {
+                let value = f.value.as_deref().unwrap_or("(not found)");
+                text.push_str(&format!("\n{}: {value}", f.keyword));
+            }
+            ctx.out().line(&text)
+        }
+        // JSON is one object, keyword → value, as the reference prints it.
+        _ => {
+            let map: Map<String, Value> = fields
+                .into_iter()
+                .map(|f| (f.keyword, f.value.map_or(Value::Null, Value::String)))
+                .collect();
+            let mut record = Record::from_map(map);
+            record.id_field = Some("SOPInstanceUID".into());
+            ctx.out().record(&record)
+        }
     }
-    let mut map = Map::new();
-    for f in &fields {
-        map.insert(
-            f.keyword.clone(),
-            f.value.clone().map_or(Value::Null, Value::String),
-        );
-    }
-    if opts.format == OutputFormat::Json || opts.quiet {
-        let mut record = Record::from_map(map);
-        record.id_field = Some("SOPInstanceUID".into());
-        return ctx.out().record(&record).map_err(out_err);
-    }
-    let mut text = format!("File: {file}\n{}", "-".repeat(60));
-    for f in &fields {
-        let value = f.value.as_deref().unwrap_or("(not found)");
-        text.push_str(&format!("\n{}: {value}", f.keyword));
-    }
-    ctx.out().line(&text).map_err(out_err)
 }

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{blocking, listing, out_err};
+use super::blocking;
 use crate::cli::Context;
+use crate::core::output::{listing_of, ListControls};
 use crate::core::Result;
 use crate::services::dicom::inspect;
 
@@ -23,13 +24,7 @@ pub struct ListTagsArgs {
 pub async fn run(args: ListTagsArgs, ctx: &Context) -> Result<()> {
     let title = format!("Tags in {}", args.file.display());
     let rows = blocking(ctx, move |_| inspect::list_tags(&args.file, args.private)).await?;
-    let cols = [
-        ("tag", "Tag"),
-        ("vr", "VR"),
-        ("name", "Name"),
-        ("value", "Value"),
-    ];
-    let mut l = listing(&rows, &cols, "tag")?;
-    l.title = Some(title);
-    ctx.out().list(&l).map_err(out_err)
+    let mut listing = listing_of(&rows, &ListControls::default())?;
+    listing.title = Some(title);
+    ctx.out().list(&listing)
 }

@@ -8,13 +8,9 @@ mod list_tags;
 mod modify;
 mod validate;
 
-use clap::Subcommand;
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::cli::Context;
-use crate::core::output::Listing;
 use crate::core::{Error, Result};
+use clap::Subcommand;
 
 /// The `dicom` subcommands.
 #[derive(Debug, Subcommand)]
@@ -54,29 +50,4 @@ where
     tokio::task::spawn_blocking(move || work(&|| token.is_cancelled()))
         .await
         .map_err(|e| Error::Operation(format!("DICOM worker failed: {e}")))?
-}
-
-/// Typed rows as a listing; list cells (errors, warnings) read `a; b` in tables and TSV.
-fn listing<T: Serialize>(rows: &[T], columns: &[(&str, &str)], id: &str) -> Result<Listing> {
-    let mut l = crate::cli::session::listing(rows, columns, id)?;
-    for row in &mut l.rows {
-        for v in row.values_mut() {
-            if let Value::Array(items) = v {
-                let parts: Vec<String> = items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                    .collect();
-                *v = Value::String(parts.join("; "));
-            }
-        }
-    }
-    Ok(l)
-}
-
-fn json<T: Serialize>(ctx: &Context, value: &T) -> Result<()> {
-    crate::cli::session::print_json(ctx, value)
-}
-
-fn out_err(e: std::io::Error) -> Error {
-    crate::cli::config::out_err(e)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{blocking, json, listing, out_err};
+use super::blocking;
 use crate::cli::Context;
 use crate::core::output::OutputFormat;
 use crate::core::{Error, Result};
@@ -47,32 +47,8 @@ pub async fn run(args: ModifyArgs, ctx: &Context) -> Result<()> {
         modify::modify(&path, &tags, &opts, cancel)
     })
     .await?;
-    let out = ctx.output_options().clone();
-    if out.format == OutputFormat::Json && !out.quiet {
-        json(ctx, &report)?;
-    } else if out.format == OutputFormat::Tsv || out.quiet {
-        let rows: Vec<_> = report
-            .files
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "file": f.file,
-                    "status": f.status,
-                    "changes": f.changes.iter().map(|c| format!("{}: {} -> {}", c.keyword, c.old.as_deref().unwrap_or(""), c.new)).collect::<Vec<_>>(),
-                    "error": f.error,
-                })
-            })
-            .collect();
-        let cols = [
-            ("file", "File"),
-            ("status", "Status"),
-            ("changes", "Changes"),
-            ("error", "Error"),
-        ];
-        ctx.out()
-            .list(&listing(&rows, &cols, "file")?)
-            .map_err(out_err)?;
-    } else {
+    let opts = ctx.output_options().clone();
+    if opts.format == OutputFormat::Table && !opts.quiet {
         let verb = if args.dry_run {
             "Would modify"
         } else {
@@ -94,9 +70,9 @@ pub async fn run(args: ModifyArgs, ctx: &Context) -> Result<()> {
                 text.push_str(&format!("  {}: failed: {e}\n", f.file));
             }
         }
-        if !text.is_empty() {
-            ctx.out().raw(&text).map_err(out_err)?;
-        }
+        ctx.out().raw(&text)?;
+    } else {
+        ctx.out().report(&report)?;
     }
     if report.failed > 0 {
         return Err(Error::Batch {

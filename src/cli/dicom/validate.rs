@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{blocking, json, listing, out_err};
+use super::blocking;
 use crate::cli::Context;
-use crate::core::output::OutputFormat;
+use crate::core::output::{ListControls, OutputFormat};
 use crate::core::{Error, Result};
 use crate::services::dicom::{validate, walk};
 
@@ -26,34 +26,20 @@ pub async fn run(args: ValidateArgs, ctx: &Context) -> Result<()> {
         validate::validate(&args.path, args.recursive, walk::default_threads())
     })
     .await?;
-    let invalid: Vec<_> = report.files.iter().filter(|f| !f.valid).collect();
     let opts = ctx.output_options().clone();
+    let invalid: Vec<_> = report.files.iter().filter(|f| !f.valid).cloned().collect();
     if opts.quiet {
-        let mut out = ctx.out();
+        // As the reference: `file: error, error` per invalid file.
         for f in &invalid {
-            out.line(&format!("{}: {}", f.file, f.errors.join(", ")))
-                .map_err(out_err)?;
+            ctx.out()
+                .line(&format!("{}: {}", f.file, f.errors.join(", ")))?;
         }
-    } else if opts.format == OutputFormat::Json {
-        json(ctx, &report)?;
-    } else if opts.format == OutputFormat::Tsv {
-        let cols = [
-            ("file", "File"),
-            ("valid", "Valid"),
-            ("errors", "Errors"),
-            ("warnings", "Warnings"),
-            ("patient_id", "Patient ID"),
-            ("patient_name", "Patient Name"),
-            ("modality", "Modality"),
-        ];
-        ctx.out()
-            .list(&listing(&report.files, &cols, "file")?)
-            .map_err(out_err)?;
-    } else {
-        let total = report.files.len() + report.skipped_count;
+    } else if opts.format == OutputFormat::Table {
         let mut summary = format!(
-            "Validated {total} files\n  Valid: {}\n  Invalid: {}",
-            report.valid_count, report.invalid_count
+            "Validated {} files\n  Valid: {}\n  Invalid: {}",
+            report.files.len() + report.skipped_count,
+            report.valid_count,
+            report.invalid_count
         );
         if report.skipped_count > 0 {
             summary.push_str(&format!(
@@ -61,12 +47,12 @@ pub async fn run(args: ValidateArgs, ctx: &Context) -> Result<()> {
                 report.skipped_count
             ));
         }
-        ctx.out().line(&summary).map_err(out_err)?;
+        ctx.out().line(&summary)?;
         if !invalid.is_empty() {
-            let mut l = listing(&invalid, &[("file", "File"), ("errors", "Errors")], "file")?;
-            l.title = Some("Invalid files".into());
-            ctx.out().list(&l).map_err(out_err)?;
+            ctx.out().rows(&invalid, &ListControls::default())?;
         }
+    } else {
+        ctx.out().report(&report)?;
     }
     if report.invalid_count > 0 {
         return Err(Error::Dicom(format!(

@@ -21,6 +21,7 @@ use serde::Serialize;
 use super::profile::{self, Action};
 use super::read::{self, ReadError};
 use super::{walk, write};
+use crate::core::output::{Report, Row};
 use crate::core::{Error, Result};
 
 /// The placeholder PatientName and PatientID get when none is given.
@@ -156,6 +157,23 @@ pub struct AnonymizeReport {
     pub failed: usize,
     /// Every input, in path order.
     pub files: Vec<AnonymizedFile>,
+}
+
+impl Row for AnonymizedFile {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("input", "Input"),
+        ("output", "Output"),
+        ("status", "Status"),
+        ("error", "Error"),
+    ];
+    const ID: &'static str = "output";
+}
+
+impl Report for AnonymizeReport {
+    type Row = AnonymizedFile;
+    fn rows(&self) -> Vec<AnonymizedFile> {
+        self.files.clone()
+    }
 }
 
 /// Where each input goes: a file to `output` (or into it, if it is a directory), a directory's

@@ -8,6 +8,7 @@ use dicom_dictionary_std::StandardDataDictionary;
 use serde::Serialize;
 
 use super::read::{self, element_text, keyword_of, tag_text, ReadError};
+use crate::core::output::Row;
 use crate::core::{Error, Result};
 
 /// The attributes `inspect` shows when no `--tag` is given, by group (tags a file lacks are
@@ -57,6 +58,12 @@ pub struct InspectedTag {
     pub value: Option<String>,
 }
 
+impl Row for InspectedTag {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("keyword", "Keyword"), ("value", "Value")];
+    const ID: &'static str = "keyword";
+}
+
 /// One element listed by `list-tags`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TagRow {
@@ -68,6 +75,16 @@ pub struct TagRow {
     pub name: String,
     /// The value, cut to 50 characters.
     pub value: String,
+}
+
+impl Row for TagRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("tag", "Tag"),
+        ("vr", "VR"),
+        ("name", "Name"),
+        ("value", "Value"),
+    ];
+    const ID: &'static str = "tag";
 }
 
 /// Check that every requested keyword is a standard one (a usage error names the first that

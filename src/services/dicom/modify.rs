@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::read::{self, element_text, ReadError};
 use super::{walk, write};
+use crate::core::output::{Report, Row};
 use crate::core::{Error, Result};
 
 /// One requested change, checked.
@@ -261,6 +262,23 @@ pub struct ModifyReport {
     pub failed: usize,
     /// Every file, in path order.
     pub files: Vec<ModifiedFile>,
+}
+
+impl Row for ModifiedFile {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("file", "File"),
+        ("status", "Status"),
+        ("changes", "Changes"),
+        ("error", "Error"),
+    ];
+    const ID: &'static str = "file";
+}
+
+impl Report for ModifyReport {
+    type Row = ModifiedFile;
+    fn rows(&self) -> Vec<ModifiedFile> {
+        self.files.clone()
+    }
 }
 
 /// How a modify run behaves.

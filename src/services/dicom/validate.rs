@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::read::{self, ReadError};
 use super::walk;
+use crate::core::output::{Report, Row};
 use crate::core::Result;
 
 /// Attributes whose absence (or empty value) makes a file invalid, as the reference checks.
@@ -40,6 +41,26 @@ pub struct FileValidation {
     pub patient_name: Option<String>,
     /// Modality, if any.
     pub modality: Option<String>,
+}
+
+impl Row for FileValidation {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("file", "File"),
+        ("valid", "Valid"),
+        ("errors", "Errors"),
+        ("warnings", "Warnings"),
+        ("patient_id", "Patient ID"),
+        ("patient_name", "Patient Name"),
+        ("modality", "Modality"),
+    ];
+    const ID: &'static str = "file";
+}
+
+impl Report for ValidationReport {
+    type Row = FileValidation;
+    fn rows(&self) -> Vec<FileValidation> {
+        self.files.clone()
+    }
 }
 
 /// A file that was not DICOM and was skipped.
