@@ -3,8 +3,7 @@
 
 use clap::Args;
 
-use super::listing;
-use crate::cli::shared::ListArgs as ListOpts;
+use crate::cli::shared::{ListArgs, ProjectArg};
 use crate::cli::Context;
 use crate::core::Result;
 use crate::services::sessions::{self, ListQuery};
@@ -12,9 +11,8 @@ use crate::services::sessions::{self, ListQuery};
 /// `session list`.
 #[derive(Debug, Args)]
 pub struct SessionListArgs {
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Only sessions of this subject label
     #[arg(short = 'S', long, value_name = "SUBJECT_LABEL")]
     pub subject: Option<String>,
@@ -22,7 +20,7 @@ pub struct SessionListArgs {
     #[arg(long, value_name = "M")]
     pub modality: Option<String>,
     #[command(flatten)]
-    pub list: ListOpts,
+    pub list: ListArgs,
 }
 
 /// Run `session list`.
@@ -33,7 +31,7 @@ pub async fn run(args: SessionListArgs, ctx: &Context) -> Result<()> {
         .as_deref()
         .map(sessions::normalize_modality)
         .transpose()?;
-    let project = ctx.require_project(args.project.as_deref())?;
+    let project = args.project.require(ctx)?;
     let q = ListQuery {
         subject: args.subject,
         modality,
@@ -44,17 +42,5 @@ pub async fn run(args: SessionListArgs, ctx: &Context) -> Result<()> {
         },
     };
     let rows = sessions::list(ctx.client().await?, &project, &q).await?;
-    let mut l = listing(
-        &rows,
-        &[
-            ("id", "ID"),
-            ("label", "Label"),
-            ("subject", "Subject"),
-            ("date", "Date"),
-            ("modality", "Modality"),
-        ],
-        "id",
-    )?;
-    controls.apply(&mut l)?;
-    ctx.out().list(&l)
+    ctx.out().rows(&rows, &controls)
 }

@@ -4,20 +4,18 @@
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::shared::ConfirmArgs;
+use crate::cli::shared::{mutate, ConfirmArgs, ProjectArg};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
-use crate::core::output::OutputFormat;
 use crate::core::validation::validate_regex_pattern;
 use crate::core::{Error, Result};
-use crate::services::sessions::{self, PollTimes, Rename};
+use crate::services::sessions::{self, Outcome, PollTimes};
 
 /// `session normalize-labels`.
 #[derive(Debug, Args)]
 pub struct NormalizeArgs {
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Only subjects whose label matches this regular expression
     #[arg(long, value_name = "RE")]
     pub subject_pattern: Option<String>,
@@ -32,126 +30,41 @@ pub async fn run(a: NormalizeArgs, ctx: &Context) -> Result<()> {
         .as_deref()
         .map(validate_regex_pattern)
         .transpose()?;
-    let project = ctx.require_project(a.project.as_deref())?;
-    let go = ctx.confirm(
-        "Rename experiment labels to the standardized convention?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
+    let project = a.project.require(ctx)?;
     let mut rec = AuditRecord::new("session normalize-labels");
     rec.project = Some(project.clone());
-    rec.dry_run = !go;
     if let Some(p) = &a.subject_pattern {
         rec.detail("subject_pattern", json!(p));
     }
-    let planned = async {
+    let question = "Rename experiment labels to the standardized convention?";
+    mutate(ctx, question, &a.confirm, rec, |mode, notes| async move {
         let client = ctx.client().await?;
         let rows = sessions::plan_rows(client, &project).await?;
-        Ok::<_, Error>((client, sessions::plan(&rows, pattern.as_ref())))
-    }
-    .await;
-    let (client, plan) = match planned {
-        Ok(p) => p,
-        Err(e) => {
-            rec.error = Some(e.to_string());
-            ctx.audit(rec);
-            return Err(e);
+        let plan = sessions::plan(&rows, pattern.as_ref());
+        notes.detail("renames", json!(plan.renames.len()));
+        let (renames, skipped) = (plan.renames.len(), plan.skipped.len());
+        let outcome = if mode.apply() {
+            sessions::apply_plan(client, plan, PollTimes::from_env()).await?
+        } else {
+            Outcome::preview(plan)
+        };
+        ctx.out().report(&outcome)?;
+        if !outcome.failed.is_empty() {
+            return Err(Error::Batch {
+                failed: outcome.failed.len(),
+                total: renames,
+            });
         }
-    };
-    let mut failed: Vec<(Rename, String)> = Vec::new();
-    let mut fatal = None;
-    if go {
-        let poll = PollTimes::from_env();
-        for r in &plan.renames {
-            match sessions::apply_rename(client, r, poll).await {
-                Ok(()) => {}
-                Err(e @ Error::SessionExpired(_)) => {
-                    fatal = Some(e);
-                    break;
-                }
-                Err(e) => failed.push((r.clone(), e.to_string())),
-            }
+        if mode.apply() {
+            ctx.messages().success(&format!(
+                "Renamed {renames} experiment label(s), skipped {skipped}"
+            ));
+        } else {
+            ctx.messages().dry_run(&format!(
+                "would rename {renames} experiment label(s), skip {skipped}"
+            ));
         }
-    }
-    rec.detail("renames", json!(plan.renames.len()));
-    rec.success = failed.is_empty() && fatal.is_none();
-    if !rec.success {
-        rec.error = Some(
-            fatal
-                .as_ref()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| format!("{} rename(s) failed", failed.len())),
-        );
-    }
-    ctx.audit(rec);
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    print(ctx, &plan, !go, &failed)?;
-    if go && failed.is_empty() {
-        ctx.messages().success(&format!(
-            "Renamed {} experiment label(s), skipped {}",
-            plan.renames.len(),
-            plan.skipped.len()
-        ));
-    }
-    if failed.is_empty() {
         Ok(())
-    } else {
-        Err(Error::Batch {
-            failed: failed.len(),
-            total: plan.renames.len(),
-        })
-    }
-}
-
-fn print(
-    ctx: &Context,
-    plan: &sessions::Plan,
-    dry_run: bool,
-    failed: &[(Rename, String)],
-) -> Result<()> {
-    let opts = ctx.output_options().clone();
-    let mut out = ctx.out();
-    if opts.quiet {
-        return out.ids(plan.renames.iter().map(|r| r.id.clone()));
-    }
-    match opts.format {
-        OutputFormat::Json => out.json(&sessions::plan_json(plan, dry_run, failed)),
-        OutputFormat::Tsv => {
-            if !opts.no_headers {
-                out.line("action\tid\tlabel\ttarget\treason")?;
-            }
-            for r in &plan.renames {
-                let action = if failed.iter().any(|(f, _)| f == r) {
-                    "failed"
-                } else {
-                    "rename"
-                };
-                out.line(&format!("{action}\t{}\t{}\t{}\t", r.id, r.from, r.to))?;
-            }
-            for s in &plan.skipped {
-                out.line(&format!("skip\t\t{}\t\t{}", s.label, s.reason))?;
-            }
-            Ok(())
-        }
-        OutputFormat::Table => {
-            let prefix = if dry_run { "[DRY-RUN] " } else { "" };
-            out.line(&format!("{prefix}Renames ({}):", plan.renames.len()))?;
-            for r in &plan.renames {
-                out.line(&format!("  {} -> {}", r.from, r.to))?;
-            }
-            out.line(&format!("\nSkipped ({}):", plan.skipped.len()))?;
-            for s in &plan.skipped {
-                out.line(&format!("  {}: {}", s.label, s.reason))?;
-            }
-            if !failed.is_empty() {
-                out.line(&format!("\nFailed ({}):", failed.len()))?;
-                for (r, e) in failed {
-                    out.line(&format!("  {} -> {}: {e}", r.from, r.to))?;
-                }
-            }
-            Ok(())
-        }
-    }
+    })
+    .await
 }

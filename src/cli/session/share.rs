@@ -3,8 +3,7 @@
 use clap::Args;
 use serde_json::json;
 
-use super::SessionRef;
-use crate::cli::shared::ConfirmArgs;
+use crate::cli::shared::{mutate, ConfirmArgs, SessionRef};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::validation::validate_project_id;
@@ -38,17 +37,10 @@ pub struct UnshareArgs {
     pub confirm: ConfirmArgs,
 }
 
-fn record(
-    op: &str,
-    project: Option<&str>,
-    session: &str,
-    target: &str,
-    dry_run: bool,
-) -> AuditRecord {
+fn record(op: &str, project: Option<&str>, session: &str, target: &str) -> AuditRecord {
     let mut r = AuditRecord::new(op);
     r.project = project.map(str::to_string);
     r.session = Some(session.to_string());
-    r.dry_run = dry_run;
     r.detail("target_project", json!(target));
     r
 }
@@ -56,85 +48,49 @@ fn record(
 /// Run `session share`.
 pub async fn run_share(a: ShareArgs, ctx: &Context) -> Result<()> {
     let into = validate_project_id(&a.into)?;
-    let go = ctx.confirm(
-        "Share this session into another project?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
-    let project = ctx.project_or_default(a.session.project.as_deref());
-    let mut rec = record(
-        "session share",
-        project.as_deref(),
-        &a.session.experiment,
-        &into,
-        !go,
-    );
+    let project = a.session.project.or_default(ctx);
+    let experiment = &a.session.experiment;
+    let mut rec = record("session share", project.as_deref(), experiment, &into);
     if let Some(l) = &a.label {
         rec.detail("label", json!(l));
     }
-    let result = async {
+    let question = "Share this session into another project?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
         let client = ctx.client().await?;
-        let e = experiments::resolve(client, project.as_deref(), &a.session.experiment).await?;
-        if go {
-            sessions::share(client, &e, &into, a.label.as_deref()).await?;
+        let e = experiments::resolve(client, project.as_deref(), experiment).await?;
+        if !mode.apply() {
+            ctx.messages()
+                .dry_run(&format!("would share {} into {into}", e.id));
+            return Ok(());
         }
-        Ok::<_, crate::core::Error>(e)
-    }
-    .await;
-    finish(ctx, rec, &result);
-    let e = result?;
-    if go {
+        sessions::share(client, &e, &into, a.label.as_deref()).await?;
         ctx.messages()
             .success(&format!("Shared {} into {into}", e.id));
-    } else {
-        ctx.messages()
-            .dry_run(&format!("would share {} into {into}", e.id));
-    }
-    Ok(())
+        Ok(())
+    })
+    .await
 }
 
 /// Run `session unshare`.
 pub async fn run_unshare(a: UnshareArgs, ctx: &Context) -> Result<()> {
     let from = validate_project_id(&a.from)?;
-    let go = ctx.confirm(
-        "Remove this session's share from another project?",
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
-    let project = ctx.project_or_default(a.session.project.as_deref());
-    let rec = record(
-        "session unshare",
-        project.as_deref(),
-        &a.session.experiment,
-        &from,
-        !go,
-    );
-    let result = async {
+    let project = a.session.project.or_default(ctx);
+    let experiment = &a.session.experiment;
+    let rec = record("session unshare", project.as_deref(), experiment, &from);
+    let question = "Remove this session's share from another project?";
+    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
         let client = ctx.client().await?;
-        let e = experiments::resolve(client, project.as_deref(), &a.session.experiment).await?;
+        let e = experiments::resolve(client, project.as_deref(), experiment).await?;
         sessions::check_unshare(&e, &from)?;
-        if go {
-            sessions::unshare(client, &e, &from).await?;
+        if !mode.apply() {
+            ctx.messages()
+                .dry_run(&format!("would remove the share of {} from {from}", e.id));
+            return Ok(());
         }
-        Ok::<_, crate::core::Error>(e)
-    }
-    .await;
-    finish(ctx, rec, &result);
-    let e = result?;
-    if go {
+        sessions::unshare(client, &e, &from).await?;
         ctx.messages()
             .success(&format!("Removed the share of {} from {from}", e.id));
-    } else {
-        ctx.messages()
-            .dry_run(&format!("would remove the share of {} from {from}", e.id));
-    }
-    Ok(())
-}
-
-fn finish<T>(ctx: &Context, mut rec: AuditRecord, result: &Result<T>) {
-    rec.success = result.is_ok();
-    if let Err(e) = result {
-        rec.error = Some(e.to_string());
-    }
-    ctx.audit(rec);
+        Ok(())
+    })
+    .await
 }

@@ -10,6 +10,7 @@ mod controls;
 mod messages;
 mod model;
 mod printer;
+mod sections;
 pub mod table;
 pub mod tsv;
 mod typed;
@@ -19,6 +20,7 @@ pub use controls::ListControls;
 pub use messages::Messages;
 pub use model::*;
 pub use printer::Printer;
+pub use sections::Sectioned;
 pub use typed::{listing_of, object_of, open_listing, record_of, write_error, Item, Report, Row};
 
 /// ANSI styling helpers (only applied when colour is on).

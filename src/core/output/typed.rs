@@ -99,10 +99,22 @@ impl Printer {
         self.record(&record)
     }
 
-    /// Print a report: its JSON document, or its rows (table, TSV, `-q`).
+    /// Print a report: its JSON document, or its rows (table, TSV); `-q` prints the rows'
+    /// [`Row::ID`] values, and nothing for a row without one (a skipped item).
     pub fn report<T: Report>(&mut self, report: &T) -> Result<()> {
         let o = self.options();
-        if o.format == OutputFormat::Json && !o.quiet {
+        if o.quiet {
+            let mut ids = Vec::new();
+            for row in report.rows() {
+                if let Some(Value::String(id)) = object_of(&row)?.remove(T::Row::ID) {
+                    if !id.is_empty() {
+                        ids.push(id);
+                    }
+                }
+            }
+            return self.ids(ids);
+        }
+        if o.format == OutputFormat::Json {
             return self.value(report);
         }
         self.rows(&report.rows(), &ListControls::default())

@@ -4,7 +4,8 @@
 mod normalize_labels;
 
 pub use normalize_labels::{
-    apply_rename, plan, plan_json, plan_rows, Plan, PollTimes, Rename, Skip,
+    apply_plan, apply_rename, plan, plan_rows, Failed, Outcome, OutcomeRow, Plan, PollTimes,
+    Rename, Skip,
 };
 
 pub use super::custom_vars::{parse_assignments, Var};
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
+use crate::core::output::{listing_of, Item, ListControls, Listing, Row as OutputRow, Sectioned};
 use crate::core::validation::{validate_project_id, validate_xnat_label};
 use crate::services::experiments::{self, modality_of, text, Experiment, Row};
 
@@ -31,6 +33,17 @@ pub struct SessionRow {
     pub date: String,
     /// Modality derived from the type, `?` when unknown.
     pub modality: String,
+}
+
+impl OutputRow for SessionRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("label", "Label"),
+        ("subject", "Subject"),
+        ("date", "Date"),
+        ("modality", "Modality"),
+    ];
+    const ID: &'static str = "id";
 }
 
 /// What to list.
@@ -111,6 +124,12 @@ pub struct Share {
     pub label: String,
 }
 
+impl OutputRow for Share {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("project", "Project"), ("label", "Label there")];
+    const ID: &'static str = "project";
+}
+
 /// Everything `session show` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionDetail {
@@ -132,6 +151,136 @@ pub struct SessionDetail {
     pub resources: Vec<Row>,
     /// Projects the session is shared into (not the primary).
     pub shared_projects: Vec<Share>,
+}
+
+/// The head of `session show`: the session's own fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionHead {
+    /// Accession ID.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Subject label, else its ID.
+    pub subject: Option<String>,
+    /// Primary project.
+    pub project: Option<String>,
+    /// Date as sent.
+    pub date: Option<String>,
+    /// Schema type.
+    pub xsi_type: Option<String>,
+}
+
+impl Item for SessionHead {
+    const ID: &'static str = "id";
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("label", "Label"),
+        ("subject", "Subject"),
+        ("project", "Project"),
+        ("date", "Date"),
+        ("xsi_type", "Type"),
+    ];
+    fn title(&self) -> Option<String> {
+        Some(format!("[Session: {}]", self.label))
+    }
+}
+
+/// One scan line of `session show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanLine {
+    /// Scan ID.
+    pub id: String,
+    /// Scan type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Series description.
+    pub series: String,
+    /// Quality.
+    pub quality: String,
+    /// Frames.
+    pub frames: String,
+}
+
+impl OutputRow for ScanLine {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("type", "Type"),
+        ("series", "Series"),
+        ("quality", "Quality"),
+        ("frames", "Frames"),
+    ];
+    const ID: &'static str = "id";
+}
+
+/// One session-resource line of `session show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceLine {
+    /// Resource label.
+    pub label: String,
+    /// Format.
+    pub format: String,
+    /// File count as sent.
+    pub count: String,
+    /// Size as sent.
+    pub size: String,
+}
+
+impl OutputRow for ResourceLine {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("label", "Label"),
+        ("format", "Format"),
+        ("count", "Files"),
+        ("size", "Size"),
+    ];
+    const ID: &'static str = "label";
+}
+
+fn titled<T: OutputRow>(title: &str, rows: &[T]) -> Result<Listing> {
+    let mut l = listing_of(rows, &ListControls::default())?;
+    l.title = Some(format!("[{title} ({})]", rows.len()));
+    Ok(l)
+}
+
+impl Sectioned for SessionDetail {
+    type Head = SessionHead;
+    fn head(&self) -> SessionHead {
+        SessionHead {
+            id: self.id.clone(),
+            label: self.label.clone(),
+            subject: self.subject.clone(),
+            project: self.project.clone(),
+            date: self.date.clone(),
+            xsi_type: self.xsi_type.clone(),
+        }
+    }
+    fn sections(&self) -> Result<Vec<Listing>> {
+        let scans: Vec<ScanLine> = self
+            .scans
+            .iter()
+            .map(|r| ScanLine {
+                id: text(r, "ID"),
+                kind: text(r, "type"),
+                series: text(r, "series_description"),
+                quality: text(r, "quality"),
+                frames: text(r, "frames"),
+            })
+            .collect();
+        let resources: Vec<ResourceLine> = self
+            .resources
+            .iter()
+            .map(|r| ResourceLine {
+                label: text(r, "label"),
+                format: text(r, "format"),
+                count: text(r, "file_count"),
+                size: text(r, "file_size"),
+            })
+            .collect();
+        Ok(vec![
+            titled("Scans", &scans)?,
+            titled("Resources", &resources)?,
+            titled("Shared into", &self.shared_projects)?,
+        ])
+    }
 }
 
 /// The detail view of a resolved session.

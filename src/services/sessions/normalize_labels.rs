@@ -8,10 +8,11 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use regex::Regex;
 use reqwest::Method;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
+use crate::core::output::{Report, Row as OutputRow};
 use crate::core::validation::{validate_project_id, validate_xnat_label};
 use crate::services::experiments::{self, text, Row};
 
@@ -462,12 +463,119 @@ pub async fn apply_rename(client: &XnatClient, r: &Rename, poll: PollTimes) -> R
     }
 }
 
-/// The plan as JSON (for `-o json`), with failures when applied.
-pub fn plan_json(plan: &Plan, dry_run: bool, failed: &[(Rename, String)]) -> Value {
-    json!({
-        "dry_run": dry_run,
-        "renames": plan.renames,
-        "skipped": plan.skipped,
-        "failed": failed.iter().map(|(r, e)| json!({"id": r.id, "from": r.from, "to": r.to, "error": e})).collect::<Vec<_>>(),
+/// A rename that failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failed {
+    /// Accession ID.
+    pub id: String,
+    /// Current label.
+    pub from: String,
+    /// The label it should have got.
+    pub to: String,
+    /// Why it failed.
+    pub error: String,
+}
+
+/// What `session normalize-labels` did (or would do): its JSON document, and one row per rename
+/// or skip in table and TSV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// True when nothing was renamed (`--dry-run`).
+    pub dry_run: bool,
+    /// The planned renames (failed ones included).
+    pub renames: Vec<Rename>,
+    /// Rows left alone.
+    pub skipped: Vec<Skip>,
+    /// Renames that failed.
+    pub failed: Vec<Failed>,
+}
+
+impl Outcome {
+    /// The outcome of a plan that was only shown.
+    pub fn preview(plan: Plan) -> Self {
+        Outcome {
+            dry_run: true,
+            renames: plan.renames,
+            skipped: plan.skipped,
+            failed: Vec::new(),
+        }
+    }
+}
+
+/// Apply a plan one rename at a time. A failed rename is recorded and the run goes on; an
+/// expired session stops it (every later request would fail the same way).
+pub async fn apply_plan(client: &XnatClient, plan: Plan, poll: PollTimes) -> Result<Outcome> {
+    let mut failed = Vec::new();
+    for r in &plan.renames {
+        match apply_rename(client, r, poll).await {
+            Ok(()) => {}
+            Err(e @ Error::SessionExpired(_)) => return Err(e),
+            Err(e) => failed.push(Failed {
+                id: r.id.clone(),
+                from: r.from.clone(),
+                to: r.to.clone(),
+                error: e.to_string(),
+            }),
+        }
+    }
+    Ok(Outcome {
+        dry_run: false,
+        renames: plan.renames,
+        skipped: plan.skipped,
+        failed,
     })
+}
+
+/// One line of the table and TSV forms of an [`Outcome`].
+#[derive(Debug, Clone, Serialize)]
+pub struct OutcomeRow {
+    /// `rename`, `failed` or `skip`.
+    pub action: &'static str,
+    /// Accession ID (empty for a skip).
+    pub id: String,
+    /// Current label.
+    pub label: String,
+    /// New label (empty for a skip).
+    pub target: String,
+    /// Why a row is skipped, or why a rename failed.
+    pub reason: String,
+}
+
+impl OutputRow for OutcomeRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("action", "Action"),
+        ("id", "ID"),
+        ("label", "Label"),
+        ("target", "Target"),
+        ("reason", "Reason"),
+    ];
+    const ID: &'static str = "id";
+}
+
+impl Report for Outcome {
+    type Row = OutcomeRow;
+    fn rows(&self) -> Vec<OutcomeRow> {
+        let renames = self.renames.iter().map(|r| {
+            let failure = self.failed.iter().find(|f| f.id == r.id && f.to == r.to);
+            OutcomeRow {
+                action: if failure.is_some() {
+                    "failed"
+                } else {
+                    "rename"
+                },
+                id: r.id.clone(),
+                label: r.from.clone(),
+                target: r.to.clone(),
+                reason: failure.map(|f| f.error.clone()).unwrap_or_default(),
+            }
+        });
+        let skips = self.skipped.iter().map(|s| OutcomeRow {
+            action: "skip",
+            id: String::new(),
+            label: s.label.clone(),
+            target: String::new(),
+            reason: s.reason.clone(),
+        });
+        renames.chain(skips).collect()
+    }
 }

@@ -136,3 +136,47 @@ fn modality_options() {
     assert_eq!(normalize_modality(" mr ").unwrap(), "MR");
     assert!(normalize_modality(" ").is_err());
 }
+
+#[test]
+fn an_outcome_prints_failed_renames_and_skips_as_rows_and_quiet_prints_only_ids() {
+    use crate::core::output::{OutputFormat, OutputOptions, Printer, Report};
+    let rename = |id: &str| Rename {
+        id: id.into(),
+        from: format!("{id}_old"),
+        to: format!("{id}_new"),
+    };
+    let outcome = Outcome {
+        dry_run: false,
+        renames: vec![rename("E1"), rename("E2")],
+        skipped: vec![Skip {
+            label: "odd".into(),
+            reason: "no date".into(),
+        }],
+        failed: vec![Failed {
+            id: "E2".into(),
+            from: "E2_old".into(),
+            to: "E2_new".into(),
+            error: "boom".into(),
+        }],
+    };
+    let actions: Vec<(&str, String)> = outcome
+        .rows()
+        .into_iter()
+        .map(|r| (r.action, r.reason))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("rename", String::new()),
+            ("failed", "boom".to_string()),
+            ("skip", "no date".to_string())
+        ]
+    );
+    let (mut p, buf) = Printer::buffer(OutputOptions {
+        format: OutputFormat::Table,
+        quiet: true,
+        ..OutputOptions::default()
+    });
+    p.report(&outcome).unwrap();
+    assert_eq!(buf.stdout(), "E1\nE2\n");
+}
