@@ -3,7 +3,9 @@
 
 use reqwest::Method;
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::core::output::Item;
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
 use crate::core::validation::{
@@ -112,11 +114,31 @@ pub async fn list(client: &XnatClient, parent: &ScanParent) -> Result<Vec<ScanRo
 /// `scan show`: the scan's fields (as in a listing row) and its resource labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScanDetail {
-    /// The scan's fields; the ID falls back to the requested one when the server sends none.
-    #[serde(flatten)]
-    pub scan: ScanRow,
+    /// Scan ID within the session (the requested one when the server sends none).
+    pub id: String,
+    /// Scan type.
+    #[serde(rename = "type")]
+    pub scan_type: String,
+    /// Series description.
+    pub series_description: String,
+    /// Quality (`usable`, `questionable`, `unusable`).
+    pub quality: String,
+    /// Frame count: a number, as the item document (and the reference) has it; null if unknown.
+    pub frames: Option<u64>,
+    /// Free-text note.
+    pub note: String,
     /// Resource labels.
     pub resources: Vec<String>,
+}
+
+impl Item for ScanDetail {
+    const ID: &'static str = "id";
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("type", "Type"),
+        ("series_description", "Series Description"),
+        ("frames", "Frames"),
+    ];
 }
 
 fn scan_path(parent: &ScanParent, scan: &str) -> Result<String> {
@@ -137,10 +159,12 @@ pub async fn show(client: &XnatClient, parent: &ScanParent, scan: &str) -> Resul
     let Some((fields, _)) = detail_fields(&doc) else {
         return Err(Error::not_found("scan", scan));
     };
-    let mut scan_fields: ScanRow = scan_row(fields);
-    if scan_fields.id.is_empty() {
-        scan_fields.id = scan.to_string();
-    }
+    let frames = fields.get("frames").and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    let row: ScanRow = scan_row(fields);
     let resources = client
         .list_rows(&format!("{path}/resources"), &[])
         .await?
@@ -148,7 +172,16 @@ pub async fn show(client: &XnatClient, parent: &ScanParent, scan: &str) -> Resul
         .map(|r| text(r, "label"))
         .collect();
     Ok(ScanDetail {
-        scan: scan_fields,
+        id: if row.id.is_empty() {
+            scan.to_string()
+        } else {
+            row.id
+        },
+        scan_type: row.scan_type,
+        series_description: row.series_description,
+        quality: row.quality,
+        frames,
+        note: row.note,
         resources,
     })
 }

@@ -54,17 +54,28 @@ where
         .await
 }
 
-/// Report a batch: with one id given on its own, a success line or that item's own error (its
-/// exit code kept); otherwise one row per item on stdout, a line per failure and a closing line
-/// on stderr, and `Error::Batch` (exit 1) when any item failed. `done` words a success line.
-pub fn report<T>(
+/// How a batch's lines read.
+pub struct Wording<F> {
+    /// The line for one id given on its own (`Deleted subject: X`), in either mode.
+    pub item: F,
+    /// The closing line of a run, `{n}` standing for the count (`Deleted {n} scan(s)`).
+    pub done: &'static str,
+    /// The closing line of a preview (`would delete {n} scan(s)`).
+    pub preview: &'static str,
+}
+
+/// Report a batch: with one id given on its own (`single`), a success line or that item's own
+/// error (its exit code kept); otherwise one row per item on stdout, a line per failure and a
+/// closing line on stderr, and `Error::Batch` (exit 1) when any item failed.
+pub fn report<T, F: Fn(&str, &T) -> String>(
     ctx: &Context,
     ids: &[String],
     outcomes: Vec<Result<T>>,
     mode: Mode,
     single: bool,
-    done: impl Fn(&str, &T) -> String,
+    wording: Wording<F>,
 ) -> Result<()> {
+    let done = &wording.item;
     if single && ids.len() == 1 {
         if let Some(outcome) = outcomes.into_iter().next() {
             let value = outcome?;
@@ -99,11 +110,10 @@ pub fn report<T>(
     if failed > 0 {
         return Err(Error::Batch { failed, total });
     }
+    let n = total.to_string();
     match mode {
-        Mode::Apply => ctx.messages().success(&format!("{total} of {total} done")),
-        Mode::Preview => ctx
-            .messages()
-            .dry_run(&format!("{total} item(s) would be changed")),
+        Mode::Apply => ctx.messages().success(&wording.done.replace("{n}", &n)),
+        Mode::Preview => ctx.messages().dry_run(&wording.preview.replace("{n}", &n)),
     }
     Ok(())
 }

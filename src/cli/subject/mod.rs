@@ -211,17 +211,15 @@ async fn delete(a: DeleteArgs, ctx: &Context) -> Result<()> {
         } else {
             ids.iter().map(|_| Ok(())).collect()
         };
-        batch::report(
-            ctx,
-            &ids,
-            outcomes,
-            mode,
-            a.batch.is_none(),
-            |id, _| match mode {
+        let wording = batch::Wording {
+            item: |id: &str, _: &()| match mode {
                 Mode::Apply => format!("Deleted subject: {id}"),
                 Mode::Preview => format!("Would delete subject: {id} from project: {project}"),
             },
-        )
+            done: "Deleted {n} subject(s)",
+            preview: "would delete {n} subject(s)",
+        };
+        batch::report(ctx, &ids, outcomes, mode, a.batch.is_none(), wording)
     })
     .await
 }

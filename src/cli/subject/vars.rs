@@ -91,17 +91,15 @@ async fn set(a: SetArgs, ctx: &Context) -> Result<()> {
         })
         .await;
         let n = pairs.len();
-        batch::report(
-            ctx,
-            &ids,
-            outcomes,
-            mode,
-            a.batch.is_none(),
-            |id, _| match mode {
+        let wording = batch::Wording {
+            item: |id: &str, _: &()| match mode {
                 Mode::Apply => format!("Set {n} variable(s) on subject {id}"),
                 Mode::Preview => format!("Would set {n} variable(s) on subject {id}"),
             },
-        )
+            done: "Set the variables on {n} subject(s)",
+            preview: "would set the variables on {n} subject(s)",
+        };
+        batch::report(ctx, &ids, outcomes, mode, a.batch.is_none(), wording)
     })
     .await
 }

@@ -95,6 +95,17 @@ pub struct ScanRow {
     pub raw: Row,
 }
 
+impl crate::core::output::Row for ScanRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("type", "Type"),
+        ("series_description", "Series Description"),
+        ("quality", "Quality"),
+        ("frames", "Frames"),
+    ];
+    const ID: &'static str = "id";
+}
+
 /// One file of a resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileRow {
