@@ -3,10 +3,10 @@
 
 use reqwest::Method;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
+use crate::core::output::{Item, Row as OutputRow};
 use crate::core::validation::{
     validate_project_id, validate_scan_id, validate_session_id, validate_subject_id,
     validate_xnat_resource_label,
@@ -87,29 +87,31 @@ pub struct ResourceRow {
     pub label: String,
     /// Format (`DICOM`, `NIFTI`).
     pub format: String,
-    /// File count (the server's cached stat; may be empty).
-    pub file_count: Value,
-    /// Total size in bytes (cached stat; may be empty).
-    pub file_size: Value,
+    /// File count, as the server's listing sends it: text (the reference's JSON has the same).
+    pub file_count: String,
+    /// Total size in bytes, as text (cached stat; may be empty).
+    pub file_size: String,
     /// Content tag (`RAW`).
     pub content: String,
 }
 
-fn number_or_text(row: &Row, key: &str) -> Value {
-    let t = text(row, key);
-    match t.trim().parse::<u64>() {
-        Ok(n) => Value::from(n),
-        Err(_) if t.is_empty() => Value::Null,
-        Err(_) => Value::String(t),
-    }
+impl OutputRow for ResourceRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("label", "Label"),
+        ("format", "Format"),
+        ("file_count", "Files"),
+        ("file_size", "Size"),
+        ("content", "Content"),
+    ];
+    const ID: &'static str = "label";
 }
 
 fn resource_row(r: &Row) -> ResourceRow {
     ResourceRow {
         label: text(r, "label"),
         format: text(r, "format"),
-        file_count: number_or_text(r, "file_count"),
-        file_size: number_or_text(r, "file_size"),
+        file_count: text(r, "file_count"),
+        file_size: text(r, "file_size"),
         content: text(r, "content"),
     }
 }
@@ -132,10 +134,10 @@ pub struct ResourceDetail {
     pub format: String,
     /// Content tag.
     pub content: String,
-    /// File count (cached stat).
-    pub file_count: Value,
-    /// Total size (cached stat).
-    pub file_size: Value,
+    /// File count (cached stat), as text.
+    pub file_count: String,
+    /// Total size (cached stat), as text.
+    pub file_size: String,
     /// The first file names.
     pub files: Vec<String>,
     /// Set when more files exist than are listed.
@@ -144,6 +146,13 @@ pub struct ResourceDetail {
     /// The number of files, when truncated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_files: Option<usize>,
+}
+
+impl Item for ResourceDetail {
+    const ID: &'static str = "label";
+    // "Files" is the list of names; the count needs a label of its own.
+    const LABELS: &'static [(&'static str, &'static str)] =
+        &[("file_count", "File Count"), ("file_size", "Size")];
 }
 
 /// One resource of `parent` with its first [`SHOW_FILES`] file names.
@@ -181,6 +190,10 @@ pub struct Refreshed {
     pub options: Vec<String>,
     /// Always `ok` (failures are errors).
     pub status: String,
+}
+
+impl Item for Refreshed {
+    const ID: &'static str = "resource";
 }
 
 /// `POST /data/services/refresh/catalog?resource=URI[&options=a,b]`.

@@ -5,9 +5,9 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::core::output::Item;
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
+use crate::core::output::Item;
 use crate::core::validation::{
     validate_project_id, validate_scan_id, validate_session_id, validate_subject_id,
 };

@@ -5,10 +5,8 @@ mod upload;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::session::{listing, print_json};
 use crate::cli::shared::ListArgs;
 use crate::cli::Context;
-use crate::core::output::Record;
 use crate::core::{Error, Result};
 use crate::services::resources::{self, Scope};
 
@@ -125,19 +123,7 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let client = ctx.client().await?;
     let parent = resources::parent_path(client, &scope).await?;
     let rows = resources::list(client, &parent).await?;
-    let mut l = listing(
-        &rows,
-        &[
-            ("label", "Label"),
-            ("format", "Format"),
-            ("file_count", "Files"),
-            ("file_size", "Size"),
-            ("content", "Content"),
-        ],
-        "label",
-    )?;
-    controls.apply(&mut l)?;
-    ctx.out().list(&l)
+    ctx.out().rows(&rows, &controls)
 }
 
 async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
@@ -151,20 +137,7 @@ async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
     let client = ctx.client().await?;
     let parent = resources::parent_path(client, &scope).await?;
     let d = resources::show(client, &parent, &a.label).await?;
-    if ctx.is_json() && !ctx.output_options().quiet {
-        return print_json(ctx, &d);
-    }
-    let serde_json::Value::Object(fields) =
-        serde_json::to_value(&d).map_err(|e| Error::Operation(e.to_string()))?
-    else {
-        return Err(Error::Operation("resource detail is not an object".into()));
-    };
-    let mut rec = Record::from_map(fields);
-    rec.id_field = Some("label".into());
-    // "Files" is the list of names below; the count needs a label of its own.
-    rec.label("file_count", "File Count");
-    rec.label("file_size", "Size");
-    ctx.out().record(&rec)
+    ctx.out().item(&d)
 }
 
 async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
@@ -175,15 +148,5 @@ async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
         .filter(|o| !o.is_empty())
         .collect();
     let r = resources::refresh(ctx.client().await?, &a.uri, &options).await?;
-    if ctx.is_json() && !ctx.output_options().quiet {
-        return print_json(ctx, &r);
-    }
-    let serde_json::Value::Object(fields) =
-        serde_json::to_value(&r).map_err(|e| Error::Operation(e.to_string()))?
-    else {
-        return Err(Error::Operation("refresh result is not an object".into()));
-    };
-    let mut rec = Record::from_map(fields);
-    rec.id_field = Some("resource".into());
-    ctx.out().record(&rec)
+    ctx.out().item(&r)
 }

@@ -122,28 +122,38 @@ async fn delete(a: DeleteCmd, ctx: &Context) -> Result<()> {
     rec.project = project;
     rec.subject = a.target.subject.clone();
     rec.session = Some(a.target.session.experiment.clone());
-    mutate(ctx, "Delete these scans?", &a.confirm, rec, |mode, notes| async move {
-        let client = ctx.client().await?;
-        let p = parent(ctx, &a.target).await?;
-        let ids = match requested {
-            Some(ids) => ids,
-            None => scans::list(client, &p).await?.into_iter().map(|s| s.id).collect(),
-        };
-        if ids.is_empty() {
-            return Err(Error::InvalidInput("no scans to delete".into()));
-        }
-        notes.detail("scans", json!(ids));
-        let outcomes = if mode.apply() {
-            batch::run(&ids, workers, |id| scans::delete(client, &p, id)).await
-        } else {
-            ids.iter().map(|_| Ok(())).collect()
-        };
-        let wording = batch::Wording {
-            item: |_: &str, _: &()| String::new(),
-            done: "Deleted {n} scan(s)",
-            preview: "would delete {n} scan(s)",
-        };
-        batch::report(ctx, &ids, outcomes, mode, false, wording)
-    })
+    mutate(
+        ctx,
+        "Delete these scans?",
+        &a.confirm,
+        rec,
+        |mode, notes| async move {
+            let client = ctx.client().await?;
+            let p = parent(ctx, &a.target).await?;
+            let ids = match requested {
+                Some(ids) => ids,
+                None => scans::list(client, &p)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect(),
+            };
+            if ids.is_empty() {
+                return Err(Error::InvalidInput("no scans to delete".into()));
+            }
+            notes.detail("scans", json!(ids));
+            let outcomes = if mode.apply() {
+                batch::run(&ids, workers, |id| scans::delete(client, &p, id)).await
+            } else {
+                ids.iter().map(|_| Ok(())).collect()
+            };
+            let wording = batch::Wording {
+                item: |_: &str, _: &()| String::new(),
+                done: "Deleted {n} scan(s)",
+                preview: "would delete {n} scan(s)",
+            };
+            batch::report(ctx, &ids, outcomes, mode, false, wording)
+        },
+    )
     .await
 }
