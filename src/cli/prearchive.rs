@@ -7,11 +7,10 @@
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::cli::shared::{ConfirmArgs, ListArgs};
+use crate::cli::shared::{mutate, ConfirmArgs, ListArgs};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
-use crate::core::output::{Column, Listing, Record};
-use crate::core::{Error, Result};
+use crate::core::Result;
 use crate::services::prearchive::{self, ArchiveRequest, OperationResult, PrearchiveRef};
 
 /// Prearchive subcommands.
@@ -129,48 +128,10 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let controls = a.list.controls()?;
     let client = ctx.client().await?;
     let rows = prearchive::list(client, a.project.as_deref()).await?;
-    let mut listing = Listing {
-        columns: [
-            "project",
-            "timestamp",
-            "name",
-            "status",
-            "scan_date",
-            "subject",
-        ]
-        .iter()
-        .map(|k| Column::auto(k))
-        .collect(),
-        rows,
-        id_field: "name".into(),
-        title: Some("Prearchive Sessions".into()),
-    };
-    controls.apply(&mut listing)?;
-    if ctx.global().quiet {
-        let text = |r: &serde_json::Map<String, Value>, k: &str| {
-            r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-        };
-        let ids: Vec<String> = listing
-            .rows
-            .iter()
-            .map(|r| {
-                format!(
-                    "{}/{}/{}",
-                    text(r, "project"),
-                    text(r, "timestamp"),
-                    text(r, "folderName")
-                        .chars()
-                        .next()
-                        .map_or_else(|| text(r, "name"), |_| text(r, "folderName"))
-                )
-            })
-            .collect();
-        return ctx.out().ids(&ids);
-    }
-    ctx.out().list(&listing)
+    ctx.out().rows(&rows, &controls)
 }
 
-/// Confirm, run, audit and print one state-changing operation.
+/// Confirm, run, audit and print one operation on a prearchived session.
 async fn gated<F>(
     ctx: &Context,
     operation: &str,
@@ -190,43 +151,17 @@ where
     for (k, v) in details {
         record.detail(*k, v.clone());
     }
-    let go = match ctx.confirm(question, confirm.yes, confirm.dry_run) {
-        Ok(go) => go,
-        Err(e) => {
-            record.error = Some(e.to_string());
-            ctx.audit(record);
-            return Err(e);
+    mutate(ctx, question, confirm, record, |mode, _| async move {
+        if !mode.apply() {
+            ctx.messages().dry_run(&format!(
+                "would {operation} {}/{}/{}",
+                src.project, src.timestamp, src.session
+            ));
+            return Ok(());
         }
-    };
-    record.detail("confirmed", json!(true));
-    if !go {
-        record.dry_run = true;
-        record.success = true;
-        ctx.audit(record);
-        ctx.messages().dry_run(&format!(
-            "would {operation} {}/{}/{}",
-            src.project, src.timestamp, src.session
-        ));
-        return Ok(());
-    }
-    let result = run.await;
-    record.success = result.is_ok();
-    record.error = result.as_ref().err().map(|e| e.to_string());
-    ctx.audit(record);
-    let out = result?;
-    print_result(ctx, &out)?;
-    Ok(())
-}
-
-fn print_result(ctx: &Context, out: &OperationResult) -> Result<()> {
-    let value = serde_json::to_value(out)
-        .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
-    let Value::Object(map) = value else {
-        return Ok(());
-    };
-    let mut record = Record::from_map(map);
-    record.id_field = Some("session".into());
-    ctx.out().record(&record)
+        ctx.out().item(&run.await?)
+    })
+    .await
 }
 
 async fn archive(a: ArchiveCmd, ctx: &Context) -> Result<()> {
@@ -344,44 +279,25 @@ async fn settings(a: SettingsCmd, ctx: &Context) -> Result<()> {
             let mut record = AuditRecord::new("prearchive settings");
             record.project = Some(project.clone());
             record.detail("set", json!(mode));
-            let go = match ctx.confirm(
-                &format!("Set {project} prearchive routing to {mode}?"),
-                a.confirm.yes,
-                a.confirm.dry_run,
-            ) {
-                Ok(go) => go,
-                Err(e) => {
-                    record.error = Some(e.to_string());
-                    ctx.audit(record);
-                    return Err(e);
+            let question = format!("Set {project} prearchive routing to {mode}?");
+            let set = mutate(ctx, &question, &a.confirm, record, |m, _| async move {
+                if !m.apply() {
+                    ctx.messages().dry_run(&format!(
+                        "would set {project} prearchive routing to {mode} (code {code})"
+                    ));
+                    return Ok(None);
                 }
-            };
-            if !go {
-                record.dry_run = true;
-                record.success = true;
-                ctx.audit(record);
-                ctx.messages().dry_run(&format!(
-                    "would set {project} prearchive routing to {mode} (code {code})"
-                ));
-                return Ok(());
+                let s = prearchive::set_setting(ctx.client().await?, &project, mode).await?;
+                ctx.messages()
+                    .success(&format!("Set {project} prearchive routing to {mode}"));
+                Ok(Some(s))
+            })
+            .await?;
+            match set {
+                Some(s) => s,
+                None => return Ok(()),
             }
-            let client = ctx.client().await?;
-            let result = prearchive::set_setting(client, &project, mode).await;
-            record.success = result.is_ok();
-            record.error = result.as_ref().err().map(|e| e.to_string());
-            ctx.audit(record);
-            let s = result?;
-            ctx.messages()
-                .success(&format!("Set {project} prearchive routing to {mode}"));
-            s
         }
     };
-    let value = serde_json::to_value(&setting)
-        .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
-    let Value::Object(map) = value else {
-        return Ok(());
-    };
-    let mut record = Record::from_map(map);
-    record.id_field = Some("project".into());
-    ctx.out().record(&record)
+    ctx.out().item(&setting)
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::core::client::{seg, seg_strict, XnatClient};
 use crate::core::error::snippet;
+use crate::core::output::{Item, Row as OutputRow};
 use crate::core::validation;
 use crate::core::{Error, Result};
 
@@ -59,7 +60,7 @@ impl PrearchiveRef {
 }
 
 /// Sessions in the prearchive, all projects or one.
-pub async fn list(client: &XnatClient, project: Option<&str>) -> Result<Vec<Row>> {
+pub async fn list(client: &XnatClient, project: Option<&str>) -> Result<Vec<PrearchiveRow>> {
     let path = match project {
         Some(p) => format!(
             "/data/prearchive/projects/{}",
@@ -67,7 +68,40 @@ pub async fn list(client: &XnatClient, project: Option<&str>) -> Result<Vec<Row>
         ),
         None => "/data/prearchive".to_string(),
     };
-    client.list_rows(&path, &[]).await
+    let rows = client.list_rows(&path, &[]).await?;
+    Ok(rows.into_iter().map(PrearchiveRow).collect())
+}
+
+/// One session waiting in the prearchive, as the server lists it (every column in JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct PrearchiveRow(pub Row);
+
+impl OutputRow for PrearchiveRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("project", "Project"),
+        ("timestamp", "Timestamp"),
+        ("name", "Name"),
+        ("status", "Status"),
+        ("scan_date", "Scan Date"),
+        ("subject", "Subject"),
+    ];
+    const ID: &'static str = "name";
+    const TITLE: Option<&'static str> = Some("Prearchive Sessions");
+
+    /// `PROJECT/TIMESTAMP/FOLDER`: the address every other prearchive verb takes.
+    fn quiet_id(&self) -> Option<String> {
+        let text = |k: &str| self.0.get(k).and_then(Value::as_str).unwrap_or("");
+        let folder = match text("folderName") {
+            "" => text("name"),
+            f => f,
+        };
+        Some(format!(
+            "{}/{}/{folder}",
+            text("project"),
+            text("timestamp")
+        ))
+    }
 }
 
 /// Prearchive routing codes and their names.
@@ -86,6 +120,10 @@ pub struct RoutingSetting {
     pub code: i64,
     /// `manual`, `auto-archive`, `auto-archive-overwrite` or `unrecognized (N)`.
     pub mode: String,
+}
+
+impl Item for RoutingSetting {
+    const ID: &'static str = "project";
 }
 
 fn mode_name(code: i64) -> String {
@@ -182,6 +220,10 @@ pub struct OperationResult {
     pub experiment_uri: Option<String>,
     /// The server's answer, trimmed.
     pub result: String,
+}
+
+impl Item for OperationResult {
+    const ID: &'static str = "session";
 }
 
 impl OperationResult {

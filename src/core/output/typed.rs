@@ -15,7 +15,16 @@ pub trait Row: Serialize {
     const COLUMNS: &'static [(&'static str, &'static str)];
     /// The key `-q` prints (falls back to `ID`, `label`, `name`).
     const ID: &'static str;
+    /// A title above the table.
+    const TITLE: Option<&'static str> = None;
+    /// What `-q` prints when it is not one field (a prearchive path): `None` prints [`Row::ID`].
+    fn quiet_id(&self) -> Option<String> {
+        None
+    }
 }
+
+/// The hidden field a computed `-q` id travels in (never printed: quiet mode prints only ids).
+const QUIET_KEY: &str = "\u{1}quiet";
 
 /// One object shown as aligned `Label  value` lines (table), a one-row TSV, or its JSON.
 pub trait Item: Serialize {
@@ -61,8 +70,23 @@ pub fn listing_of<T: Row>(rows: &[T], controls: &ListControls) -> Result<Listing
             .collect(),
         rows: rows.iter().map(object_of).collect::<Result<_>>()?,
         id_field: T::ID.to_string(),
-        title: None,
+        title: T::TITLE.map(str::to_string),
     };
+    controls.apply(&mut listing)?;
+    Ok(listing)
+}
+
+/// Like [`listing_of`], with each row's [`Row::quiet_id`] as its `-q` id.
+fn quiet_listing_of<T: Row>(rows: &[T], controls: &ListControls) -> Result<Listing> {
+    let mut listing = listing_of(&[] as &[T], &ListControls::default())?;
+    for row in rows {
+        let mut object = object_of(row)?;
+        if let Some(id) = row.quiet_id() {
+            object.insert(QUIET_KEY.into(), Value::String(id));
+            listing.id_field = QUIET_KEY.into();
+        }
+        listing.rows.push(object);
+    }
     controls.apply(&mut listing)?;
     Ok(listing)
 }
@@ -89,7 +113,11 @@ impl Printer {
             let n = controls.limit.unwrap_or(usize::MAX).min(rows.len());
             return self.json_rows_io(&rows[..n]).map_err(write_error);
         }
-        let listing = listing_of(rows, controls)?;
+        let listing = if o.quiet {
+            quiet_listing_of(rows, controls)?
+        } else {
+            listing_of(rows, controls)?
+        };
         self.list(&listing)
     }
 
