@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use reqwest::Method;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Context;
-use crate::cli::shared::ConfirmArgs;
+use crate::cli::shared::{mutate, ConfirmArgs};
 use crate::core::audit::AuditRecord;
-use crate::core::output::{Column, Listing};
+use crate::core::output::ListControls;
 use crate::core::{Error, Result};
 
 /// The `api` subcommands.
@@ -129,7 +129,7 @@ async fn get(a: GetArgs, ctx: &Context) -> Result<()> {
         .await
         .map_err(|e| Error::Network(format!("reading the response: {e}")))?;
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(value) => print_json_body(&value, ctx),
+        Ok(value) => ctx.out().document(&value, &ListControls::default()),
         Err(_) => {
             if ctx.is_json() {
                 ctx.messages().warn(&format!(
@@ -138,47 +138,6 @@ async fn get(a: GetArgs, ctx: &Context) -> Result<()> {
             }
             ctx.out().bytes(&bytes)
         }
-    }
-}
-
-fn print_json_body(value: &Value, ctx: &Context) -> Result<()> {
-    if ctx.is_json() {
-        return ctx.out().json(value);
-    }
-    let rows = value
-        .pointer("/ResultSet/Result")
-        .and_then(Value::as_array)
-        .or_else(|| value.as_array());
-    let objects: Option<Vec<Map<String, Value>>> = rows.and_then(|rows| {
-        rows.iter()
-            .map(|r| r.as_object().cloned())
-            .collect::<Option<Vec<_>>>()
-    });
-    match objects {
-        Some(rows) => {
-            let mut keys: Vec<String> = Vec::new();
-            for row in &rows {
-                for k in row.keys() {
-                    if !keys.contains(k) {
-                        keys.push(k.clone());
-                    }
-                }
-            }
-            let columns = keys.iter().map(|k| Column::auto(k)).collect();
-            let id_field = ["ID", "id", "label", "name"]
-                .into_iter()
-                .find(|k| keys.iter().any(|x| x == k))
-                .unwrap_or("ID")
-                .to_string();
-            let listing = Listing {
-                columns,
-                rows,
-                id_field,
-                title: None,
-            };
-            ctx.out().list(&listing)
-        }
-        None => ctx.out().json(value),
     }
 }
 
@@ -311,28 +270,27 @@ fn read_stdin() -> Result<Vec<u8>> {
 
 async fn delete(a: DeleteArgs, ctx: &Context) -> Result<()> {
     let (path, pairs) = target(&a.path, &a.params)?;
-    let go = ctx.confirm(&format!("Delete {path}?"), a.confirm.yes, a.confirm.dry_run)?;
     let mut rec = AuditRecord::new("api delete");
-    rec.details
-        .insert("path".into(), Value::String(path.clone()));
-    if !go {
-        rec.dry_run = true;
-        ctx.messages().dry_run(&format!("would DELETE {path}"));
-        ctx.audit(rec);
+    rec.detail("path", Value::String(path.clone()));
+    let question = format!("Delete {path}?");
+    let path = path.as_str();
+    let resp = mutate(ctx, &question, &a.confirm, rec, |mode, _| async move {
+        if !mode.apply() {
+            ctx.messages().dry_run(&format!("would DELETE {path}"));
+            return Ok(None);
+        }
+        let client = ctx.client().await?;
+        let resp = client
+            .request(Method::DELETE, path)
+            .query_pairs(pairs)
+            .send()
+            .await?;
+        Ok(Some(resp))
+    })
+    .await?;
+    let Some(resp) = resp else {
         return Ok(());
-    }
-    let client = ctx.client().await?;
-    let result = client
-        .request(Method::DELETE, &path)
-        .query_pairs(pairs)
-        .send()
-        .await;
-    rec.success = result.is_ok();
-    if let Err(e) = &result {
-        rec.error = Some(e.to_string());
-    }
-    ctx.audit(rec);
-    let resp = result?;
+    };
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.unwrap_or_default();
     if status == 200 || status == 204 || bytes.is_empty() {

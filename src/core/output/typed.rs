@@ -155,6 +155,36 @@ impl Printer {
         self.json(&v)
     }
 
+    /// Print a server's JSON answer (`api get`): JSON as it came, or, in a table, TSV or `-q`,
+    /// its rows when it is a listing (a `ResultSet` or an array of objects). A document that is
+    /// not a listing prints as JSON in every format, `-q` included.
+    pub fn document(&mut self, value: &Value, controls: &ListControls) -> Result<()> {
+        let o = self.options();
+        if o.format == OutputFormat::Json && !o.quiet {
+            return self.json(value);
+        }
+        let rows = value
+            .pointer("/ResultSet/Result")
+            .and_then(Value::as_array)
+            .or_else(|| value.as_array())
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| r.as_object().cloned())
+                    .collect::<Option<Vec<_>>>()
+            });
+        match rows {
+            Some(rows) => {
+                let listing = open_listing(rows, controls)?;
+                self.list(&listing)
+            }
+            None => {
+                let text = serde_json::to_string_pretty(value)
+                    .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
+                self.line(&text)
+            }
+        }
+    }
+
     /// Print a listing (generic rows: `api get`, `search run`).
     pub fn list(&mut self, listing: &Listing) -> Result<()> {
         self.list_io(listing).map_err(write_error)
@@ -197,7 +227,8 @@ impl Printer {
 }
 
 /// A listing of rows whose columns are only known at run time (`search run`, `api get`): every
-/// key in first-seen order, headed by the key itself; `-q` prints `id`, `ID`, `label` or `name`.
+/// key in first-seen order, headed by the key as the server names it; `-q` prints `ID`, `id`,
+/// `label` or `name`.
 pub fn open_listing(rows: Vec<Map<String, Value>>, controls: &ListControls) -> Result<Listing> {
     let mut keys: Vec<&String> = Vec::new();
     for k in rows.iter().flat_map(|r| r.keys()) {
@@ -205,7 +236,7 @@ pub fn open_listing(rows: Vec<Map<String, Value>>, controls: &ListControls) -> R
             keys.push(k);
         }
     }
-    let id_field = ["id", "ID", "label", "name"]
+    let id_field = ["ID", "id", "label", "name"]
         .into_iter()
         .find(|k| keys.iter().any(|x| x.as_str() == *k))
         .unwrap_or("id")
