@@ -95,22 +95,21 @@ pub async fn login_profile(a: LoginArgs, ctx: &Context, name: &str, cfg: &Config
     let expires = session
         .expires_at
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    if ctx.is_json() {
-        let doc = json!({
-            "status": "authenticated",
-            "username": server_user,
-            "requested_username": username,
-            "url": p.url,
-            "profile": p.name,
-            "expires_at": expires,
-        });
-        return ctx.out().json(&doc);
+    let doc = json!({
+        "status": "authenticated",
+        "username": server_user,
+        "requested_username": username,
+        "url": p.url,
+        "profile": p.name,
+        "expires_at": expires,
+    });
+    if !ctx.is_json() {
+        ctx.messages()
+            .success(&format!("logged in to {} as {server_user}", p.url));
+        ctx.messages()
+            .info("session cached; it expires after 15 minutes without use");
     }
-    ctx.messages()
-        .success(&format!("logged in to {} as {server_user}", p.url));
-    ctx.messages()
-        .info("session cached; it expires after 15 minutes without use");
-    Ok(())
+    ctx.out().either(&doc, None)
 }
 
 async fn logout(ctx: &Context) -> Result<()> {
@@ -176,19 +175,18 @@ async fn test(ctx: &Context) -> Result<()> {
     }
     let client = ctx.client().await?;
     let who = client.whoami().await?;
-    if ctx.is_json() {
-        let doc = json!({
-            "status": "authenticated",
-            "url": p.url,
-            "username": who.username,
-            "firstname": who.first_name,
-            "lastname": who.last_name,
-            "email": who.email,
-            "enabled": who.enabled,
-        });
-        return ctx.out().json(&doc);
+    let doc = json!({
+        "status": "authenticated",
+        "url": p.url,
+        "username": who.username,
+        "firstname": who.first_name,
+        "lastname": who.last_name,
+        "email": who.email,
+        "enabled": who.enabled,
+    });
+    if !ctx.is_json() {
+        ctx.messages().success("authentication successful");
     }
-    ctx.messages().success("authentication successful");
     let mut rec = Record::new();
     rec.id_field = Some("user".into());
     rec.insert("user", json!(who.username));
@@ -203,5 +201,5 @@ async fn test(ctx: &Context) -> Result<()> {
     if let Some(email) = &who.email {
         rec.insert("email", json!(email));
     }
-    ctx.out().record(&rec)
+    ctx.out().either(&doc, Some(&rec))
 }

@@ -2,13 +2,14 @@
 //! OS keyring. Nothing here ever prints a secret.
 
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::Context;
-use crate::cli::shared::{password_from_stdin, prompt_line, prompt_password, ConfirmArgs};
+use crate::cli::shared::{mutate, password_from_stdin, prompt_line, prompt_password, ConfirmArgs};
 use crate::core::audit::AuditRecord;
 use crate::core::config::{self, Config, Profile};
-use crate::core::output::{Column, Listing, Record};
+use crate::core::output::{Record, Report, Row};
 use crate::core::validation::{validate_project_id, validate_server_url, validate_timeout};
 use crate::core::{Error, Result};
 
@@ -113,7 +114,7 @@ pub async fn run(cmd: ConfigCommand, ctx: &Context) -> Result<()> {
     match cmd {
         ConfigCommand::Init(a) => init(a, ctx).await,
         ConfigCommand::AddProfile(a) => add_profile(a, ctx),
-        ConfigCommand::RemoveProfile(a) => remove_profile(a, ctx),
+        ConfigCommand::RemoveProfile(a) => remove_profile(a, ctx).await,
         ConfigCommand::UseContext(a) => use_context(a, ctx),
         ConfigCommand::CurrentContext => current_context(ctx),
         ConfigCommand::Show => show(ctx),
@@ -235,7 +236,7 @@ fn add_profile(a: AddProfileArgs, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-fn remove_profile(a: RemoveProfileArgs, ctx: &Context) -> Result<()> {
+async fn remove_profile(a: RemoveProfileArgs, ctx: &Context) -> Result<()> {
     let mut cfg = load(ctx)?;
     if !cfg.has_profile(&a.name) {
         return Err(unknown_profile(&cfg, &a.name));
@@ -246,27 +247,22 @@ fn remove_profile(a: RemoveProfileArgs, ctx: &Context) -> Result<()> {
                 .into(),
         ));
     }
-    let go = ctx.confirm(
-        &format!("Remove profile '{}'?", a.name),
-        a.confirm.yes,
-        a.confirm.dry_run,
-    )?;
     let mut rec = AuditRecord::new("config remove-profile");
-    rec.dry_run = !go;
-    rec.details.insert("name".into(), json!(a.name));
-    if !go {
+    rec.detail("name", json!(a.name));
+    let question = format!("Remove profile '{}'?", a.name);
+    mutate(ctx, &question, &a.confirm, rec, |mode, _| async move {
+        if !mode.apply() {
+            ctx.messages()
+                .dry_run(&format!("would remove profile '{}'", a.name));
+            return Ok(());
+        }
+        cfg.remove_profile(&a.name)?;
+        cfg.save()?;
         ctx.messages()
-            .dry_run(&format!("would remove profile '{}'", a.name));
-        ctx.audit(rec);
-        return Ok(());
-    }
-    cfg.remove_profile(&a.name)?;
-    cfg.save()?;
-    rec.success = true;
-    ctx.audit(rec);
-    ctx.messages()
-        .success(&format!("profile '{}' removed", a.name));
-    Ok(())
+            .success(&format!("profile '{}' removed", a.name));
+        Ok(())
+    })
+    .await
 }
 
 fn use_context(a: UseContextArgs, ctx: &Context) -> Result<()> {
@@ -306,46 +302,75 @@ fn show(ctx: &Context) -> Result<()> {
     let mut rows = Vec::new();
     for (name, p) in &selected {
         details.insert((*name).clone(), config::profile_public_json(p));
-        let mut row = Map::new();
-        row.insert("profile".into(), json!(name));
-        row.insert("default".into(), json!(cfg.default_profile == **name));
-        row.insert("url".into(), json!(p.url));
-        row.insert("verify_ssl".into(), json!(p.verify_ssl));
-        row.insert("timeout".into(), json!(p.timeout));
-        row.insert("default_project".into(), json!(p.default_project));
-        row.insert("username".into(), json!(p.username));
-        row.insert("password".into(), json!(config::password_location(p)));
-        rows.push(row);
-    }
-    if ctx.is_json() {
-        let doc = json!({
-            "config_file": cfg.path().display().to_string(),
-            "default_profile": cfg.default_profile,
-            "output_format": cfg.output_format,
-            "profiles": selected.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-            "profile_details": Value::Object(details),
+        rows.push(ProfileRow {
+            profile: (*name).clone(),
+            default: cfg.default_profile == **name,
+            url: p.url.clone(),
+            verify_ssl: p.verify_ssl,
+            timeout: p.timeout,
+            default_project: p.default_project.clone(),
+            username: p.username.clone(),
+            password: config::password_location(p),
         });
-        return ctx.out().json(&doc);
     }
-    let listing = Listing {
-        columns: [
-            ("profile", "Profile"),
-            ("default", "Default"),
-            ("url", "URL"),
-            ("verify_ssl", "Verify TLS"),
-            ("timeout", "Timeout (s)"),
-            ("default_project", "Default Project"),
-            ("username", "Username"),
-            ("password", "Password"),
-        ]
-        .into_iter()
-        .map(|(k, l)| Column::new(k, l))
-        .collect(),
+    let report = ConfigReport {
+        config_file: cfg.path().display().to_string(),
+        default_profile: cfg.default_profile.clone(),
+        output_format: cfg.output_format.clone(),
+        profiles: selected.iter().map(|(n, _)| (*n).clone()).collect(),
+        profile_details: details,
         rows,
-        id_field: "profile".into(),
-        title: Some(format!("Profiles in {}", cfg.path().display())),
     };
-    ctx.out().list(&listing)
+    ctx.out().report(&report)
+}
+
+/// `config show`: the file's settings as one JSON document, one row per profile in a table.
+#[derive(Debug, Serialize)]
+struct ConfigReport {
+    config_file: String,
+    default_profile: String,
+    output_format: String,
+    profiles: Vec<String>,
+    profile_details: Map<String, Value>,
+    #[serde(skip)]
+    rows: Vec<ProfileRow>,
+}
+
+/// One profile, as `config show` tabulates it (never its password, only where it lives).
+#[derive(Debug, Clone, Serialize)]
+struct ProfileRow {
+    profile: String,
+    default: bool,
+    url: String,
+    verify_ssl: bool,
+    timeout: u64,
+    default_project: Option<String>,
+    username: Option<String>,
+    password: &'static str,
+}
+
+impl Row for ProfileRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("profile", "Profile"),
+        ("default", "Default"),
+        ("url", "URL"),
+        ("verify_ssl", "Verify TLS"),
+        ("timeout", "Timeout (s)"),
+        ("default_project", "Default Project"),
+        ("username", "Username"),
+        ("password", "Password"),
+    ];
+    const ID: &'static str = "profile";
+}
+
+impl Report for ConfigReport {
+    type Row = ProfileRow;
+    fn rows(&self) -> Vec<ProfileRow> {
+        self.rows.clone()
+    }
+    fn title(&self) -> Option<String> {
+        Some(format!("Profiles in {}", self.config_file))
+    }
 }
 
 fn set_password(a: SetPasswordArgs, ctx: &Context) -> Result<()> {

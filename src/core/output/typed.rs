@@ -45,6 +45,10 @@ pub trait Report: Serialize {
     type Row: Row;
     /// The rows, in order.
     fn rows(&self) -> Vec<Self::Row>;
+    /// A title above the table.
+    fn title(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Turn a stdout write failure into the crate's error (a broken pipe later exits 0).
@@ -145,7 +149,16 @@ impl Printer {
         if o.format == OutputFormat::Json {
             return self.value(report);
         }
-        self.rows(&report.rows(), &ListControls::default())
+        let rows = report.rows();
+        let mut listing = if o.quiet {
+            quiet_listing_of(&rows, &ListControls::default())?
+        } else {
+            listing_of(&rows, &ListControls::default())?
+        };
+        if let Some(title) = report.title() {
+            listing.title = Some(title);
+        }
+        self.list(&listing)
     }
 
     /// Print any serialisable value as a JSON document (ids only under `-q`).
@@ -182,6 +195,24 @@ impl Printer {
                     .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
                 self.line(&text)
             }
+        }
+    }
+
+    /// For a command whose JSON is a document of its own (`auth login`, `health ping`): `json`
+    /// under `-o json`, else `human` (a record; `None` prints nothing and the status lines on
+    /// stderr say it all).
+    pub fn either<J: Serialize + ?Sized>(
+        &mut self,
+        json: &J,
+        human: Option<&Record>,
+    ) -> Result<()> {
+        let o = self.options();
+        if o.format == OutputFormat::Json && !o.quiet {
+            return self.value(json);
+        }
+        match human {
+            Some(record) => self.record(record),
+            None => Ok(()),
         }
     }
 
