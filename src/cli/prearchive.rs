@@ -159,7 +159,8 @@ where
             ));
             return Ok(());
         }
-        ctx.out().item(&run.await?)
+        let done = run.await?;
+        ctx.out().item(&done)
     })
     .await
 }
