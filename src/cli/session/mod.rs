@@ -53,30 +53,3 @@ pub async fn run(cmd: SessionCommand, ctx: &Context) -> Result<()> {
         SessionCommand::UploadExam(a) => upload_exam::run(a, ctx).await,
     }
 }
-
-// Until scan and resource are on the typed output (the lead's slice of issue 8): then these go.
-#[doc(hidden)]
-pub(crate) fn listing<T: serde::Serialize>(
-    items: &[T],
-    columns: &[(&str, &str)],
-    id_field: &str,
-) -> Result<crate::core::output::Listing> {
-    let rows = items
-        .iter()
-        .map(crate::core::output::object_of)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(crate::core::output::Listing {
-        columns: columns
-            .iter()
-            .map(|(k, l)| crate::core::output::Column::new(*k, *l))
-            .collect(),
-        rows,
-        id_field: id_field.into(),
-        title: None,
-    })
-}
-
-#[doc(hidden)]
-pub(crate) fn print_json<T: serde::Serialize>(ctx: &Context, value: &T) -> Result<()> {
-    ctx.out().value(value)
-}

@@ -106,10 +106,15 @@ async fn run_set(a: SetArgs, ctx: &Context) -> Result<()> {
         .await;
         let n = vars.len();
         let single = a.batch.is_none();
-        batch::report(ctx, &targets, outcomes, mode, single, |_, id| match mode {
-            Mode::Apply => format!("Set {n} variable(s) on {id}"),
-            Mode::Preview => format!("would set {n} variable(s) on {id}"),
-        })
+        let wording = batch::Wording {
+            item: |_: &str, id: &String| match mode {
+                Mode::Apply => format!("Set {n} variable(s) on {id}"),
+                Mode::Preview => format!("would set {n} variable(s) on {id}"),
+            },
+            done: "Set the variables on {n} session(s)",
+            preview: "would set the variables on {n} session(s)",
+        };
+        batch::report(ctx, &targets, outcomes, mode, single, wording)
     })
     .await
 }
