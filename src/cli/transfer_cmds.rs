@@ -14,10 +14,10 @@ use crate::core::output::{Column, Listing};
 use crate::core::validation::validate_resource_label;
 use crate::core::{Error, Result};
 use crate::services::download::{
-    self, build_plan, execute, item_results, overall_status, resolve_session,
-    resolve_session_of_subject, DownloadPlan, ExecOptions, FileStatus, ItemResult, PlanRequest,
-    ResourceFilter, ScanSelection, SessionLock, TransferSummary,
+    self, build_plan, execute, item_results, resolve_session, resolve_session_of_subject,
+    DownloadPlan, ExecOptions, FileStatus, PlanRequest, ResourceFilter, ScanSelection, SessionLock,
 };
+use crate::services::transfer::{Operation, RunStatus, TransferItem, TransferSummary};
 use crate::services::verify::verify_tree;
 
 /// Options shared by the three download commands.
@@ -199,27 +199,21 @@ pub(crate) async fn run(
         None
     };
     let items = item_results(&plan, &report, verification.as_ref());
-    let summary = TransferSummary {
-        operation: "download".into(),
-        session_id: plan.session.id.clone(),
-        project: plan.session.project.clone(),
-        output_dir: plan.session_dir.display().to_string(),
-        source: None,
-        scans: plan.scan_count(),
-        files: report.complete(),
-        bytes: report.bytes(),
-        duration_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        status: overall_status(&items).to_string(),
-        items,
-        verification,
-        skipped_unsafe_entries: report.skipped_unsafe,
-    };
+    let mut summary = TransferSummary::new(Operation::Download, items, started.elapsed());
+    summary.session_id = Some(plan.session.id.clone());
+    summary.project = plan.session.project.clone();
+    summary.output_dir = Some(plan.session_dir.display().to_string());
+    summary.scans = Some(plan.scan_count());
+    summary.files = Some(report.complete());
+    summary.bytes = Some(report.bytes());
+    summary.verification = verification;
+    summary.skipped_unsafe_entries = report.skipped_unsafe;
     print_summary(ctx, &plan, &report, &summary)?;
 
     if report.cancelled {
         return Err(Error::Cancelled);
     }
-    let failed: Vec<&ItemResult> = summary.items.iter().filter(|i| i.status != "ok").collect();
+    let failed: Vec<&TransferItem> = summary.failed().collect();
     if !failed.is_empty() {
         let ids: Vec<&str> = failed.iter().map(|i| i.id.as_str()).collect();
         return Err(Error::Download(format!(
@@ -311,7 +305,7 @@ fn print_summary(
     report: &download::ExecReport,
     summary: &TransferSummary,
 ) -> Result<()> {
-    for item in summary.items.iter().filter(|i| i.status != "ok") {
+    for item in summary.failed() {
         ctx.messages().warn(&format!(
             "{} FAILED: {}",
             item.id,
@@ -336,48 +330,8 @@ fn print_summary(
             ));
         }
     }
-    if ctx.is_json() {
-        let value = serde_json::to_value(summary)
-            .map_err(|e| Error::Operation(format!("cannot encode the summary: {e}")))?;
-        return ctx.out().json(&value);
-    }
-    let rows = summary
-        .items
-        .iter()
-        .map(|i| {
-            let (files, bytes, fetched) = report.files.iter().filter(|(f, _)| f.item == i.id).fold(
-                (0u64, 0u64, 0u64),
-                |(n, b, d), (f, s)| match s {
-                    FileStatus::Downloaded(x) => (n + 1, b + f.size.unwrap_or(*x), d + 1),
-                    FileStatus::UpToDate => (n + 1, b + f.size.unwrap_or(0), d),
-                    _ => (n, b, d),
-                },
-            );
-            let mut m = Map::new();
-            m.insert("id".into(), json!(i.id));
-            m.insert("status".into(), json!(i.status));
-            m.insert("files".into(), json!(files));
-            m.insert("downloaded".into(), json!(fetched));
-            m.insert("bytes".into(), json!(bytes));
-            m.insert("error".into(), json!(i.error.clone().unwrap_or_default()));
-            m
-        })
-        .collect();
-    let listing = Listing {
-        columns: vec![
-            Column::new("id", "Item"),
-            Column::new("status", "Status"),
-            Column::new("files", "Files"),
-            Column::new("downloaded", "Downloaded"),
-            Column::new("bytes", "Bytes"),
-            Column::new("error", "Error"),
-        ],
-        rows,
-        id_field: "id".into(),
-        title: None,
-    };
-    ctx.out().list(&listing)?;
-    if summary.status == "success" && !report.cancelled {
+    ctx.out().report(summary)?;
+    if summary.status == RunStatus::Success && !report.cancelled {
         let skipped = report
             .files
             .iter()
@@ -395,9 +349,9 @@ fn print_summary(
             .collect();
         ctx.messages().success(&format!(
             "Downloaded {} ({}, {}{resumed}) to {}",
-            downloaded_what(summary.scans, &resources),
-            counted(summary.files, "file"),
-            mb(summary.bytes),
+            downloaded_what(summary.scans.unwrap_or(0), &resources),
+            counted(summary.files.unwrap_or(0), "file"),
+            mb(summary.bytes.unwrap_or(0)),
             plan.session_dir.display()
         ));
     }

@@ -15,5 +15,6 @@ pub mod scans;
 pub mod search;
 pub mod sessions;
 pub mod subjects;
+pub mod transfer;
 pub mod upload;
 pub mod verify;

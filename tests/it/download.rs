@@ -629,7 +629,7 @@ fn catalog_paths_that_collide_fail_their_item_with_exit_1() {
     assert!(items
         .iter()
         .filter(|i| i["id"] != "1")
-        .all(|i| i["status"] == "ok"));
+        .all(|i| i["status"] == "success"));
     assert!(stderr_of(&run).contains("1 FAILED"), "{}", stderr_of(&run));
     let files = files_under(&out);
     assert!(files.iter().all(|f| !f.contains("/1-1.")), "{files:?}");

@@ -303,7 +303,7 @@ fn import_503_bursts_are_retried() {
         &["-w", "2", "--overwrite", "append", "-q"],
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(stdout_of(&out), "UP03_MR1\n");
+    assert_eq!(stdout_of(&out), "batch-1\nbatch-2\n");
     assert_eq!(import_posts(&env), 2 + 3);
     assert_eq!(archived_files(&env, "DEMO_MR", "UP03_MR1"), want);
 }
@@ -602,13 +602,13 @@ fn ctrl_c_stops_the_upload_prints_the_summary_and_exits_7() {
     let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
     assert_eq!(v["status"], "failed");
     assert_eq!(v["files"], 0);
-    let statuses: Vec<&str> = v["items"]
+    let statuses: Vec<(&str, &str)> = v["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["status"].as_str().unwrap())
+        .map(|i| (i["status"].as_str().unwrap(), i["error"].as_str().unwrap()))
         .collect();
-    assert_eq!(statuses, ["cancelled", "cancelled"]);
+    assert_eq!(statuses, [("failed", "cancelled"), ("failed", "cancelled")]);
 }
 
 #[test]

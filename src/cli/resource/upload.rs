@@ -5,13 +5,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use serde_json::Value;
 
 use crate::cli::Context;
-use crate::core::output::Record;
 use crate::core::{Error, Result};
 use crate::services::resources::{self, Scope};
-use crate::services::upload::{self, ResourceUpload, SummaryItem, TransferSummary};
+use crate::services::transfer::TransferItem;
+use crate::services::upload::{self, ResourceUpload};
 
 /// Arguments of `resource upload`.
 #[derive(Debug, Args)]
@@ -102,48 +101,19 @@ pub async fn run(a: UploadCmd, ctx: &Context) -> Result<()> {
     let result = upload::upload_to_resource(client, &req).await;
     let (item, files, bytes) = match &result {
         Ok(r) => (
-            SummaryItem {
-                id: label.clone(),
-                status: "success".into(),
-                error: None,
-            },
+            TransferItem::success(label.clone()).with_counts(r.files, r.files, r.bytes),
             Some(r.files),
             Some(r.bytes),
         ),
         Err(e) => (
-            SummaryItem {
-                id: label.clone(),
-                status: "failed".into(),
-                error: Some(e.to_string()),
-            },
+            TransferItem::failed(label.clone(), e.to_string()),
             None,
             None,
         ),
     };
-    let mut summary =
-        TransferSummary::new(&source, None, vec![item], files, bytes, started.elapsed());
+    let mut summary = upload::summary(&source, None, vec![item], files, bytes, started.elapsed());
     summary.project = project_name;
-    let value = serde_json::to_value(&summary)
-        .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
-    if let Value::Object(mut map) = value {
-        if !ctx.is_json() {
-            let hidden = [
-                "items",
-                "verification",
-                "output_dir",
-                "scans",
-                "skipped_unsafe_entries",
-                "session_id",
-            ];
-            map = map
-                .into_iter()
-                .filter(|(k, _)| !hidden.contains(&k.as_str()))
-                .collect();
-        }
-        let mut record = Record::from_map(map);
-        record.id_field = Some("source".into());
-        ctx.out().record(&record)?;
-    }
+    ctx.out().report(&summary)?;
     let report = result?;
     if !report.duplicates.is_empty() {
         ctx.messages().warn(&format!(

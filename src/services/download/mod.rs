@@ -27,63 +27,8 @@ pub use plan::{
     PlanRequest, PlannedFile, ResourceFilter, ScanSelection, SessionRef,
 };
 
-use serde::Serialize;
-
+use crate::services::transfer::TransferItem;
 use crate::services::verify::Verification;
-
-/// One item (a scan, or a session resource as `resource:<label>`) in a [`TransferSummary`].
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ItemResult {
-    /// Scan ID, or `resource:<label>`.
-    pub id: String,
-    /// `ok` or `failed`.
-    pub status: String,
-    /// Why the item failed.
-    pub error: Option<String>,
-}
-
-/// The reference's `TransferSummary` JSON object, with counts that mean what they say.
-#[derive(Debug, Clone, Serialize)]
-pub struct TransferSummary {
-    /// Always `download` here.
-    pub operation: String,
-    /// Accession ID of the session.
-    pub session_id: String,
-    /// The session's primary project.
-    pub project: Option<String>,
-    /// The session directory files were written under.
-    pub output_dir: String,
-    /// Unused for downloads (the reference prints null).
-    pub source: Option<String>,
-    /// Distinct scans that had files to transfer (each counted once).
-    pub scans: usize,
-    /// Files now present and verified locally (downloaded or already up to date).
-    pub files: usize,
-    /// Bytes transferred in this run.
-    pub bytes: u64,
-    /// Wall-clock seconds.
-    pub duration_seconds: f64,
-    /// `success`, `partial` or `failed`.
-    pub status: String,
-    /// One entry per scan or session resource.
-    pub items: Vec<ItemResult>,
-    /// The `--verify` report, when asked for.
-    pub verification: Option<Verification>,
-    /// Archive members refused as unsafe (always 0 for the per-file engine).
-    pub skipped_unsafe_entries: usize,
-}
-
-/// `success` when every item succeeded, `failed` when none did, else `partial`.
-pub fn overall_status(items: &[ItemResult]) -> &'static str {
-    let ok = items.iter().filter(|i| i.status == "ok").count();
-    if ok == items.len() {
-        "success"
-    } else if ok == 0 {
-        "failed"
-    } else {
-        "partial"
-    }
-}
 
 /// Withdraw the resume records of `paths` under `session_dir` (files a `--verify` found
 /// different), so the next run hashes them and fetches them again.
@@ -103,12 +48,13 @@ pub fn forget_in_manifest(
 
 /// One result per planned item: `failed` when its listing failed, when any of its files failed,
 /// was cancelled or collided with another catalog path (and so was not written), or when
-/// `--verify` found one of its files different or missing; else `ok`.
+/// `--verify` found one of its files different or missing; else `success`. Each carries its
+/// counts: files in place, files fetched by this run, and their bytes.
 pub fn item_results(
     plan: &DownloadPlan,
     report: &ExecReport,
     verification: Option<&Verification>,
-) -> Vec<ItemResult> {
+) -> Vec<TransferItem> {
     let item_of = |path: &str| {
         plan.files
             .iter()
@@ -151,33 +97,33 @@ pub fn item_results(
     plan.items
         .iter()
         .map(|id| {
+            let (files, bytes, fetched) = report.files.iter().filter(|(f, _)| &f.item == id).fold(
+                (0, 0, 0),
+                |(n, b, d), (f, s)| match s {
+                    FileStatus::Downloaded(x) => (n + 1, b + f.size.unwrap_or(*x), d + 1),
+                    FileStatus::UpToDate => (n + 1, b + f.size.unwrap_or(0), d),
+                    _ => (n, b, d),
+                },
+            );
             if let Some((_, e)) = plan.item_errors.iter().find(|(i, _)| i == id) {
-                return ItemResult {
-                    id: id.clone(),
-                    status: "failed".into(),
-                    error: Some(e.clone()),
-                };
+                return TransferItem::failed(id, e).with_counts(files, fetched, bytes);
             }
             let mut mine = problems.iter().filter(|(i, _)| i == id);
-            match mine.next() {
-                None => ItemResult {
-                    id: id.clone(),
-                    status: "ok".into(),
-                    error: None,
-                },
+            let item = match mine.next() {
+                None => TransferItem::success(id),
                 Some((_, why)) => {
                     let more = mine.count();
-                    ItemResult {
-                        id: id.clone(),
-                        status: "failed".into(),
-                        error: Some(if more > 0 {
+                    TransferItem::failed(
+                        id,
+                        if more > 0 {
                             format!("{why} (and {more} more files)")
                         } else {
                             why.clone()
-                        }),
-                    }
+                        },
+                    )
                 }
-            }
+            };
+            item.with_counts(files, fetched, bytes)
         })
         .collect()
 }
@@ -185,6 +131,7 @@ pub fn item_results(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::transfer::{ItemStatus, RunStatus};
 
     fn file(item: &str, path: &str) -> PlannedFile {
         PlannedFile {
@@ -231,14 +178,14 @@ mod tests {
             skipped_unsafe: 0,
         };
         let items = item_results(&p, &report, None);
-        assert_eq!(items[0].status, "ok");
-        assert_eq!(items[1].status, "failed");
+        assert_eq!(items[0].status, ItemStatus::Success);
+        assert_eq!(items[1].status, ItemStatus::Failed);
         let e = items[1].error.as_deref().unwrap();
         assert!(
             e.contains("files/X: another catalog file") && e.ends_with("(and 1 more files)"),
             "{e}"
         );
-        assert_eq!(overall_status(&items), "partial");
+        assert_eq!(RunStatus::of(&items), RunStatus::Partial);
     }
 
     #[test]
@@ -256,7 +203,7 @@ mod tests {
             ..Default::default()
         };
         let items = item_results(&p, &report, Some(&v));
-        assert_eq!(items[0].status, "failed");
+        assert_eq!(items[0].status, ItemStatus::Failed);
         assert!(items[0].error.as_deref().unwrap().contains("differs"));
     }
 }

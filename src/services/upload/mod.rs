@@ -29,6 +29,7 @@ pub use scan::{find_dicom_files, is_dicom_file};
 use crate::core::client::XnatClient;
 use crate::core::validation;
 use crate::core::{Error, Result};
+use crate::services::transfer::{Operation, TransferItem, TransferSummary};
 
 /// What the import service does when the session already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,82 +187,23 @@ fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
     Some((n(1)?, n(2)?, n(3)?))
 }
 
-/// One item of a [`TransferSummary`].
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct SummaryItem {
-    /// Batch name, file name, or handler name.
-    pub id: String,
-    /// `success`, `failed` or `cancelled`.
-    pub status: String,
-    /// Why it failed.
-    pub error: Option<String>,
-}
-
-/// The reference's TransferSummary object for uploads, with counts of what actually landed.
-#[derive(Debug, Clone, Serialize)]
-pub struct TransferSummary {
-    /// Always `upload`.
-    pub operation: &'static str,
-    /// The session label (null for resource uploads).
-    pub session_id: Option<String>,
-    /// Project.
-    pub project: Option<String>,
-    /// Always null for uploads.
-    pub output_dir: Option<String>,
-    /// The input path as given.
-    pub source: String,
-    /// Always null for uploads.
-    pub scans: Option<usize>,
-    /// Files that were uploaded successfully.
-    pub files: Option<usize>,
-    /// Bytes sent in successful requests (archive sizes for batched uploads).
-    pub bytes: Option<u64>,
-    /// Wall-clock seconds (3 decimals).
-    pub duration_seconds: f64,
-    /// `success`, `partial` or `failed`.
-    pub status: &'static str,
-    /// Per batch / file / request.
-    pub items: Vec<SummaryItem>,
-    /// Always null for uploads.
-    pub verification: Option<serde_json::Value>,
-    /// Always 0 for uploads.
-    pub skipped_unsafe_entries: usize,
-}
-
-impl TransferSummary {
-    /// A summary whose status follows from its items.
-    pub fn new(
-        source: &str,
-        target: Option<&Target>,
-        items: Vec<SummaryItem>,
-        files: Option<usize>,
-        bytes: Option<u64>,
-        elapsed: std::time::Duration,
-    ) -> Self {
-        let ok = items.iter().filter(|i| i.status == "success").count();
-        let status = if !items.is_empty() && ok == items.len() {
-            "success"
-        } else if ok == 0 {
-            "failed"
-        } else {
-            "partial"
-        };
-        TransferSummary {
-            operation: "upload",
-            session_id: target.map(|t| t.session.clone()),
-            project: target.map(|t| t.project.clone()),
-            output_dir: None,
-            source: source.to_string(),
-            scans: None,
-            files,
-            bytes,
-            duration_seconds: (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
-            status,
-            items,
-            verification: None,
-            skipped_unsafe_entries: 0,
-        }
-    }
+/// The summary of an upload of `source` into `target` (a resource upload has no session):
+/// status from `items`, `files` and `bytes` as landed.
+pub fn summary(
+    source: &str,
+    target: Option<&Target>,
+    items: Vec<TransferItem>,
+    files: Option<usize>,
+    bytes: Option<u64>,
+    elapsed: std::time::Duration,
+) -> TransferSummary {
+    let mut s = TransferSummary::new(Operation::Upload, items, elapsed);
+    s.session_id = target.map(|t| t.session.clone());
+    s.project = target.map(|t| t.project.clone());
+    s.source = Some(source.to_string());
+    s.files = files;
+    s.bytes = bytes;
+    s
 }
 
 /// Temporary working directory for archives (removed when dropped).

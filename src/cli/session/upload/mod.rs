@@ -17,10 +17,9 @@ use std::time::Instant;
 use crate::cli::Context;
 use crate::core::progress::Progress;
 use crate::core::{Error, Result};
-use crate::services::upload::{
-    self, ArchiveFormat, ImportSettings, Overwrite, Routing, SummaryItem, TransferSummary,
-};
-use report::{dry_run, item, print_summary};
+use crate::services::transfer::TransferItem;
+use crate::services::upload::{self, ArchiveFormat, ImportSettings, Overwrite, Routing};
+use report::{dry_run, item};
 use settings::{parse_profile_mode, parse_profile_overwrite};
 
 /// Run `session upload`.
@@ -131,10 +130,14 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
             let size = std::fs::metadata(&a.input).map(|m| m.len()).unwrap_or(0);
             let r = upload::upload_archive_file(client, &settings, &a.input, &cancel).await;
             let (item, files, bytes) = match &r {
-                Ok(_) => (item(&name, None), Some(1), Some(size)),
+                Ok(_) => (
+                    item(&name, None).with_counts(1, 1, size),
+                    Some(1),
+                    Some(size),
+                ),
                 Err(e) => (item(&name, Some(e)), None, None),
             };
-            let summary = TransferSummary::new(
+            let summary = upload::summary(
                 &source,
                 Some(t),
                 vec![item],
@@ -142,7 +145,7 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
                 bytes,
                 started.elapsed(),
             );
-            print_summary(ctx, &summary)?;
+            ctx.out().report(&summary)?;
             r?;
             ctx.messages().success(&format!("Uploaded {name}"));
             Ok(())
@@ -155,19 +158,16 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
                 .aborted
                 .clone()
                 .or_else(|| r.failed.first().map(|(p, e)| format!("{p}: {e}")));
-            let status = if r.cancelled {
-                "cancelled"
-            } else if error.is_some() {
-                "failed"
-            } else {
-                "success"
+            let it = match error {
+                _ if r.cancelled => TransferItem::failed("gradual-dicom", "cancelled"),
+                Some(e) => TransferItem::failed("gradual-dicom", e),
+                None => TransferItem::success("gradual-dicom").with_counts(
+                    r.succeeded,
+                    r.succeeded,
+                    r.bytes,
+                ),
             };
-            let it = SummaryItem {
-                id: "gradual-dicom".into(),
-                status: status.into(),
-                error,
-            };
-            let summary = TransferSummary::new(
+            let summary = upload::summary(
                 &source,
                 Some(t),
                 vec![it],
@@ -175,7 +175,7 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
                 Some(r.bytes),
                 started.elapsed(),
             );
-            print_summary(ctx, &summary)?;
+            ctx.out().report(&summary)?;
             for (p, e) in r.failed.iter().take(5) {
                 ctx.messages().warn(&format!("{p}: {e}"));
             }
@@ -216,20 +216,14 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
                     files += o.files;
                     bytes += o.bytes;
                 }
-                items.push(SummaryItem {
-                    id: format!("batch-{}", o.number),
-                    status: if o.cancelled {
-                        "cancelled"
-                    } else if o.error.is_some() {
-                        "failed"
-                    } else {
-                        "success"
-                    }
-                    .into(),
-                    error: o.error.clone(),
+                let id = format!("batch-{}", o.number);
+                items.push(match &o.error {
+                    _ if o.cancelled => TransferItem::failed(id, "cancelled"),
+                    Some(e) => TransferItem::failed(id, e.clone()),
+                    None => TransferItem::success(id).with_counts(o.files, o.files, o.bytes),
                 });
             }
-            let summary = TransferSummary::new(
+            let summary = upload::summary(
                 &source,
                 Some(t),
                 items,
@@ -237,7 +231,7 @@ pub async fn run(a: UploadArgs, ctx: &Context) -> Result<()> {
                 Some(bytes),
                 started.elapsed(),
             );
-            print_summary(ctx, &summary)?;
+            ctx.out().report(&summary)?;
             let failed: Vec<_> = outcomes.iter().filter(|o| o.error.is_some()).collect();
             for o in failed.iter().filter(|o| !o.cancelled).take(5) {
                 ctx.messages().warn(&format!(

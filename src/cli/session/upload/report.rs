@@ -2,50 +2,21 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::Mode;
 use crate::cli::Context;
 use crate::core::output::Record;
 use crate::core::{Error, Result};
-use crate::services::upload::{self, ImportSettings, Routing, SummaryItem, TransferSummary};
+use crate::services::transfer::TransferItem;
+use crate::services::upload::{self, ImportSettings, Routing};
 
-/// Print a TransferSummary: the whole object as JSON, its scalar fields otherwise.
-pub(super) fn print_summary(ctx: &Context, summary: &TransferSummary) -> Result<()> {
-    let value = serde_json::to_value(summary)
-        .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
-    let Value::Object(mut map) = value else {
-        return Ok(());
-    };
-    if !ctx.is_json() {
-        let hidden = [
-            "items",
-            "verification",
-            "output_dir",
-            "scans",
-            "skipped_unsafe_entries",
-        ];
-        map = map
-            .into_iter()
-            .filter(|(k, _)| !hidden.contains(&k.as_str()))
-            .collect();
-    }
-    let mut record = Record::from_map(map);
-    record.id_field = Some("session_id".into());
-    ctx.out().record(&record)
-}
-
-/// One summary item: success, cancelled or failed with the error text.
-pub(super) fn item(name: &str, err: Option<&Error>) -> SummaryItem {
-    SummaryItem {
-        id: name.to_string(),
-        status: match err {
-            None => "success",
-            Some(Error::Cancelled) => "cancelled",
-            Some(_) => "failed",
-        }
-        .into(),
-        error: err.map(|e| e.to_string()),
+/// One summary item: success, or failed with the error text (`cancelled` when stopped).
+pub(super) fn item(name: &str, err: Option<&Error>) -> TransferItem {
+    match err {
+        None => TransferItem::success(name),
+        Some(Error::Cancelled) => TransferItem::failed(name, "cancelled"),
+        Some(e) => TransferItem::failed(name, e.to_string()),
     }
 }
 
