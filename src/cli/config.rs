@@ -123,6 +123,7 @@ pub async fn run(cmd: ConfigCommand, ctx: &Context) -> Result<()> {
 }
 
 fn load(ctx: &Context) -> Result<Config> {
+    ctx.require_explicit_config()?;
     Config::load(&ctx.config_path())
 }
 
@@ -152,7 +153,7 @@ async fn init(a: InitArgs, ctx: &Context) -> Result<()> {
     };
     let url = validate_server_url(&url)?;
     let project = a.project.as_deref().map(validate_project_id).transpose()?;
-    let mut cfg = load(ctx)?;
+    let mut cfg = Config::load(&ctx.config_path())?;
     if cfg.has_profile(&name) && !a.force {
         return Err(Error::Config(format!(
             "profile '{name}' already exists; use --force to replace it"

@@ -131,9 +131,23 @@ impl Context {
             .unwrap_or_else(|| PathBuf::from("."))
     }
 
+    /// A `--config` naming a file that does not exist is an error: running on with an empty
+    /// configuration would create its folder and write the session cache there.
+    pub fn require_explicit_config(&self) -> Result<()> {
+        match &self.global.config {
+            Some(p) if !p.exists() => Err(Error::Config(format!(
+                "config file {} does not exist (create it with 'xnatctl config init --config {}')",
+                p.display(),
+                p.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The configuration file, loaded once.
     pub fn config(&self) -> Result<&Config> {
         let loaded = self.config.get_or_init(|| {
+            self.require_explicit_config().map_err(|e| e.to_string())?;
             let cfg = Config::load(&self.config_path()).map_err(|e| {
                 // Keep the error for every later call; Error is not Clone.
                 e.to_string()

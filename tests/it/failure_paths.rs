@@ -129,3 +129,48 @@ fn a_rejected_xnat_token_is_named_in_the_error() {
     );
     assert!(stdout_of(&out).is_empty());
 }
+
+#[test]
+fn a_missing_config_file_is_an_error_and_nothing_is_written() {
+    let env = TestEnv::demo();
+    let dir = env.home.path().join("nope");
+    let cfg = dir.join("config.yaml");
+    for args in [
+        vec!["auth", "login"],
+        vec!["project", "list"],
+        vec!["config", "show"],
+        vec!["config", "add-profile", "x", "--url", "http://localhost:1"],
+    ] {
+        let out = env
+            .cmd()
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).contains("does not exist"),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+        assert!(!dir.exists(), "{args:?} created {}", dir.display());
+    }
+    // `config init` is how such a file is made.
+    let out = env
+        .bare_cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "config",
+            "init",
+            "--url",
+            "http://localhost:1",
+            "--username",
+            "u",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(cfg.is_file());
+}

@@ -74,13 +74,27 @@ pub fn refuse_password(pw: &Option<String>) -> Result<()> {
     Ok(())
 }
 
+/// Longest password `--password-stdin` reads; stdin from `/dev/zero` must not fill memory.
+const MAX_PASSWORD_BYTES: u64 = 4096;
+
 /// Read one line from stdin as a password (for `--password-stdin`).
 pub fn password_from_stdin() -> Result<String> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
+    read_password(std::io::stdin().lock())
+}
+
+fn read_password(input: impl BufRead) -> Result<String> {
+    let mut line = Vec::new();
+    input
+        .take(MAX_PASSWORD_BYTES + 1)
+        .read_until(b'\n', &mut line)
         .map_err(|e| Error::io("reading the password from stdin", e))?;
+    if line.len() as u64 > MAX_PASSWORD_BYTES {
+        return Err(Error::usage(format!(
+            "--password-stdin: the first line of stdin is longer than {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    let line = String::from_utf8(line)
+        .map_err(|_| Error::usage("--password-stdin: the password is not UTF-8"))?;
     let pw = line.trim_end_matches(['\n', '\r']).to_string();
     if pw.is_empty() {
         return Err(Error::usage(
@@ -122,6 +136,15 @@ pub fn prompt_line(prompt: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_line_is_capped() {
+        assert_eq!(read_password(&b"secret\nrest"[..]).unwrap(), "secret");
+        let zeros = std::io::repeat(0).take(1 << 30);
+        let e = read_password(std::io::BufReader::new(zeros)).unwrap_err();
+        assert!(e.to_string().contains("longer than 4096 bytes"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+    }
 
     #[test]
     fn batch_lines_skip_blanks_and_trim() {

@@ -50,6 +50,54 @@ pub struct Config {
     warnings: Vec<String>,
 }
 
+/// Largest config file read (a real one is a few KiB; `/dev/zero` must not fill memory).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Deepest nesting accepted in the config file (a real one nests 3 levels).
+pub const MAX_CONFIG_DEPTH: usize = 32;
+
+/// Read at most [`MAX_CONFIG_BYTES`] of `path`; more is an error (`InvalidData`).
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB", MAX_CONFIG_BYTES / 1024),
+        ));
+    }
+    Ok(text)
+}
+
+/// The nesting depth of `text` when it exceeds [`MAX_CONFIG_DEPTH`], counted before parsing so
+/// the YAML parser never recurses that deep: flow brackets, and block indentation (each level
+/// indents at least one column).
+fn too_deep(text: &str) -> Option<usize> {
+    let mut flow = 0usize;
+    let mut deepest = 0usize;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start_matches([' ', '-']).len();
+        deepest = deepest.max(indent / 2 + 1);
+        let mut quote: Option<char> = None;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    deepest = deepest.max(indent / 2 + flow);
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    (deepest > MAX_CONFIG_DEPTH).then_some(deepest)
+}
+
 impl Config {
     /// An empty configuration that will be saved to `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -119,7 +167,7 @@ impl Config {
 
     /// Load `path`; a missing file gives an empty configuration.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match read_capped(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Config::new(path));
@@ -131,6 +179,12 @@ impl Config {
                 )))
             }
         };
+        if let Some(depth) = too_deep(&text) {
+            return Err(Error::Config(format!(
+                "failed to load config {}: nested more than {MAX_CONFIG_DEPTH} levels (found {depth})",
+                path.display()
+            )));
+        }
         let mut cfg = Self::parse(&text, path)
             .map_err(|m| Error::Config(format!("failed to load config {}: {m}", path.display())))?;
         if !cfg.inline_passwords.is_empty() && readable_by_others(path) {

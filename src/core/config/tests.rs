@@ -360,3 +360,40 @@ fn invalid_profile_url_is_reported() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidUrl { .. }), "{e}");
 }
+
+#[test]
+fn an_oversized_or_endless_config_is_refused_without_reading_it_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("config.yaml");
+    std::fs::write(&big, format!("version: 1\n#{}\n", "x".repeat(2 << 20))).unwrap();
+    let e = Config::load(&big).unwrap_err().to_string();
+    assert!(e.contains("larger than 1024 KiB"), "{e}");
+    #[cfg(unix)]
+    {
+        let e = Config::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("larger than"), "{e}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let n = 100_000;
+    let flow = format!("version: 1\nprofiles: {}{}\n", "[".repeat(n), "]".repeat(n));
+    std::fs::write(&path, flow).unwrap();
+    let e = Config::load(&path).unwrap_err().to_string();
+    assert!(e.contains("nested more than 32 levels"), "{e}");
+    let mut block = String::from("version: 1\nprofiles:\n");
+    for i in 0..40 {
+        block.push_str(&format!("{}k{i}:\n", "  ".repeat(i + 1)));
+    }
+    std::fs::write(&path, block).unwrap();
+    let e = Config::load(&path).unwrap_err().to_string();
+    assert!(e.contains("nested more than 32 levels"), "{e}");
+    // The fixture (three levels, quotes and brackets in values) still loads.
+    std::fs::write(&path, FIXTURE).unwrap();
+    Config::load(&path).unwrap();
+}
