@@ -127,6 +127,14 @@ fn load(ctx: &Context) -> Result<Config> {
     Config::load(&ctx.config_path())
 }
 
+/// Load the config for a change, holding its lock until the returned guard drops (after
+/// `save`), so concurrent changes take turns instead of the last writer dropping the others'.
+fn load_for_update(ctx: &Context) -> Result<(crate::core::fsutil::FileLock, Config)> {
+    ctx.require_explicit_config()?;
+    let lock = crate::core::fsutil::lock_exclusive(&ctx.config_path())?;
+    Ok((lock, Config::load(&ctx.config_path())?))
+}
+
 fn require_profiles(cfg: &Config, ctx: &Context) -> Result<()> {
     if cfg.profiles.is_empty() {
         return Err(Error::NoConfig {
@@ -153,6 +161,7 @@ async fn init(a: InitArgs, ctx: &Context) -> Result<()> {
     };
     let url = validate_server_url(&url)?;
     let project = a.project.as_deref().map(validate_project_id).transpose()?;
+    let _lock = crate::core::fsutil::lock_exclusive(&ctx.config_path())?;
     let mut cfg = Config::load(&ctx.config_path())?;
     if cfg.has_profile(&name) && !a.force {
         return Err(Error::Config(format!(
@@ -214,7 +223,7 @@ fn add_profile(a: AddProfileArgs, ctx: &Context) -> Result<()> {
             });
         }
     }
-    let mut cfg = load(ctx)?;
+    let (_lock, mut cfg) = load_for_update(ctx)?;
     if cfg.has_profile(&a.name) {
         return Err(Error::Config(format!(
             "profile '{}' already exists",
@@ -238,7 +247,7 @@ fn add_profile(a: AddProfileArgs, ctx: &Context) -> Result<()> {
 }
 
 async fn remove_profile(a: RemoveProfileArgs, ctx: &Context) -> Result<()> {
-    let mut cfg = load(ctx)?;
+    let (_lock, mut cfg) = load_for_update(ctx)?;
     if !cfg.has_profile(&a.name) {
         return Err(unknown_profile(&cfg, &a.name));
     }
@@ -267,7 +276,7 @@ async fn remove_profile(a: RemoveProfileArgs, ctx: &Context) -> Result<()> {
 }
 
 fn use_context(a: UseContextArgs, ctx: &Context) -> Result<()> {
-    let mut cfg = load(ctx)?;
+    let (_lock, mut cfg) = load_for_update(ctx)?;
     if !cfg.has_profile(&a.name) {
         return Err(unknown_profile(&cfg, &a.name));
     }
@@ -375,7 +384,7 @@ impl Report for ConfigReport {
 }
 
 fn set_password(a: SetPasswordArgs, ctx: &Context) -> Result<()> {
-    let mut cfg = load(ctx)?;
+    let (_lock, mut cfg) = load_for_update(ctx)?;
     let url = match cfg.get_profile(&a.name) {
         Some(p) => p.url.clone(),
         None => return Err(unknown_profile(&cfg, &a.name)),

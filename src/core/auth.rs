@@ -212,6 +212,12 @@ impl AuthManager {
         username: Option<&str>,
         now: DateTime<Utc>,
     ) -> Option<CachedSession> {
+        if !self.path.exists() {
+            return None;
+        }
+        // Best effort: without the lock a touch may race another writer, which costs at most
+        // a stale expiry.
+        let _lock = fsutil::lock_exclusive(&self.path).ok();
         let all = self.read_all();
         if all.is_empty() {
             return None;
@@ -252,6 +258,7 @@ impl AuthManager {
     ) -> Result<CachedSession> {
         let key = normalize_url(url);
         let username = username.map(str::to_string).filter(|u| !u.is_empty());
+        let _lock = fsutil::lock_exclusive(&self.path)?;
         let mut all: Vec<CachedSession> = self
             .read_all()
             .into_iter()
@@ -285,6 +292,10 @@ impl AuthManager {
     /// Returns the removed sessions, so a logout can tell the server about them.
     pub fn remove(&self, url: &str, username: Option<&str>) -> Result<Vec<CachedSession>> {
         let key = normalize_url(url);
+        if !self.path.exists() {
+            return Ok(Vec::new());
+        }
+        let _lock = fsutil::lock_exclusive(&self.path)?;
         let (gone, kept): (Vec<_>, Vec<_>) = self
             .read_all()
             .into_iter()

@@ -65,6 +65,39 @@ pub fn write_secret_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// An exclusive advisory lock, held until dropped (the kernel also drops it when the process
+/// dies). See [`lock_exclusive`].
+#[derive(Debug)]
+pub struct FileLock {
+    _file: fs::File,
+}
+
+/// Lock `<path>.lock` for a read-modify-write of `path`, waiting while another process holds it.
+///
+/// The data file itself cannot carry the lock: [`write_secret_atomic`] replaces it by a rename,
+/// and a lock on the old inode would not exclude a process that opened the new one. So two
+/// concurrent `auth login`s (or `config add-profile`s) take turns instead of one overwriting the
+/// other's entry.
+pub fn lock_exclusive(path: &Path) -> Result<FileLock> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    let lock_path = path.with_file_name(name);
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let ctx = || format!("locking {}", lock_path.display());
+    let mut opts = fs::OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(&lock_path).map_err(|e| Error::io(ctx(), e))?;
+    file.lock().map_err(|e| Error::io(ctx(), e))?;
+    Ok(FileLock { _file: file })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +123,26 @@ mod tests {
             let dmode = fs::metadata(&sub).unwrap().permissions().mode() & 0o777;
             assert_eq!(dmode, 0o700);
         }
+    }
+
+    #[test]
+    fn a_second_lock_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cfg").join("config.yaml");
+        let first = lock_exclusive(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        let t = std::thread::spawn(move || {
+            let _second = lock_exclusive(&p).unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .is_err());
+        drop(first);
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        t.join().unwrap();
+        assert!(dir.path().join("cfg/config.yaml.lock").exists());
     }
 
     #[cfg(unix)]

@@ -530,3 +530,83 @@ fn an_html_error_page_is_reported_by_its_message() {
     );
     assert!(!err.contains("<html>"), "{err}");
 }
+
+/// Start `cmd` with `input` on its stdin.
+fn spawn_with_stdin(cmd: &assert_cmd::Command, input: &str) -> std::process::Child {
+    use std::io::Write;
+    let mut c = std::process::Command::new(cmd.get_program());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        c.current_dir(dir);
+    }
+    let mut child = c
+        .args(cmd.get_args())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child
+}
+
+#[test]
+fn concurrent_logins_and_profile_changes_all_keep_their_entries() {
+    let env = TestEnv::demo();
+    let users: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
+    env.sim.with_state_mut(|st| {
+        for u in &users {
+            st.add_user(u, u, false);
+        }
+    });
+    let logins: Vec<_> = users
+        .iter()
+        .map(|u| {
+            let mut cmd = env.bare_cmd();
+            cmd.env("XNAT_URL", env.url())
+                .args(["auth", "login", "-u", u, "--password-stdin"]);
+            spawn_with_stdin(&cmd, &format!("{u}\n"))
+        })
+        .collect();
+    for child in logins {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    let text = std::fs::read_to_string(env.config_dir().join(".session")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut cached: Vec<String> = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["username"].as_str().unwrap().to_string())
+        .collect();
+    cached.sort();
+    assert_eq!(cached, users, "one entry per user, none lost");
+
+    let adds: Vec<_> = (0..8)
+        .map(|i| {
+            let mut cmd = env.bare_cmd();
+            cmd.args(["config", "add-profile", &format!("p{i}"), "--url"])
+                .arg(format!("http://host{i}.example.org"));
+            spawn_with_stdin(&cmd, "")
+        })
+        .collect();
+    for child in adds {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    let cfg = std::fs::read_to_string(env.config_file()).unwrap();
+    for i in 0..8 {
+        assert!(cfg.contains(&format!("p{i}:")), "p{i} lost:\n{cfg}");
+    }
+}
