@@ -81,7 +81,7 @@ fn runtime_builder(command: &super::Command) -> tokio::runtime::Builder {
     use super::Command as C;
     let parallel = matches!(
         command,
-        C::Session(S::Download(_) | S::Upload(_) | S::UploadExam(_))
+        C::Session(S::Download(_) | S::Upload(_) | S::UploadExam(_) | S::UploadDicom(_))
             | C::Scan(super::scan::ScanCommand::Download(_))
             | C::Resource(
                 super::resource::ResourceCommand::Download(_)

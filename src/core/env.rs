@@ -50,3 +50,20 @@ pub fn flag(name: &str) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// `session upload-dicom`: the receiver's host.
+pub const XNAT_DICOM_HOST: &str = "XNAT_DICOM_HOST";
+/// `session upload-dicom`: the receiver's port (default 104).
+pub const XNAT_DICOM_PORT: &str = "XNAT_DICOM_PORT";
+/// `session upload-dicom`: the receiver's AE title.
+pub const XNAT_DICOM_CALLED_AET: &str = "XNAT_DICOM_CALLED_AET";
+/// `session upload-dicom`: our AE title (default `XNATCTL`).
+pub const XNAT_DICOM_CALLING_AET: &str = "XNAT_DICOM_CALLING_AET";
+/// `session upload-dicom`: use TLS when set to a true value.
+pub const XNAT_DICOM_TLS: &str = "XNAT_DICOM_TLS";
+/// `session upload-dicom`: CA bundle for TLS.
+pub const XNAT_DICOM_TLS_CA_BUNDLE: &str = "XNAT_DICOM_TLS_CA_BUNDLE";
+/// `session upload-dicom`: client certificate for TLS.
+pub const XNAT_DICOM_TLS_CERT: &str = "XNAT_DICOM_TLS_CERT";
+/// `session upload-dicom`: client key for TLS.
+pub const XNAT_DICOM_TLS_KEY: &str = "XNAT_DICOM_TLS_KEY";

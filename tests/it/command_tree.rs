@@ -114,10 +114,6 @@ const ABSENT: &[(&str, &str)] = &[
         "upgrade",
         "self-upgrade from PyPI/GitHub does not apply to a cargo-installed binary",
     ),
-    (
-        "session upload-dicom",
-        "DICOM C-STORE upload: not yet ported",
-    ),
 ];
 
 /// Reference commands we have with another shape but the same command line.

@@ -19,3 +19,4 @@ mod session;
 mod subject;
 mod support;
 mod upload;
+mod upload_dicom;

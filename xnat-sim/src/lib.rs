@@ -8,6 +8,7 @@ pub mod access;
 pub mod archive;
 pub mod config;
 pub mod dicom;
+pub mod dicom_receiver;
 pub mod envelope;
 pub mod faults;
 pub mod fixture;
@@ -188,6 +189,16 @@ impl SimHandle {
             runner: Some(Runner::Thread(thread)),
             _tmp: tmp,
         })
+    }
+
+    /// Start the DICOM receiver (C-ECHO, C-STORE into the prearchive) on a free local port,
+    /// answering to `ae_title`; returns its address.
+    pub fn start_dicom_receiver(&self, ae_title: &str) -> std::io::Result<SocketAddr> {
+        dicom_receiver::spawn(
+            self.app.clone(),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            ae_title,
+        )
     }
 
     pub fn addr(&self) -> SocketAddr {

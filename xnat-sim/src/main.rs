@@ -31,6 +31,12 @@ struct Args {
     /// Session inactivity timeout, seconds.
     #[arg(long, default_value_t = 900)]
     session_timeout: u64,
+    /// Also run the DICOM receiver (C-ECHO, C-STORE into the prearchive) on this address.
+    #[arg(long, value_name = "ADDR")]
+    dicom_listen: Option<SocketAddr>,
+    /// The receiver's AE title.
+    #[arg(long, value_name = "AET", default_value = xnat_sim::dicom_receiver::DEFAULT_AE_TITLE)]
+    dicom_aet: String,
     /// Fault rules (see README: method=GET,path=/data/*,status=503,count=2;...). Repeatable.
     #[arg(long)]
     faults: Vec<String>,
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
             }
         }
     }
+    let (dicom_listen, dicom_aet) = (args.dicom_listen, args.dicom_aet.clone());
     let config = SimConfig {
         fixture: args.fixture,
         generate: args.generate,
@@ -81,6 +88,17 @@ fn main() -> ExitCode {
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", handle.base_url());
+        if let Some(addr) = dicom_listen {
+            match xnat_sim::dicom_receiver::spawn(handle.app().clone(), addr, &dicom_aet) {
+                Ok(bound) => {
+                    let _ = writeln!(out, "DICOM receiver {dicom_aet} on {bound}");
+                }
+                Err(e) => {
+                    eprintln!("error: DICOM receiver on {addr}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         let _ = out.flush();
         drop(out);
         wait_for_signal().await;

@@ -8,6 +8,7 @@ mod normalize_labels;
 mod share;
 mod show;
 mod upload;
+mod upload_dicom;
 mod upload_exam;
 mod vars;
 
@@ -35,6 +36,8 @@ pub enum SessionCommand {
     Download(download::DownloadArgs),
     /// Upload DICOM (archive, directory or file by file) through the import service
     Upload(upload::UploadArgs),
+    /// Send a directory of DICOM files to a DICOM receiver (C-STORE)
+    UploadDicom(upload_dicom::UploadDicomArgs),
     /// Upload an exam folder: DICOM, then its other folders and files as resources
     UploadExam(upload_exam::UploadExamArgs),
 }
@@ -51,5 +54,6 @@ pub async fn run(cmd: SessionCommand, ctx: &Context) -> Result<()> {
         SessionCommand::Download(a) => download::run(a, ctx).await,
         SessionCommand::Upload(a) => upload::run(a, ctx).await,
         SessionCommand::UploadExam(a) => upload_exam::run(a, ctx).await,
+        SessionCommand::UploadDicom(a) => upload_dicom::run(a, ctx).await,
     }
 }

@@ -229,6 +229,24 @@ fn text(value: &[u8]) -> String {
 
 /// Find the meta group and data set of `bytes` and check the data set's structure.
 pub(crate) fn check(bytes: &[u8]) -> Result<Layout, String> {
+    let (layout, mut c) = meta_cursor(bytes)?;
+    match layout.transfer_syntax.as_str() {
+        "1.2.840.10008.1.2" => c.explicit = false,
+        "1.2.840.10008.1.2.2" => c.big = true,
+        // Deflated data sets cannot be walked without inflating them; dicom-rs does that.
+        "1.2.840.10008.1.2.1.99" => return Ok(layout),
+        _ => {}
+    }
+    c.dataset(bytes.len(), false, 0)?;
+    Ok(layout)
+}
+
+/// The meta group only (`bytes` may be just the head of the file).
+pub(crate) fn meta(bytes: &[u8]) -> Result<Layout, String> {
+    meta_cursor(bytes).map(|(l, _)| l)
+}
+
+fn meta_cursor(bytes: &[u8]) -> Result<(Layout, Cursor<'_>), String> {
     let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         132
     } else {
@@ -260,15 +278,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Layout, String> {
         }
     }
     layout.dataset_start = c.pos;
-    match layout.transfer_syntax.as_str() {
-        "1.2.840.10008.1.2" => c.explicit = false,
-        "1.2.840.10008.1.2.2" => c.big = true,
-        // Deflated data sets cannot be walked without inflating them; dicom-rs does that.
-        "1.2.840.10008.1.2.1.99" => return Ok(layout),
-        _ => {}
-    }
-    c.dataset(bytes.len(), false, 0)?;
-    Ok(layout)
+    Ok((layout, c))
 }
 
 #[cfg(test)]

@@ -7,11 +7,14 @@
 //! or interrupted run leaves either the old file or the complete new one.
 
 pub mod anonymize;
+mod dimse;
 pub mod inspect;
 mod layout;
 pub mod modify;
 mod profile;
 mod read;
+pub mod store;
+pub mod tls;
 pub mod validate;
 pub mod walk;
 mod write;

@@ -359,7 +359,7 @@ fn scan_date(h: &DicomHeader) -> (String, String) {
 }
 
 /// Add the files to the prearchive session for this study (created when missing); returns its index.
-fn store_in_prearchive(
+pub(crate) fn store_in_prearchive(
     st: &mut SimState,
     project: &str,
     fixed: Option<&(String, String)>,

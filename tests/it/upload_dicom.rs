@@ -1,0 +1,259 @@
+//! `session upload-dicom` (C-STORE) against dcmtk's storescp and the simulator's DICOM
+//! receiver, and dcmtk's storescu into that receiver.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::dicom::{tool, write_study};
+use crate::support::{stderr_of, stdout_of, TestEnv};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "port {port} never opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// dcmtk's storescp writing every data set exactly as received (+B) into `dir`.
+struct StoreScp(Child);
+
+impl StoreScp {
+    fn start(storescp: &Path, dir: &Path, port: u16) -> StoreScp {
+        let child = Command::new(storescp)
+            .args(["+B", "-aet", "STORESCP", "-od"])
+            .arg(dir)
+            .arg(port.to_string())
+            .spawn()
+            .unwrap();
+        wait_listening(port);
+        StoreScp(child)
+    }
+}
+
+impl Drop for StoreScp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The data set of a Part 10 file: what follows its meta group (group length at byte 140).
+fn dataset_of(bytes: &[u8]) -> &[u8] {
+    assert_eq!(&bytes[128..132], b"DICM");
+    let meta_len = u32::from_le_bytes([bytes[140], bytes[141], bytes[142], bytes[143]]) as usize;
+    &bytes[144 + meta_len..]
+}
+
+fn upload(env: &TestEnv, dir: &Path, port: u16, aet: &str, extra: &[&str]) -> std::process::Output {
+    let port = port.to_string();
+    let mut args = vec![
+        "session",
+        "upload-dicom",
+        dir.to_str().unwrap(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--called-aet",
+        aet,
+    ];
+    args.extend_from_slice(extra);
+    env.bare_cmd().args(&args).output().unwrap()
+}
+
+#[test]
+fn upload_dicom_stores_byte_identical_data_sets_into_dcmtk_storescp() {
+    let Some(storescp) = tool("storescp") else {
+        return;
+    };
+    let env = TestEnv::empty();
+    let work = tempfile::tempdir().unwrap();
+    let files = write_study(&work.path().join("in/a"), "PAT1", 3, 5);
+    let files_b = write_study(&work.path().join("in/b"), "PAT2", 4, 3);
+    let out_dir = work.path().join("received");
+    std::fs::create_dir(&out_dir).unwrap();
+    let port = free_port();
+    let _scp = StoreScp::start(&storescp, &out_dir, port);
+    let out = upload(
+        &env,
+        &work.path().join("in"),
+        port,
+        "STORESCP",
+        &["-w", "3", "-o", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["status"], "success");
+    assert_eq!(summary["files"], 8);
+    let mut received: Vec<Vec<u8>> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(received.len(), 8);
+    for f in files.iter().chain(&files_b) {
+        let original = std::fs::read(f).unwrap();
+        let want = dataset_of(&original);
+        let pos = received
+            .iter()
+            .position(|r| dataset_of(r) == want)
+            .unwrap_or_else(|| panic!("{} arrived altered", f.display()));
+        received.remove(pos);
+    }
+}
+
+#[test]
+fn storescu_stores_into_the_simulator_receiver_which_files_a_prearchive_session() {
+    let Some(storescu) = tool("storescu") else {
+        return;
+    };
+    let Some(echoscu) = tool("echoscu") else {
+        return;
+    };
+    let env = TestEnv::empty();
+    let addr = env.sim.start_dicom_receiver("XNAT").unwrap();
+    let port = addr.port().to_string();
+    let work = tempfile::tempdir().unwrap();
+    let files = write_study(work.path(), "PATSCU", 9, 3);
+    let echo = Command::new(&echoscu)
+        .args(["-aec", "XNAT", "127.0.0.1", &port])
+        .output()
+        .unwrap();
+    assert!(
+        echo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&echo.stderr)
+    );
+    let wrong = Command::new(&echoscu)
+        .args(["-aec", "NOTXNAT", "127.0.0.1", &port])
+        .output()
+        .unwrap();
+    assert!(
+        !wrong.status.success(),
+        "a wrong called AE title was accepted"
+    );
+    let stored = Command::new(&storescu)
+        .args(["-aec", "XNAT", "127.0.0.1", &port])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        stored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
+    let out = env
+        .cmd()
+        .args(["prearchive", "list", "-o", "json"])
+        .output()
+        .unwrap();
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["name"], "PATSCU");
+}
+
+#[test]
+fn upload_dicom_then_prearchive_list_shows_one_session_per_study() {
+    let env = TestEnv::empty();
+    let addr = env.sim.start_dicom_receiver("XNAT").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write_study(&work.path().join("s1"), "PATA", 1, 4);
+    write_study(&work.path().join("s2"), "PATB", 2, 2);
+    std::fs::write(work.path().join("notes.txt"), "not dicom").unwrap();
+    let out = upload(&env, work.path(), addr.port(), "XNAT", &["-w", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("Sent 6/6 DICOM files"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = env
+        .cmd()
+        .args(["prearchive", "list", "-o", "json"])
+        .output()
+        .unwrap();
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["PATA", "PATB"]);
+}
+
+#[test]
+fn upload_dicom_fails_with_one_clear_line_and_its_exit_code() {
+    let env = TestEnv::empty();
+    let addr = env.sim.start_dicom_receiver("XNAT").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let files = write_study(work.path(), "PATA", 1, 1);
+    // Nothing listening: a network error (exit 4), nothing sent.
+    let out = upload(&env, work.path(), free_port(), "XNAT", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("error: cannot reach dicom://127.0.0.1:"),
+        "{}",
+        stderr_of(&out)
+    );
+    // The receiver rejects an unknown called AE title: the C-ECHO names the settings.
+    let out = upload(&env, work.path(), addr.port(), "NOTXNAT", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("C-ECHO failed - check host/port/AET settings"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A file instead of a directory.
+    let out = upload(&env, &files[0], addr.port(), "XNAT", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("requires a directory of DICOM files"));
+    // TLS options without --tls, and TLS against a plaintext port.
+    let out = upload(
+        &env,
+        work.path(),
+        addr.port(),
+        "XNAT",
+        &["--tls-ca-bundle", files[0].to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = upload(&env, work.path(), addr.port(), "XNAT", &["--tls"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr_of(&out).contains("TLS"), "{}", stderr_of(&out));
+    // An empty directory.
+    let empty = tempfile::tempdir().unwrap();
+    let out = upload(&env, empty.path(), addr.port(), "XNAT", &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["status"], "failed");
+    assert!(stdout_of(&out).contains("No DICOM files found"));
+}
+
+#[test]
+fn upload_dicom_dry_run_sends_nothing() {
+    let env = TestEnv::empty();
+    let work = tempfile::tempdir().unwrap();
+    write_study(work.path(), "PATA", 1, 1);
+    let out = upload(&env, work.path(), 1, "XNAT", &["--dry-run", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["transport"], "plaintext");
+}
