@@ -16,7 +16,8 @@ use crate::core::output::{ListControls, OutputFormat};
 use crate::core::{Error, Result};
 use crate::services::dicom::store::{self, Peer, StoreJob, StoreReport};
 use crate::services::dicom::tls;
-use crate::services::upload::{self, SummaryItem, TransferSummary};
+use crate::services::transfer::{Operation, TransferItem, TransferSummary};
+use crate::services::upload;
 
 /// Arguments of `session upload-dicom`.
 #[derive(Debug, Args)]
@@ -158,13 +159,10 @@ pub async fn run(a: UploadDicomArgs, ctx: &Context) -> Result<()> {
     let started = Instant::now();
     let fail = |err: Error| -> Result<()> {
         if ctx.is_json() {
-            let item = SummaryItem {
-                id: s.peer_id(),
-                status: "failed".into(),
-                error: Some(err.to_string()),
-            };
-            let summary =
-                TransferSummary::new(&source, None, vec![item], None, None, started.elapsed());
+            let item = TransferItem::failed(s.peer_id(), err.to_string());
+            let mut summary =
+                TransferSummary::new(Operation::Upload, vec![item], started.elapsed());
+            summary.source = Some(source.clone());
             ctx.out().value(&summary)?;
         }
         Err(err)
@@ -229,20 +227,19 @@ fn print(ctx: &Context, source: &str, report: &StoreReport, elapsed: Duration) -
         let items = report
             .files
             .iter()
-            .map(|f| SummaryItem {
-                id: f.file.clone(),
-                status: f.status.clone(),
-                error: f.error.clone(),
+            .map(|f| match f.status.as_str() {
+                "success" => TransferItem {
+                    error: f.error.clone(),
+                    ..TransferItem::success(f.file.clone())
+                },
+                "cancelled" => TransferItem::failed(f.file.clone(), "cancelled"),
+                _ => TransferItem::failed(f.file.clone(), f.error.clone().unwrap_or_default()),
             })
             .collect();
-        let summary = TransferSummary::new(
-            source,
-            None,
-            items,
-            Some(report.sent()),
-            Some(report.bytes()),
-            elapsed,
-        );
+        let mut summary = TransferSummary::new(Operation::Upload, items, elapsed);
+        summary.source = Some(source.to_string());
+        summary.files = Some(report.sent());
+        summary.bytes = Some(report.bytes());
         return ctx.out().value(&summary);
     }
     if opts.format == OutputFormat::Tsv || opts.quiet {
