@@ -4,14 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
 
 use super::upload::resolve_common;
-use crate::cli::shared::refuse_password;
+use crate::cli::shared::{refuse_password, ProjectArg, WorkersArg};
 use crate::cli::Context;
-use crate::core::output::Record;
 use crate::core::{validation, Error, Result};
-use crate::services::upload::{self, ExamOptions, ImportSettings, Overwrite};
+use crate::services::upload::{self, ExamOptions, ExamPreview, ImportSettings, Overwrite};
 
 /// Arguments of `session upload-exam`.
 #[derive(Debug, Args)]
@@ -19,9 +17,8 @@ pub struct UploadExamArgs {
     /// Exam folder: DICOM anywhere below, plus folders/files to attach as resources
     #[arg(value_name = "EXAM_ROOT")]
     pub root: PathBuf,
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Subject label
     #[arg(short = 'S', long, value_name = "SUBJECT")]
     pub subject: String,
@@ -33,9 +30,8 @@ pub struct UploadExamArgs {
         value_name = "LABEL"
     )]
     pub session: String,
-    /// Parallel uploads [default: profile workers, else 4]
-    #[arg(short = 'w', long, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub workers: Option<u16>,
+    #[command(flatten)]
+    pub workers: WorkersArg,
     /// Archive directly [default unless the profile says otherwise]
     #[arg(long, conflicts_with = "prearchive")]
     pub direct_archive: bool,
@@ -79,47 +75,32 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
     }
     let (target, routing, workers) = resolve_common(
         ctx,
-        a.project.as_deref(),
+        &a.project,
         &a.subject,
         &a.session,
-        a.workers,
+        &a.workers,
         a.direct_archive,
         a.prearchive,
     )?;
     let misc_label = validation::validate_resource_label(&a.misc_label)?;
     let plan = upload::classify_exam(&a.root)?;
-    if a.dry_run {
-        ctx.messages()
-            .dry_run("would upload the exam as follows; nothing was sent");
-        let labels: Vec<&str> = plan.resource_dirs.iter().map(|(l, _)| l.as_str()).collect();
-        let mut r = Record::new();
-        r.insert("exam_root", json!(a.root.display().to_string()));
-        r.insert("project", json!(target.project));
-        r.insert("subject", json!(target.subject));
-        r.insert("session", json!(target.session));
-        r.insert("workers", json!(workers));
-        r.insert(
-            "direct_archive",
-            json!(routing == upload::Routing::DirectArchive),
-        );
-        r.insert("dicom_files", json!(plan.dicom.len()));
-        r.insert("resource_dirs", json!(labels));
-        r.insert("misc_files", json!(plan.misc_files.len()));
-        r.insert("misc_label", json!(misc_label));
-        r.id_field = Some("session".into());
-        return ctx.out().record(&r);
-    }
-    ctx.set_cancel_aware();
-    let client = ctx.client().await?;
-    if routing == upload::Routing::DirectArchive && !a.attach_only {
-        upload::check_direct_archive(client).await?;
-    }
     let settings = ImportSettings {
         target,
         overwrite: Overwrite::Append,
         routing,
         ignore_unparsable: true,
     };
+    if a.dry_run {
+        ctx.messages()
+            .dry_run("would upload the exam as follows; nothing was sent");
+        let preview = ExamPreview::new(&a.root, &settings, &plan, workers, &misc_label);
+        return ctx.out().item(&preview);
+    }
+    ctx.set_cancel_aware();
+    let client = ctx.client().await?;
+    if routing == upload::Routing::DirectArchive && !a.attach_only {
+        upload::check_direct_archive(client).await?;
+    }
     let opts = ExamOptions {
         workers,
         wait: Duration::from_secs(a.wait),
@@ -131,8 +112,6 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
     };
     let report =
         upload::upload_exam(client, &settings, &a.root, plan, &opts, ctx.cancel_token()).await?;
-    let value = serde_json::to_value(&report)
-        .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
     if let Some(rerun) = report.resources.get("rerun").and_then(|v| v.as_str()) {
         ctx.messages().warn(&format!(
             "session '{}' is not archived yet; {} resource item(s) not attached. Re-run once archived:\n  {rerun}",
@@ -145,66 +124,5 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
             report.dicom["uploaded"], report.dicom["total"]
         ));
     }
-    let serde_json::Value::Object(map) = value else {
-        return Ok(());
-    };
-    let map = if ctx.is_json() { map } else { flatten(map) };
-    let mut record = Record::from_map(map);
-    record.id_field = Some("session".into());
-    ctx.out().record(&record)
-}
-
-/// The report's nested `dicom`/`resources` objects as top-level fields, so table and tsv show
-/// one value per cell instead of a JSON blob: `dicom.total` becomes `dicom_total`, while a key
-/// that already reads as a name of its own (`misc_label`) keeps it.
-fn flatten(
-    map: serde_json::Map<String, serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut out = serde_json::Map::new();
-    for (key, value) in map {
-        match value {
-            serde_json::Value::Object(inner) => {
-                for (sub, v) in inner {
-                    let name = if sub.contains('_') {
-                        sub
-                    } else {
-                        format!("{key}_{sub}")
-                    };
-                    out.insert(name, v);
-                }
-            }
-            other => {
-                out.insert(key, other);
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flatten_lifts_nested_fields_for_table_and_tsv() {
-        let serde_json::Value::Object(map) = json!({
-            "session": "S1",
-            "dicom": {"skipped": false, "total": 2, "uploaded": 2},
-            "resources": {"skipped": true, "misc_label": "MISC"}
-        }) else {
-            unreachable!()
-        };
-        let flat = serde_json::Value::Object(flatten(map));
-        assert_eq!(
-            flat,
-            json!({
-                "session": "S1",
-                "dicom_skipped": false,
-                "dicom_total": 2,
-                "dicom_uploaded": 2,
-                "resources_skipped": true,
-                "misc_label": "MISC"
-            })
-        );
-    }
+    ctx.out().either(&report, Some(&report.flat_record()?))
 }

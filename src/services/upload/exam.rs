@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::gradual::upload_gradual;
@@ -14,6 +15,7 @@ use super::resource::{zip_dir, zip_files};
 use super::scan::{is_dicom_file, walk};
 use super::{check, work_dir, ImportSettings};
 use crate::core::client::{seg, XnatClient};
+use crate::core::output::{object_of, Item, Record};
 use crate::core::validation;
 use crate::core::{Error, Result};
 use crate::services::experiments;
@@ -63,6 +65,89 @@ pub struct ExamReport {
     pub dicom: serde_json::Value,
     /// Resource outcome.
     pub resources: serde_json::Value,
+}
+
+impl ExamReport {
+    /// The table and TSV form: the nested `dicom`/`resources` objects lifted to top-level
+    /// fields, one value per cell instead of a JSON blob (`dicom.total` becomes `dicom_total`,
+    /// while a key that already reads as a name of its own, `misc_label`, keeps it).
+    pub fn flat_record(&self) -> Result<Record> {
+        let mut out = Map::new();
+        for (key, value) in object_of(self)? {
+            match value {
+                Value::Object(inner) => {
+                    for (sub, v) in inner {
+                        let name = if sub.contains('_') {
+                            sub
+                        } else {
+                            format!("{key}_{sub}")
+                        };
+                        out.insert(name, v);
+                    }
+                }
+                other => {
+                    out.insert(key, other);
+                }
+            }
+        }
+        let mut record = Record::from_map(out);
+        record.id_field = Some("session".into());
+        Ok(record)
+    }
+}
+
+/// What `upload-exam --dry-run` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExamPreview {
+    /// The folder as given.
+    pub exam_root: String,
+    /// Project.
+    pub project: String,
+    /// Subject label.
+    pub subject: String,
+    /// Session label.
+    pub session: String,
+    /// Parallel uploads.
+    pub workers: usize,
+    /// Straight into the archive (else the prearchive).
+    pub direct_archive: bool,
+    /// DICOM files found.
+    pub dicom_files: usize,
+    /// Resource labels of the folders to attach.
+    pub resource_dirs: Vec<String>,
+    /// Loose top-level files.
+    pub misc_files: usize,
+    /// Their resource label.
+    pub misc_label: String,
+}
+
+impl Item for ExamPreview {
+    const ID: &'static str = "session";
+}
+
+impl ExamPreview {
+    /// The preview of `plan` for `settings`.
+    pub fn new(
+        root: &Path,
+        settings: &ImportSettings,
+        plan: &ExamPlan,
+        workers: usize,
+        misc_label: &str,
+    ) -> Self {
+        let t = &settings.target;
+        ExamPreview {
+            exam_root: root.display().to_string(),
+            project: t.project.clone(),
+            subject: t.subject.clone(),
+            session: t.session.clone(),
+            workers,
+            direct_archive: settings.routing == super::Routing::DirectArchive,
+            dicom_files: plan.dicom.len(),
+            resource_dirs: plan.resource_dirs.iter().map(|(l, _)| l.clone()).collect(),
+            misc_files: plan.misc_files.len(),
+            misc_label: misc_label.to_string(),
+        }
+    }
 }
 
 fn is_hidden(p: &Path) -> bool {
@@ -288,4 +373,37 @@ async fn attach(
         .send()
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_flat_record_lifts_nested_fields_for_table_and_tsv() {
+        let report = ExamReport {
+            project: "P".into(),
+            subject: "S".into(),
+            session: "S1".into(),
+            exam_root: "r".into(),
+            dicom: json!({"skipped": false, "total": 2, "uploaded": 2}),
+            resources: json!({"skipped": true, "misc_label": "MISC"}),
+        };
+        let flat = Value::Object(report.flat_record().unwrap().fields);
+        assert_eq!(
+            flat,
+            json!({
+                "project": "P",
+                "subject": "S",
+                "session": "S1",
+                "exam_root": "r",
+                "dicom_skipped": false,
+                "dicom_total": 2,
+                "dicom_uploaded": 2,
+                "resources_skipped": true,
+                "misc_label": "MISC"
+            })
+        );
+    }
 }

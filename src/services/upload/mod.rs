@@ -14,17 +14,19 @@ mod gradual;
 mod ladder;
 mod resource;
 mod scan;
+pub mod session;
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 pub use archive::{plan_batches, upload_archive_file, upload_directory, BatchOutcome, BatchPlan};
-pub use exam::{classify_exam, upload_exam, ExamOptions, ExamPlan, ExamReport};
+pub use exam::{classify_exam, upload_exam, ExamOptions, ExamPlan, ExamPreview, ExamReport};
 pub use gradual::{upload_gradual, GradualReport};
 pub use ladder::{post_import, ImportBody};
 pub use resource::{content_type_for, upload_to_resource, ResourceUpload};
 pub use scan::{find_dicom_files, is_dicom_file};
+pub use session::{Sending, SessionUpload};
 
 use crate::core::client::XnatClient;
 use crate::core::validation;

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::cli::shared::{ProjectArg, WorkersArg};
+use crate::services::upload::Sending;
+
 /// `--mode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -13,6 +16,16 @@ pub enum Mode {
     Zip,
     /// One request per DICOM file (gradual-DICOM)
     Gradual,
+}
+
+impl From<Mode> for Sending {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Tar => Sending::Tar,
+            Mode::Zip => Sending::Zip,
+            Mode::Gradual => Sending::Gradual,
+        }
+    }
 }
 
 /// `--overwrite` values.
@@ -32,9 +45,8 @@ pub struct UploadArgs {
     /// An archive (.zip, .tar, .tar.gz) or a directory of DICOM files
     #[arg(value_name = "INPUT_PATH")]
     pub input: PathBuf,
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Subject label
     #[arg(short = 'S', long, value_name = "SUBJECT")]
     pub subject: String,
@@ -49,9 +61,8 @@ pub struct UploadArgs {
     /// How a directory is sent [default: profile archive_mode, else tar]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// Parallel uploads [default: profile workers, else 4]
-    #[arg(short = 'w', long, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub workers: Option<u16>,
+    #[command(flatten)]
+    pub workers: WorkersArg,
     /// What to do when the session exists [default: profile overwrite, else delete]
     #[arg(long, value_enum)]
     pub overwrite: Option<OverwriteArg>,

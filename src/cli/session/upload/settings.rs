@@ -1,5 +1,6 @@
 //! Import settings from flags, then the profile, then defaults.
 
+use crate::cli::shared::{ProjectArg, WorkersArg};
 use crate::cli::Context;
 use crate::core::{Error, Result};
 use crate::services::upload::{Overwrite, Routing, Target};
@@ -9,21 +10,17 @@ use super::Mode;
 /// Project, routing and workers from flags, then the profile, then defaults.
 pub(in crate::cli::session) fn resolve_common(
     ctx: &Context,
-    project: Option<&str>,
+    project: &ProjectArg,
     subject: &str,
     session: &str,
-    workers: Option<u16>,
+    workers: &WorkersArg,
     direct: bool,
     prearchive: bool,
 ) -> Result<(Target, Routing, usize)> {
-    let project = ctx.require_project(project)?;
+    let project = project.require(ctx)?;
     let target = Target::new(&project, subject, session)?;
     let profile = ctx.profile().ok();
-    let workers = workers
-        .map(usize::from)
-        .or(profile.and_then(|p| p.workers))
-        .unwrap_or(4)
-        .max(1);
+    let workers = workers.resolve(ctx);
     let direct = if prearchive {
         false
     } else if direct {
