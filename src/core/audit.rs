@@ -125,27 +125,9 @@ impl AuditRecord {
     }
 }
 
-/// True for parameter names that can carry a credential.
+/// True for parameter names that can carry a credential (the one rule in `core::redact`).
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "authorization",
-        "passphrase",
-        "cookie",
-        "jsession",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
-        || n == "auth"
-        || n == "pass"
-        || n.ends_with("_pass")
+    crate::core::redact::is_secret_name(name)
 }
 
 fn is_empty(v: &Value) -> bool {

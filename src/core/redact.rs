@@ -9,8 +9,9 @@ use std::sync::OnceLock;
 use percent_encoding::percent_decode_str;
 use regex::Regex;
 
-/// The query keys (URL-decoded, lower-cased) whose values are masked.
-pub const SECRET_QUERY_KEYS: &[&str] = &[
+/// Names that carry a credential wherever they appear in a name (`db_password`, `X-Auth-Token`,
+/// `csrf_token`, `XNAT_CSRF`...).
+const SECRET_PARTS: &[&str] = &[
     "password",
     "passwd",
     "pwd",
@@ -18,9 +19,31 @@ pub const SECRET_QUERY_KEYS: &[&str] = &[
     "token",
     "api_key",
     "apikey",
+    "access_key",
+    "private_key",
     "authorization",
-    "auth",
+    "passphrase",
+    "cookie",
+    "jsession",
+    "csrf",
+    "credential",
 ];
+
+/// Names that carry a credential only as the whole name (as parts they are too common: `key`
+/// in `monkey`, `alias` in a label): XNAT's alias tokens are an `alias` and a `secret`.
+const SECRET_NAMES: &[&str] = &["auth", "pass", "pw", "key", "alias", "sig", "signature"];
+
+/// The one rule for secret-shaped names, used for URL query keys, audit details and log fields:
+/// true when `name` (any case) contains a [`SECRET_PARTS`] entry, is one of [`SECRET_NAMES`], or
+/// ends in `_pass`, `_pw` or `_key`.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    SECRET_PARTS.iter().any(|s| n.contains(s))
+        || SECRET_NAMES.contains(&n.as_str())
+        || ["_pass", "_pw", "_key", "-key"]
+            .iter()
+            .any(|s| n.ends_with(s))
+}
 
 /// What replaces a secret value.
 pub const MASK: &str = "***";
@@ -108,7 +131,7 @@ fn is_secret_key(raw_key: &str) -> bool {
     let key = percent_decode_str(&plus_decoded)
         .decode_utf8_lossy()
         .to_lowercase();
-    SECRET_QUERY_KEYS.contains(&key.as_str())
+    is_secret_name(&key)
 }
 
 #[cfg(test)]
@@ -149,6 +172,33 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(redact(input), want, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn every_secret_shaped_query_key_is_masked() {
+        for key in [
+            "pass",
+            "pw",
+            "key",
+            "access_token",
+            "csrf",
+            "XNAT_CSRF",
+            "alias",
+            "secret",
+            "db_password",
+            "aws_access_key_id",
+        ] {
+            let got = redact(&format!("GET http://h/x?{key}=v1&format=json"));
+            assert_eq!(
+                got,
+                format!("GET http://h/x?{key}=***&format=json"),
+                "{key}"
+            );
+        }
+        for key in ["format", "label", "monkey", "keyword", "project"] {
+            let url = format!("http://h/x?{key}=v1");
+            assert_eq!(redact(&url), url, "{key}");
         }
     }
 
