@@ -213,6 +213,11 @@ pub(crate) async fn run(
     if report.cancelled {
         return Err(Error::Cancelled);
     }
+    if let Some(why) = &report.auth_failed {
+        return Err(Error::Auth(format!(
+            "stopped the download: the server no longer accepts the session and it could not be renewed ({why})"
+        )));
+    }
     let failed: Vec<&TransferItem> = summary.failed().collect();
     if !failed.is_empty() {
         let ids: Vec<&str> = failed.iter().map(|i| i.id.as_str()).collect();

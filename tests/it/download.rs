@@ -947,3 +947,61 @@ fn a_transfer_that_drips_is_abandoned_as_stalled() {
         .exists());
     no_part_files(&out);
 }
+
+#[test]
+fn a_session_that_expires_and_cannot_be_renewed_stops_the_run_with_exit_3() {
+    let env = TestEnv::demo();
+    // 40 more files, so a run that does not stop would send many more requests.
+    env.sim.with_state_mut(|st| {
+        let id = st.next_resource_id();
+        let mut files = BTreeMap::new();
+        for i in 0..40u64 {
+            let size = 1024;
+            files.insert(
+                format!("f{i}.bin"),
+                FileEntry {
+                    size,
+                    digest: md5_hex(&generated_bytes(i, size)),
+                    content_type: "application/octet-stream".into(),
+                    data: FileData::Generated { seed: i },
+                },
+            );
+        }
+        let e = st.experiments.get_mut("XNAT_E00001").unwrap();
+        e.scan_mut("3").unwrap().resources.push(Resource {
+            id,
+            label: "MANY".into(),
+            format: "BIN".into(),
+            content: "RAW".into(),
+            tags: String::new(),
+            files,
+        });
+    });
+    env.sim.add_fault(FaultRule::latency(
+        "GET",
+        "/data/experiments/*/files/*",
+        100,
+    ));
+    let out = env.home.path().join("out");
+    let mut cmd = session_download(&env, &out);
+    cmd.args(["--workers", "2", "--per-file"]);
+    let child = support::spawn(&cmd);
+    support::wait_for_request(&env, |l| {
+        l.starts_with("GET ") && l.contains("/files/") && !l.contains('?')
+    });
+    // From now on the session is gone and logging in again is refused.
+    env.sim
+        .add_fault(FaultRule::status("POST", "/data/JSESSION", 401, 1000));
+    env.sim.expire_sessions();
+    let expired_at = env.sim.requests().len();
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(3), "{}", stderr_of(&run));
+    assert!(
+        stderr_of(&run).contains("stopped the download"),
+        "{}",
+        stderr_of(&run)
+    );
+    let later = env.sim.requests().len() - expired_at;
+    assert!(later <= 8, "{later} requests after the session expired");
+    no_part_files(&out);
+}

@@ -80,6 +80,9 @@ pub struct ExecReport {
     pub notices: Vec<String>,
     /// Archive entries refused for their unsafe names.
     pub skipped_unsafe: usize,
+    /// The run stopped because the server refused the credentials (session expired and not
+    /// renewable): why. Files not done then are `Cancelled`.
+    pub auth_failed: Option<String>,
 }
 
 impl ExecReport {
@@ -270,6 +273,24 @@ async fn is_present(root: &Path, f: &PlannedFile, manifest: &Arc<Manifest>) -> b
 }
 
 /// Fetch one missing file on its own, retrying a broken or damaged transfer.
+/// Stops the whole run at the first file refused for its credentials: once the session has
+/// expired and cannot be renewed, every further request would be another 401.
+#[derive(Debug, Default)]
+struct AuthStop {
+    stop: CancellationToken,
+    why: std::sync::Mutex<Option<String>>,
+}
+
+impl AuthStop {
+    fn trip(&self, e: &Error) {
+        if matches!(e, Error::SessionExpired(_) | Error::Auth(_)) {
+            let mut why = self.why.lock().unwrap_or_else(|p| p.into_inner());
+            why.get_or_insert_with(|| e.to_string());
+            self.stop.cancel();
+        }
+    }
+}
+
 async fn fetch_file(
     client: &XnatClient,
     root: &Path,
@@ -277,6 +298,7 @@ async fn fetch_file(
     opts: &ExecOptions,
     progress: &dyn Progress,
     manifest: &Arc<Manifest>,
+    auth: &AuthStop,
 ) -> FileStatus {
     let dest = root.join(&f.path);
     if let Some(dir) = dest.parent() {
@@ -297,7 +319,10 @@ async fn fetch_file(
                 tracing::info!(file = %f.path, attempt, error = %e, "retrying file");
                 attempt += 1;
             }
-            Err(e) => return FileStatus::Failed(e.to_string()),
+            Err(e) => {
+                auth.trip(&e);
+                return FileStatus::Failed(e.to_string());
+            }
         }
     }
 }
@@ -344,6 +369,13 @@ pub async fn execute(
     }
     let opts = &opts;
     let manifest = &manifest;
+    let auth = AuthStop {
+        stop: cancel.child_token(),
+        why: Default::default(),
+    };
+    let auth = &auth;
+    // Ctrl-C, or a session that can no longer be renewed.
+    let stop = &auth.stop;
     let mut statuses: Vec<FileStatus> = vec![FileStatus::Cancelled; plan.files.len()];
     let mut notices = Vec::new();
     let mut skipped_unsafe = 0;
@@ -383,7 +415,7 @@ pub async fn execute(
     let mut running = futures::stream::FuturesUnordered::new();
     let session_id = plan.session.id.as_str();
     loop {
-        while running.len() < opts.workers.max(1) && !cancel.is_cancelled() {
+        while running.len() < opts.workers.max(1) && !stop.is_cancelled() {
             let Some(task) = queue.pop_front() else { break };
             let fut: std::pin::Pin<Box<dyn std::future::Future<Output = Finished> + Send + '_>> =
                 match task {
@@ -406,8 +438,16 @@ pub async fn execute(
                         Finished::Archive(unit, out)
                     }),
                     Task::File(i) => Box::pin(async move {
-                        let s = fetch_file(client, root, &plan.files[i], opts, progress, manifest)
-                            .await;
+                        let s = fetch_file(
+                            client,
+                            root,
+                            &plan.files[i],
+                            opts,
+                            progress,
+                            manifest,
+                            auth,
+                        )
+                        .await;
                         Finished::File(i, s)
                     }),
                 };
@@ -415,7 +455,7 @@ pub async fn execute(
         }
         let next = tokio::select! {
             biased;
-            _ = cancel.cancelled() => None,
+            _ = stop.cancelled() => None,
             n = running.next() => n,
         };
         let Some(finished) = next else { break };
@@ -453,11 +493,13 @@ pub async fn execute(
         }
     }
     drop(running);
+    let auth_failed = auth.why.lock().unwrap_or_else(|p| p.into_inner()).take();
     ExecReport {
         files: plan.files.iter().cloned().zip(statuses).collect(),
         cancelled: cancel.is_cancelled(),
         notices,
         skipped_unsafe,
+        auth_failed,
     }
 }
 

@@ -176,6 +176,7 @@ mod tests {
             cancelled: false,
             notices: Vec::new(),
             skipped_unsafe: 0,
+            auth_failed: None,
         };
         let items = item_results(&p, &report, None);
         assert_eq!(items[0].status, ItemStatus::Success);
@@ -197,6 +198,7 @@ mod tests {
             cancelled: false,
             notices: Vec::new(),
             skipped_unsafe: 0,
+            auth_failed: None,
         };
         let v = Verification {
             mismatched: vec![a.path.clone()],
