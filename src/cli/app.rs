@@ -114,20 +114,51 @@ fn version_fast_path() -> Option<i32> {
     }
 }
 
-/// Run the command, stopping cleanly on the first Ctrl-C and at once on the second.
+/// Ctrl-C, or SIGTERM (what `kill`, systemd and job schedulers send): both ask the command to
+/// stop cleanly.
+struct Interrupts {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Start listening (before the command runs, so an early SIGTERM is not the default kill).
+    fn new() -> Self {
+        Interrupts {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// The next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(term) = self.term.as_mut() {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Run the command, stopping cleanly on the first Ctrl-C (or SIGTERM) and at once on the second.
 async fn run_with_cancel(cli: Cli, ctx: &Context) -> Result<(), Error> {
+    let mut interrupts = Interrupts::new();
     let command = super::run(cli, ctx);
     tokio::pin!(command);
     tokio::select! {
         res = &mut command => res,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupts.next() => {
             ctx.cancel_token().cancel();
             if ctx.is_cancel_aware() {
                 // Transfers watch the token: let them remove partial files and print a summary.
                 ctx.messages().warn("interrupted: finishing cleanly (press Ctrl-C again to stop now)");
                 tokio::select! {
                     res = &mut command => res.and(Err(Error::Cancelled)),
-                    _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+                    _ = interrupts.next() => Err(Error::Cancelled),
                 }
             } else {
                 Err(Error::Cancelled)

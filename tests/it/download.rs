@@ -1005,3 +1005,31 @@ fn a_session_that_expires_and_cannot_be_renewed_stops_the_run_with_exit_3() {
     assert!(later <= 8, "{later} requests after the session expired");
     no_part_files(&out);
 }
+
+#[test]
+fn sigterm_stops_like_ctrl_c_with_exit_7_and_no_partial_files() {
+    let env = TestEnv::demo();
+    add_big_resource(&env);
+    env.sim.add_fault(FaultRule::latency(
+        "GET",
+        "/data/experiments/*/files/*",
+        300,
+    ));
+    let out = env.home.path().join("out");
+    let mut cmd = session_download(&env, &out);
+    cmd.args(["--workers", "1", "--per-file", "-o", "json"]);
+    let child = support::spawn(&cmd);
+    support::wait_for_request(&env, |l| {
+        l.starts_with("GET ") && l.contains("/files/") && !l.contains('?')
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(7), "{}", stderr_of(&run));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_ne!(v["status"], "success", "the summary is printed");
+    no_part_files(&out);
+}
