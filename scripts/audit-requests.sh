@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Requests per list/show command against one project of 200 subjects x 2 sessions (issue 10):
 # a real XNAT answers each request in tens to hundreds of milliseconds, so a command's request
-# count is its speed on a real site. Prints `<requests>\t<command>` per command.
+# count is its speed on a real site. Prints `<requests>\t<command>` per command (the download
+# twice: fresh, then a complete re-run; 3 scans x 2 files in the generated session).
 #   scripts/audit-requests.sh                       # ours (target/debug/xnatctl unless XNATCTL set)
 #   XNATCTL=/work/venv/bin/xnatctl scripts/audit-requests.sh   # the Python reference
 set -euo pipefail
@@ -47,3 +48,5 @@ count resource list "$e"
 count resource show "$e" DICOM --scan 1
 count prearchive list
 count search list
+count session download -E "$e" --out "$work/dl"
+count session download -E "$e" --out "$work/dl"
