@@ -319,6 +319,8 @@ async fn list_scans_at_once(
             return None;
         }
     };
+    // Only the selected scans (a type selector may add others); every scan of the rows when
+    // all are selected (`ids` empty: the scan listing runs alongside).
     let mut by_scan: HashMap<String, Listed> = ids
         .iter()
         .map(|id| (id.clone(), (Vec::new(), Vec::new())))
@@ -327,10 +329,13 @@ async fn list_scans_at_once(
         let uri = text(&f, "URI")?;
         let label = text(&f, "collection")?;
         let scan = scan_of_uri(&uri)?;
-        // A type selector or a server quirk may add scans that were not asked for.
-        let Some((dirs, files)) = by_scan.get_mut(&scan) else {
+        if !ids.is_empty() && !by_scan.contains_key(&scan) {
             continue;
-        };
+        }
+        if validate_local_path_component(&scan).is_err() {
+            return None;
+        }
+        let (dirs, files) = by_scan.entry(scan.clone()).or_default();
         if !filter.allows(&label) || validate_local_path_component(&label).is_err() {
             continue;
         }
@@ -362,15 +367,20 @@ pub async fn build_plan(
     req: &PlanRequest,
 ) -> Result<DownloadPlan> {
     let exp = format!("/data/experiments/{}", seg(&session.id)?);
-    let scan_ids: Vec<String> = match &req.scans {
-        ScanSelection::None => Vec::new(),
-        ScanSelection::Only(ids) => ids.clone(),
-        ScanSelection::All => client
-            .list_rows(&format!("{exp}/scans"), &[])
-            .await?
-            .iter()
-            .filter_map(|r| text(r, "ID"))
-            .collect(),
+    // With every scan selected, the scan listing and the file listing do not depend on each
+    // other: both go out at once, so the plan costs one round trip instead of two.
+    let (scan_ids, all_files) = match &req.scans {
+        ScanSelection::None => (Vec::new(), None),
+        ScanSelection::Only(ids) => (ids.clone(), None),
+        ScanSelection::All => {
+            let scans_path = format!("{exp}/scans");
+            let (scans, files) = tokio::join!(
+                client.list_rows(&scans_path, &[]),
+                list_scans_at_once(client, &exp, &req.scans, &[], &req.filter)
+            );
+            let ids: Vec<String> = scans?.iter().filter_map(|r| text(r, "ID")).collect();
+            (ids, Some(files))
+        }
     };
     for id in &scan_ids {
         validate_local_path_component(id)?;
@@ -384,10 +394,10 @@ pub async fn build_plan(
         }
     }
     validate_local_path_component(&session.label)?;
-    let at_once = if scan_ids.is_empty() {
-        Some(HashMap::new())
-    } else {
-        list_scans_at_once(client, &exp, &req.scans, &scan_ids, &req.filter).await
+    let at_once = match all_files {
+        _ if scan_ids.is_empty() => Some(HashMap::new()),
+        Some(files) => files,
+        None => list_scans_at_once(client, &exp, &req.scans, &scan_ids, &req.filter).await,
     };
     let listed: Vec<(String, Result<Listed>)> = match at_once {
         Some(mut by_scan) => scan_ids
