@@ -21,7 +21,6 @@ pub mod search;
 pub mod session;
 pub mod shared;
 pub mod subject;
-pub mod transfer_cmds;
 pub mod whoami;
 
 use std::path::PathBuf;

@@ -1,17 +1,20 @@
 //! `resource download`: one resource of a session or scan, as extracted files through the shared
-//! download engine in `cli::transfer_cmds`, or as one streamed zip archive.
+//! download wiring in `cli::shared::download`, or as one streamed zip archive.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::transfer_cmds::{mb, resolve_target, run as download, Target, TransferArgs};
+use crate::cli::shared::download::{resolve_target, run as download, Target, TransferArgs};
+use crate::cli::shared::ProjectArg;
 use crate::cli::Context;
 use crate::core::output::Record;
 use crate::core::validation::{validate_resource_label, validate_scan_id};
 use crate::core::{Error, Result};
-use crate::services::download::{resource_zip_path, PlanRequest, ResourceFilter, ScanSelection};
+use crate::services::download::{
+    mb, resource_zip_path, PlanRequest, ResourceFilter, ScanSelection,
+};
 
 /// Arguments of `resource download`.
 #[derive(Debug, Args)]
@@ -23,9 +26,8 @@ pub struct DownloadArgs {
     /// Take the resource of this scan instead of the session's own
     #[arg(long, value_name = "SCAN_ID")]
     pub scan: Option<String>,
-    /// Project (needed to look up a label; default: profile default_project)
-    #[arg(short = 'P', long)]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Subject ID or label the session must belong to (needs a project)
     #[arg(short = 'S', long, value_name = "SUBJECT")]
     pub subject: Option<String>,
@@ -48,7 +50,7 @@ pub async fn run(args: DownloadArgs, ctx: &Context) -> Result<()> {
         ctx.messages()
             .warn("--file is deprecated; use -f/--output-file");
     }
-    let project = ctx.project_or_default(args.project.as_deref());
+    let project = args.project.or_default(ctx);
     let target = Target {
         project: project.as_deref(),
         subject: args.subject.as_deref(),

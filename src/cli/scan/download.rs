@@ -1,11 +1,12 @@
 //! `scan download`: chosen scans of one session (or all of them), through the shared download
-//! engine in `cli::transfer_cmds`.
+//! wiring in `cli::shared::download`.
 
 use clap::Args;
 
-use crate::cli::transfer_cmds::{
-    run as download, ExtractArgs, ResourceFilterArgs, SessionArgs, Target, TransferArgs,
+use crate::cli::shared::download::{
+    run as download, ExtractArgs, ResourceFilterArgs, Target, TransferArgs,
 };
+use crate::cli::shared::SessionTarget;
 use crate::cli::Context;
 use crate::core::validation::validate_scan_id;
 use crate::core::{Error, Result};
@@ -14,12 +15,9 @@ use crate::services::download::{PlanRequest, ScanSelection};
 /// Arguments of `scan download`.
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
-    /// The session: `-E` and `-P`.
+    /// The session: `-E`, `-P` and `-S`.
     #[command(flatten)]
-    pub session: SessionArgs,
-    /// Subject ID or label the session must belong to (needs a project)
-    #[arg(short = 'S', long, value_name = "SUBJECT")]
-    pub subject: Option<String>,
+    pub target: SessionTarget,
     /// Scan IDs (comma-separated or repeated; ALL or * for every scan)
     #[arg(long, required = true, value_delimiter = ',', value_name = "IDS")]
     pub scans: Vec<String>,
@@ -63,11 +61,11 @@ pub async fn run(args: DownloadArgs, ctx: &Context) -> Result<()> {
         session_resources: false,
         workers: 1,
     };
-    let project = ctx.project_or_default(args.session.project.as_deref());
+    let project = args.target.session.project.or_default(ctx);
     let target = Target {
         project: project.as_deref(),
-        subject: args.subject.as_deref(),
-        experiment: &args.session.experiment,
+        subject: args.target.subject.as_deref(),
+        experiment: &args.target.session.experiment,
     };
     download(ctx, target, req, &args.transfer).await
 }

@@ -1,11 +1,12 @@
 //! `session download`: every scan (and optionally the session's own resources) of one session,
-//! through the shared download engine in `cli::transfer_cmds`.
+//! through the shared download wiring in `cli::shared::download`.
 
 use clap::Args;
 
-use crate::cli::transfer_cmds::{
-    run as download, ExtractArgs, ResourceFilterArgs, SessionArgs, Target, TransferArgs,
+use crate::cli::shared::download::{
+    run as download, ExtractArgs, ResourceFilterArgs, Target, TransferArgs,
 };
+use crate::cli::shared::SessionRef;
 use crate::cli::Context;
 use crate::core::Result;
 use crate::services::download::{PlanRequest, ScanSelection};
@@ -15,7 +16,7 @@ use crate::services::download::{PlanRequest, ScanSelection};
 pub struct DownloadArgs {
     /// The session: `-E` and `-P`.
     #[command(flatten)]
-    pub session: SessionArgs,
+    pub session: SessionRef,
     /// Resource labels to keep or skip.
     #[command(flatten)]
     pub resources: ResourceFilterArgs,
@@ -34,7 +35,7 @@ pub struct DownloadArgs {
 pub async fn run(args: DownloadArgs, ctx: &Context) -> Result<()> {
     args.extract.warn(ctx);
     let filter = args.resources.filter()?;
-    let project = ctx.project_or_default(args.session.project.as_deref());
+    let project = args.session.project.or_default(ctx);
     let req = PlanRequest {
         scans: ScanSelection::All,
         filter,

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod batch;
+pub mod download;
 pub mod input;
 pub mod mutate;
 

@@ -18,6 +18,7 @@ mod manifest;
 mod plan;
 pub mod staged;
 mod stall;
+mod summary;
 mod zipstream;
 
 pub use engine::{execute, md5_of_file, ExecOptions, ExecReport, FileStatus};
@@ -26,6 +27,7 @@ pub use plan::{
     build_plan, resolve_session, resolve_session_of_subject, resource_zip_path, DownloadPlan,
     PlanRequest, PlannedFile, ResourceFilter, ScanSelection, SessionRef,
 };
+pub use summary::{closing_line, mb, outcome, summarize, warnings, Preview, PreviewFile};
 
 use crate::services::transfer::TransferItem;
 use crate::services::verify::Verification;
