@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
@@ -13,6 +13,7 @@ use crate::core::audit::{self, AuditRecord};
 use crate::core::auth::AuthManager;
 use crate::core::client::{ClientOptions, XnatClient};
 use crate::core::config::{Config, EnvSnapshot, ResolvedProfile};
+use crate::core::connect::{connect, SessionSource};
 use crate::core::output::{Messages, OutputFormat, OutputOptions, Printer};
 use crate::core::{Error, Result};
 
@@ -26,7 +27,7 @@ pub struct Context {
     config: OnceLock<Result<Config, String>>,
     profile: OnceLock<ResolvedProfile>,
     client: tokio::sync::OnceCell<XnatClient>,
-    auth_mode: OnceLock<&'static str>,
+    session_source: OnceLock<SessionSource>,
     cancel: CancellationToken,
     cancel_aware: AtomicBool,
 }
@@ -53,7 +54,7 @@ impl Context {
             config: OnceLock::new(),
             profile: OnceLock::new(),
             client: tokio::sync::OnceCell::new(),
-            auth_mode: OnceLock::new(),
+            session_source: OnceLock::new(),
             cancel: CancellationToken::new(),
             cancel_aware: AtomicBool::new(false),
         }
@@ -209,85 +210,23 @@ impl Context {
         XnatClient::new(opts)
     }
 
-    /// The authenticated client, built once: XNAT_TOKEN, else the cached session for this
-    /// server and user, else a fresh login with the known credentials (cached afterwards).
+    /// The authenticated client, built once (the policy is [`connect`]'s).
     pub async fn client(&self) -> Result<&XnatClient> {
         self.client
             .get_or_try_init(|| async {
                 let p = self.profile()?;
-                let mut opts = self.client_options()?;
-                let cache = self.auth_manager();
-                let cached = if p.token.is_none() {
-                    cache.load(&p.url, p.username.as_deref())
-                } else {
-                    None
-                };
-                let from_cache = cached.is_some();
-                let cached_user = cached.as_ref().and_then(|s| s.username.clone());
-                opts.session_token = p.token.clone().or(cached.map(|s| s.token));
-                if opts.username.is_none() {
-                    opts.username = cached_user;
-                }
-                let client = XnatClient::new(opts)?;
-                let mode = if p.token.is_some() {
-                    "token"
-                } else if from_cache {
-                    "session"
-                } else {
-                    "password"
-                };
-                let user_for_cache = p
-                    .username
-                    .clone()
-                    .or_else(|| client.username().map(str::to_string));
-                if client.token().is_none() {
-                    if p.username.is_some() && p.password.is_some() {
-                        let token = client.authenticate().await?;
-                        if let Some(user) = &user_for_cache {
-                            if let Err(e) = cache.save(&p.url, Some(user), &token) {
-                                self.messages
-                                    .warn(&format!("could not cache the session: {e}"));
-                            }
-                        }
-                    } else {
-                        return Err(Error::Auth(not_logged_in(p)));
-                    }
-                }
-                // A cached session the server no longer accepts, with no credentials to replace
-                // it, would otherwise be sent (and fail) again by every later command.
-                if from_cache {
-                    let url = p.url.clone();
-                    let user = client.username().map(str::to_string);
-                    let cache = cache.clone();
-                    client.set_rejected_token_listener(Arc::new(move |token: &str| {
-                        let stale = cache
-                            .load(&url, user.as_deref())
-                            .is_some_and(|s| s.token == token);
-                        if stale {
-                            let _ = cache.remove(&url, user.as_deref());
-                        }
-                    }));
-                }
-                // A token from XNAT_TOKEN belongs to the caller; only cache what we obtained.
-                if p.token.is_none() {
-                    if let Some(user) = user_for_cache {
-                        let url = p.url.clone();
-                        let cache = cache.clone();
-                        client.set_token_listener(Arc::new(move |token: &str| {
-                            let _ = cache.save(&url, Some(&user), token);
-                        }));
-                    }
-                }
-                let _ = self.auth_mode.set(mode);
+                let warn = |m: &str| self.messages.warn(m);
+                let (client, source) =
+                    connect(p, self.client_options()?, &self.auth_manager(), &warn).await?;
+                let _ = self.session_source.set(source);
                 Ok(client)
             })
             .await
     }
 
-    /// How [`Self::client`] authenticated: `token` (XNAT_TOKEN), `session` (the cache) or
-    /// `password` (a fresh login); `None` before the client exists.
-    pub fn auth_mode(&self) -> Option<&'static str> {
-        self.auth_mode.get().copied()
+    /// Where [`Self::client`]'s session came from; `None` before the client exists.
+    pub fn session_source(&self) -> Option<SessionSource> {
+        self.session_source.get().copied()
     }
 
     /// The project to use: the flag, else the profile's default_project.
@@ -352,14 +291,5 @@ impl Context {
             self.messages
                 .warn(&format!("could not write the audit log: {e}"));
         }
-    }
-}
-
-/// The message for a profile with neither a session nor usable credentials; names the keyring
-/// when the profile expects its password there but the entry is missing.
-pub fn not_logged_in(p: &ResolvedProfile) -> String {
-    match p.credentials_hint() {
-        Some(hint) => format!("not logged in to {} ({hint})", p.url),
-        None => format!("not logged in to {} (profile '{}')", p.url, p.name),
     }
 }

@@ -25,6 +25,7 @@ pub async fn run(_a: WhoamiArgs, ctx: &Context) -> Result<()> {
         "default_project",
         json!(p.default_project.clone().unwrap_or_else(|| "-".into())),
     );
-    rec.insert("auth_mode", json!(ctx.auth_mode().unwrap_or("session")));
+    let mode = ctx.session_source().map_or("session", |s| s.auth_mode());
+    rec.insert("auth_mode", json!(mode));
     ctx.out().record(&rec)
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod env;
 pub mod error;
 pub mod fsutil;

@@ -166,7 +166,7 @@ impl<'a> IntoIterator for &'a Profiles {
 }
 
 /// A profile with the environment applied: what a command uses to reach the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvedProfile {
     /// Profile name (an ad-hoc profile from `XNAT_URL` is named after the selected profile).
     pub name: String,
