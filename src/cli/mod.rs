@@ -3,6 +3,7 @@
 //! Parsing happens here and only here; handlers turn their arguments into core/service calls
 //! and hand the results to the one `Printer` held by the [`Context`].
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -153,6 +154,9 @@ pub enum Command {
     /// List, archive, move and delete sessions waiting in the prearchive
     #[command(subcommand)]
     Prearchive(prearchive::PrearchiveCommand),
+    /// Administer the site: version and build information
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -179,6 +183,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Search(c) => search::run(c, ctx).await,
         Command::Prearchive(c) => prearchive::run(c, ctx).await,
         Command::Local(c) => local::run(c, ctx).await,
+        Command::Admin(c) => admin::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
     }
 }

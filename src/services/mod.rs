@@ -14,6 +14,7 @@ pub mod resources;
 pub mod scans;
 pub mod search;
 pub mod sessions;
+pub mod site;
 pub mod subjects;
 pub mod transfer;
 pub mod upload;

@@ -1,6 +1,7 @@
 //! The integration tests, as one test binary: one module per command group, the real xnatctl
 //! binary run against the in-process simulator (helpers in `support`).
 
+mod admin;
 mod client_auth;
 mod client_retry;
 mod command_tree;

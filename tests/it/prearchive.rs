@@ -43,6 +43,8 @@ fn env() -> TestEnv {
     env
 }
 
+crate::support::shared!(env);
+
 /// `(project, timestamp, folder, status)` of every prearchive entry.
 fn prearchive_state(env: &TestEnv) -> Vec<(String, String, String, String)> {
     env.sim.with_state(|s| {
@@ -400,9 +402,9 @@ fn move_prints_each_format_and_moves_exactly_that_session() {
 #[test]
 fn settings_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = env();
+        let env = shared();
         snap_in(
-            &env,
+            env,
             "settings_report",
             &["prearchive", "settings", "-P", "DEMO_MR"],
             fmt,

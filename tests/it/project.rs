@@ -41,6 +41,8 @@ fn seeded() -> TestEnv {
     env
 }
 
+crate::support::shared!(seeded);
+
 fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
     env.cmd().args(args).output().expect("xnatctl runs")
 }
@@ -411,10 +413,10 @@ fn project_ids(env: &TestEnv) -> Vec<String> {
 #[test]
 fn requests_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["project", "requests", "ALPHA"], fmt);
         let name = format!("requests_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
+        snap_report!(&env, name.as_str(), command(env, &args));
         let pending = env.sim.with_state(|st| {
             st.projects["ALPHA"]
                 .access_requests
@@ -429,11 +431,11 @@ fn requests_prints_each_format_and_writes_nothing() {
 #[test]
 fn show_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["project", "show", "BETA"], fmt);
         let name = format!("show_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
-        assert_eq!(project_ids(&env), ["ALPHA", "BETA", "GAMMA"], "{fmt}");
+        snap_report!(&env, name.as_str(), command(env, &args));
+        assert_eq!(project_ids(env), ["ALPHA", "BETA", "GAMMA"], "{fmt}");
     }
 }
 
@@ -481,10 +483,10 @@ fn create_prints_each_format_and_stores_exactly_one_project() {
 #[test]
 fn access_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["project", "access", "ALPHA"], fmt);
         let name = format!("access_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
+        snap_report!(&env, name.as_str(), command(env, &args));
         let acc = env
             .sim
             .with_state(|st| st.projects["ALPHA"].accessibility.as_str());

@@ -21,6 +21,8 @@ fn seeded() -> TestEnv {
     env
 }
 
+crate::support::shared!(seeded);
+
 fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
     env.cmd().args(args).output().expect("xnatctl runs")
 }
@@ -106,33 +108,33 @@ fn search_ids(env: &TestEnv) -> Vec<String> {
 #[test]
 fn list_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["search", "list"], fmt);
         let name = format!("list_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
-        assert_eq!(search_ids(&env), ["xs_projects"], "{fmt}");
+        snap_report!(&env, name.as_str(), command(env, &args));
+        assert_eq!(search_ids(env), ["xs_projects"], "{fmt}");
     }
 }
 
 #[test]
 fn run_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["search", "run", "xs_projects"], fmt);
         let name = format!("run_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
-        assert_eq!(search_ids(&env), ["xs_projects"], "{fmt}");
+        snap_report!(&env, name.as_str(), command(env, &args));
+        assert_eq!(search_ids(env), ["xs_projects"], "{fmt}");
     }
 }
 
 #[test]
 fn show_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["search", "show", "xs_projects"], fmt);
         let name = format!("show_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
-        assert_eq!(search_ids(&env), ["xs_projects"], "{fmt}");
+        snap_report!(&env, name.as_str(), command(env, &args));
+        assert_eq!(search_ids(env), ["xs_projects"], "{fmt}");
     }
 }
 

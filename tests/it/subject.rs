@@ -21,6 +21,8 @@ fn seeded() -> TestEnv {
     env
 }
 
+crate::support::shared!(seeded);
+
 fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
     env.cmd().args(args).output().expect("xnatctl runs")
 }
@@ -423,22 +425,22 @@ fn vars_set_prints_each_format_and_stores_exactly_the_pairs() {
 #[test]
 fn list_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["subject", "list", "-P", "P1"], fmt);
         let name = format!("list_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
-        assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"], "{fmt}");
+        snap_report!(&env, name.as_str(), command(env, &args));
+        assert_eq!(labels(env), ["OLD_1", "SUB_A", "SUB_B"], "{fmt}");
     }
 }
 
 #[test]
 fn show_prints_each_format_and_writes_nothing() {
     for fmt in FORMATS {
-        let env = seeded();
+        let env = shared();
         let args = with_format(&["subject", "show", "SUB_A", "-P", "P1"], fmt);
         let name = format!("show_{fmt}");
-        snap_report!(&env, name.as_str(), command(&env, &args));
-        assert_eq!(labels(&env), ["OLD_1", "SUB_A", "SUB_B"], "{fmt}");
+        snap_report!(&env, name.as_str(), command(env, &args));
+        assert_eq!(labels(env), ["OLD_1", "SUB_A", "SUB_B"], "{fmt}");
     }
 }
 

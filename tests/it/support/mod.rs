@@ -31,6 +31,7 @@ impl TestEnv {
     /// A simulator with the given configuration.
     pub fn with(config: SimConfig) -> TestEnv {
         let sim = SimHandle::spawn(config).expect("simulator starts");
+        count_start();
         let home = tempfile::tempdir().expect("temp home");
         TestEnv { sim, home }
     }
@@ -104,6 +105,33 @@ impl TestEnv {
     /// Forget the request log (e.g. after a setup step).
     pub fn clear_requests(&self) {
         self.sim.clear_requests();
+    }
+}
+
+/// One simulator per module for its read-only tests: `shared!(seeded)` defines `fn shared()`
+/// returning a `&'static TestEnv` built once by `seeded()`. Only tests that change nothing on the
+/// server and read no request log may use it (the tests of a module run in parallel).
+macro_rules! shared {
+    ($make:path) => {
+        fn shared() -> &'static $crate::support::TestEnv {
+            static ENV: std::sync::OnceLock<$crate::support::TestEnv> = std::sync::OnceLock::new();
+            ENV.get_or_init($make)
+        }
+    };
+}
+pub(crate) use shared;
+
+/// With `XNATCTL_TEST_SIM_LOG=FILE`, append one line per simulator start (to count them).
+fn count_start() {
+    if let Some(path) = std::env::var_os("XNATCTL_TEST_SIM_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "start");
+        }
     }
 }
 
