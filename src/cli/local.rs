@@ -82,7 +82,19 @@ fn extract(args: ExtractArgs, ctx: &Context) -> Result<()> {
                             .dry_run(&format!("{name} -> {}", target.join(f).display()));
                     }
                 }
-                let removed = cleanup && !args.dry_run;
+                let removed = cleanup && !args.dry_run && r.skipped_files.is_empty();
+                if cleanup && !args.dry_run && !r.skipped_files.is_empty() {
+                    ctx.messages().warn(&format!(
+                        "kept {name}: {} member(s) were not extracted (hidden, or outside the session folder): {}",
+                        r.skipped_files.len(),
+                        r.skipped_files
+                            .iter()
+                            .take(5)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
                 if removed {
                     std::fs::remove_file(zip)
                         .map_err(|e| Error::io(format!("removing {name}"), e))?;

@@ -24,6 +24,9 @@ pub struct ExtractReport {
     pub unsafe_entries: Vec<String>,
     /// Members skipped on purpose (directories, hidden parts, the bare wrapper folder).
     pub skipped: usize,
+    /// Skipped members that hold data (hidden files, files beside the wrapper folder): their
+    /// content exists only in the archive, so it must not be deleted.
+    pub skipped_files: Vec<String>,
 }
 
 /// Where a member goes, or why it does not.
@@ -124,6 +127,9 @@ pub fn extract_zip(
             }
             MemberTarget::Skip => {
                 report.skipped += 1;
+                if !entry.is_dir() {
+                    report.skipped_files.push(name);
+                }
                 continue;
             }
             MemberTarget::Path(_) if entry.is_dir() => {

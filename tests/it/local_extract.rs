@@ -22,7 +22,6 @@ fn xnat_zip(path: &Path) {
         path,
         &[
             ("MR1/scans/1-T1_MPRAGE/resources/DICOM/files/1.dcm", b"one"),
-            ("MR1/scans/1-T1_MPRAGE/resources/DICOM/files/.hidden", b"h"),
             ("MR1/resources/NOTES/files/a/notes.txt", b"notes"),
         ],
     );
@@ -239,4 +238,36 @@ fn a_planted_part_symlink_is_never_followed() {
     assert!(!std::fs::symlink_metadata(files.join("1.dcm"))
         .unwrap()
         .is_symlink());
+}
+
+#[test]
+fn an_archive_with_skipped_members_is_kept_and_the_run_says_so() {
+    let env = TestEnv::empty();
+    let dir = env.home.path().join("dl");
+    std::fs::create_dir(&dir).unwrap();
+    zip_with(
+        &dir.join("MR1.zip"),
+        &[
+            ("MR1/scans/1-T1/resources/DICOM/files/1.dcm", b"one"),
+            ("MR1/scans/1-T1/resources/DICOM/files/.hidden", b"h"),
+            ("README.txt", b"beside the session folder"),
+        ],
+    );
+    let run = env
+        .bare_cmd()
+        .args(["local", "extract"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(dir.join("MR1.zip").exists(), "the archive is kept");
+    let err = stderr_of(&run);
+    assert!(
+        err.contains("kept") && err.contains(".hidden") && err.contains("README.txt"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("scans/1/resources/DICOM/files/1.dcm")).unwrap(),
+        b"one"
+    );
 }
