@@ -926,3 +926,28 @@ fn upload_exam_fails_naming_a_resource_the_server_did_not_store() {
         "{err}"
     );
 }
+
+#[test]
+fn a_file_that_is_not_an_archive_is_refused_locally_and_a_bad_archive_is_posted_once() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let notes = work.path().join("notes.txt");
+    std::fs::write(&notes, b"just text, not an archive").unwrap();
+    let out = upload(&env, &notes, "NA_MR1", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("is not a zip, tar or tar.gz archive"), "{err}");
+    assert_eq!(import_posts(&env), 0);
+
+    let broken = work.path().join("broken.zip");
+    let mut bytes = b"PK\x03\x04".to_vec();
+    bytes.extend_from_slice(&[7u8; 200]);
+    std::fs::write(&broken, bytes).unwrap();
+    let started = std::time::Instant::now();
+    let out = upload(&env, &broken, "NA_MR1", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(import_posts(&env), 1, "a permanent 400 is not repeated");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let err = stderr_of(&out);
+    assert!(!err.to_ascii_lowercase().contains("<html"), "{err}");
+}

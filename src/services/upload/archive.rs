@@ -75,6 +75,35 @@ fn content_type_of(path: &Path) -> &'static str {
     }
 }
 
+/// Refuse, before any request, a file that is not a zip, gzip (tar.gz) or tar archive: XNAT
+/// answers such an upload with a 400 (after reading all of it), and it would fail the same way
+/// every time.
+pub fn check_archive_magic(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut head = [0u8; 262];
+    let mut n = 0;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+    let head = &head[..n];
+    let zip = head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06");
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let tar = head.len() >= 262 && &head[257..262] == b"ustar";
+    if zip || gzip || tar {
+        return Ok(());
+    }
+    Err(Error::Upload(format!(
+        "{} is not a zip, tar or tar.gz archive; give an archive or a directory of DICOM files",
+        path.display()
+    )))
+}
+
 /// Upload one existing archive (zip, tar, tar.gz) as it is; returns the server's answer.
 pub async fn upload_archive_file(
     client: &XnatClient,
@@ -82,6 +111,7 @@ pub async fn upload_archive_file(
     path: &Path,
     cancel: &CancellationToken,
 ) -> Result<String> {
+    check_archive_magic(path)?;
     let params = import_params(settings, Handler::DicomZip);
     let body = ImportBody::new(path, content_type_of(path));
     post_import(client, &params, &body, &settings.target, cancel).await

@@ -46,6 +46,11 @@ const PERMANENT: &[&str] = &[
     "non-standard prearchive structure",
     "or non-parsable dicom) files",
     "is required when requesting",
+    // Bodies that are not archives (or not DICOM) fail the same way every time.
+    "unable to identify upload format",
+    "unable to read the uploaded archive",
+    "no dicom files found in the upload",
+    "unable to parse an uploaded file as dicom",
 ];
 
 /// Whether a 400 body means "try again later".
