@@ -157,7 +157,9 @@ impl Item for ResourceDetail {
 
 /// One resource of `parent` with its first [`SHOW_FILES`] file names.
 pub async fn show(client: &XnatClient, parent: &str, label: &str) -> Result<ResourceDetail> {
-    let label = validate_xnat_resource_label(label)?;
+    // The command-line rule first (at most 64 characters, as the reference), then XNAT's.
+    let label =
+        validate_xnat_resource_label(&crate::core::validation::validate_resource_label(label)?)?;
     let rows = experiments::list_resources(client, parent).await?;
     let Some(row) = rows.iter().find(|r| text(r, "label") == label) else {
         return Err(Error::not_found("resource", label));

@@ -1033,3 +1033,18 @@ fn sigterm_stops_like_ctrl_c_with_exit_7_and_no_partial_files() {
     assert_ne!(v["status"], "success", "the summary is printed");
     no_part_files(&out);
 }
+
+#[test]
+fn workers_outside_1_to_100_is_a_usage_error() {
+    let env = TestEnv::demo();
+    let out = env.home.path().join("out");
+    for n in ["0", "101"] {
+        let run = session_download(&env, &out)
+            .args(["--workers", n])
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{n}: {}", stderr_of(&run));
+        assert!(stderr_of(&run).contains("1..=100"), "{}", stderr_of(&run));
+    }
+    assert!(env.request_lines().is_empty());
+}

@@ -104,3 +104,25 @@ fn refresh_prints_each_format_and_posts_exactly_one_refresh() {
         );
     }
 }
+
+#[test]
+fn show_refuses_a_label_longer_than_64_characters() {
+    let env = TestEnv::demo();
+    let long = "L".repeat(65);
+    let out = env
+        .cmd()
+        .args(["resource", "show", "XNAT_E00001", &long])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", support::stderr_of(&out));
+    assert!(
+        support::stderr_of(&out).contains("exceeds maximum length of 64"),
+        "{}",
+        support::stderr_of(&out)
+    );
+    assert!(
+        !env.request_lines().iter().any(|l| l.contains("/resources")),
+        "{:?}",
+        env.request_lines()
+    );
+}
