@@ -41,7 +41,8 @@ pub fn main() -> i32 {
         .global
         .log_file
         .clone()
-        .or_else(|| std::env::var_os(crate::core::env::XNATCTL_LOG_FILE).map(Into::into));
+        .or_else(|| std::env::var_os(crate::core::env::XNATCTL_LOG_FILE).map(Into::into))
+        .or_else(|| config_log_file(&cli.global));
     let _log_guard = match init_logging(verbosity, log_file) {
         Ok(g) => g,
         Err(e) => {
@@ -94,6 +95,21 @@ fn runtime_builder(command: &super::Command) -> tokio::runtime::Builder {
         b
     } else {
         tokio::runtime::Builder::new_current_thread()
+    }
+}
+
+/// The config file's `log_file:` (as the reference honours it), with a leading `~/` expanded.
+/// Read quietly here, before logging starts: a config that cannot be read is reported by the
+/// command that needs it.
+fn config_log_file(global: &super::GlobalArgs) -> Option<std::path::PathBuf> {
+    let path = Context::minimal(global).config_path();
+    if !path.is_file() {
+        return None;
+    }
+    let file = crate::core::config::Config::load(&path).ok()?.log_file?;
+    match file.strip_prefix("~") {
+        Ok(rest) if file.starts_with("~/") => dirs::home_dir().map(|h| h.join(rest)),
+        _ => Some(file),
     }
 }
 

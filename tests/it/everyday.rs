@@ -610,3 +610,19 @@ fn concurrent_logins_and_profile_changes_all_keep_their_entries() {
         assert!(cfg.contains(&format!("p{i}:")), "p{i} lost:\n{cfg}");
     }
 }
+
+#[test]
+fn the_config_log_file_key_is_honoured() {
+    let env = TestEnv::demo();
+    let log = env.home.path().join("logs").join("xnatctl.log");
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    std::fs::write(
+        env.config_file(),
+        format!("version: 1\nlog_file: {}\nprofiles: {{}}\n", log.display()),
+    )
+    .unwrap();
+    let out = env.cmd().args(["project", "list", "-q"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = std::fs::read_to_string(&log).expect("the log file was written");
+    assert!(text.contains("http_request"), "{text}");
+}
