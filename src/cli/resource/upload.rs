@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use clap::Args;
 
+use crate::cli::shared::ProjectArg;
 use crate::cli::Context;
 use crate::core::{Error, Result};
 use crate::services::resources::{self, Scope};
@@ -19,9 +20,8 @@ pub struct UploadCmd {
     /// the subject's)
     #[arg(value_name = "ARGS", num_args = 2..=3, required = true)]
     pub args: Vec<String>,
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Subject (with -P, a subject resource)
     #[arg(short = 'S', long, value_name = "SUBJECT")]
     pub subject: Option<String>,
@@ -44,7 +44,7 @@ pub struct UploadCmd {
 
 /// Run `resource upload`.
 pub async fn run(a: UploadCmd, ctx: &Context) -> Result<()> {
-    let project = ctx.project_or_default(a.project.as_deref());
+    let project = a.project.or_default(ctx);
     let (scope, label, path) = match a.args.as_slice() {
         [session, label, path] => {
             if a.subject.is_some() {

@@ -158,6 +158,22 @@ pub enum Error {
     /// An upload failed.
     #[error("upload failed: {0}")]
     Upload(String),
+    /// A worker task of an upload (building an archive, hashing files) panicked or was dropped.
+    #[error("upload failed: {what} task failed: {source}")]
+    UploadTask {
+        /// The task (`zip`, `archive`, `hashing`).
+        what: &'static str,
+        /// Why it ended.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// Writing an upload's zip archive failed.
+    #[error("upload failed: zip: {source}")]
+    UploadZip {
+        /// The zip writer's error.
+        #[source]
+        source: zip::result::ZipError,
+    },
     /// A download failed.
     #[error("download failed: {0}")]
     Download(String),
@@ -282,6 +298,8 @@ impl Error {
             | Error::Http { .. }
             | Error::Operation(_)
             | Error::Upload(_)
+            | Error::UploadTask { .. }
+            | Error::UploadZip { .. }
             | Error::Download(_)
             | Error::Verification(_)
             | Error::Batch { .. }

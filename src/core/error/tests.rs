@@ -96,3 +96,17 @@ fn http_error_message_takes_the_text_of_an_html_status_page() {
     };
     assert_eq!(bare.to_string(), "HTTP 500 on GET /x: boom");
 }
+
+#[test]
+fn an_upload_zip_failure_keeps_its_cause_and_its_message() {
+    use std::error::Error as _;
+    let e = Error::UploadZip {
+        source: zip::result::ZipError::FileNotFound,
+    };
+    assert_eq!(
+        e.to_string(),
+        "upload failed: zip: specified file not found in archive"
+    );
+    assert!(e.source().is_some());
+    assert_eq!(e.exit_code(), 1);
+}

@@ -237,7 +237,10 @@ async fn run_batch(
                     build_archive(&root, &files, &built, format)
                 })
                 .await
-                .map_err(|e| Error::Upload(format!("archive task failed: {e}")))??;
+                .map_err(|source| Error::UploadTask {
+                    what: "archive",
+                    source,
+                })??;
                 (size, ImportBody::new(&dest, content_type_of(&dest)))
             }
         };
@@ -368,12 +371,10 @@ fn build_archive(
                     .compression_method(zip::CompressionMethod::Deflated)
                     .large_file(len >= u32::MAX as u64);
                 zip.start_file(member_name(root, f), opts)
-                    .map_err(|e| Error::Upload(format!("zip: {e}")))?;
+                    .map_err(|source| Error::UploadZip { source })?;
                 std::io::copy(&mut src, &mut zip).map_err(io)?;
             }
-            let mut w = zip
-                .finish()
-                .map_err(|e| Error::Upload(format!("zip: {e}")))?;
+            let mut w = zip.finish().map_err(|source| Error::UploadZip { source })?;
             w.flush().map_err(io)?;
         }
     }

@@ -302,7 +302,10 @@ pub async fn upload_exam(
         let (src, dest) = (dir.clone(), zip.clone());
         let files = tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
             .await
-            .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
+            .map_err(|source| Error::UploadTask {
+                what: "zip",
+                source,
+            })??;
         attach(client, &owner, label, &zip, &name).await?;
         if opts.check {
             check_attached(client, &owner, label, Some(dir.clone()), files).await?;
@@ -314,7 +317,10 @@ pub async fn upload_exam(
         let (files, dest, base) = (plan.misc_files.clone(), zip.clone(), root.to_path_buf());
         tokio::task::spawn_blocking(move || zip_files(&base, &files, &dest, true))
             .await
-            .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
+            .map_err(|source| Error::UploadTask {
+                what: "zip",
+                source,
+            })??;
         attach(client, &owner, &opts.misc_label, &zip, &name).await?;
         if opts.check {
             let files = plan.misc_files.clone();
@@ -337,7 +343,10 @@ async fn check_attached(
 ) -> Result<()> {
     let sent = tokio::task::spawn_blocking(move || check::describe_local(base.as_deref(), &files))
         .await
-        .map_err(|e| Error::Upload(format!("hashing task failed: {e}")))??;
+        .map_err(|source| Error::UploadTask {
+            what: "hashing",
+            source,
+        })??;
     let resource = format!("{owner}/resources/{}", seg(label)?);
     let on_server = check::server_files(client, &resource).await?;
     let problems = check::compare(&sent, &on_server, &[], false);

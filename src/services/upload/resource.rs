@@ -101,7 +101,10 @@ pub async fn upload_to_resource(
         let (src, dest) = (req.path.clone(), zip_path.clone());
         local_files = tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
             .await
-            .map_err(|e| Error::Upload(format!("zip task failed: {e}")))??;
+            .map_err(|source| Error::UploadTask {
+                what: "zip",
+                source,
+            })??;
         report.files = local_files.len();
         _tmp = tmp;
         (zip_path, format!("{dir_name}.zip"), true)
@@ -155,7 +158,10 @@ pub async fn upload_to_resource(
         let sent =
             tokio::task::spawn_blocking(move || check::describe_local(base.as_deref(), &files))
                 .await
-                .map_err(|e| Error::Upload(format!("hashing task failed: {e}")))??;
+                .map_err(|source| Error::UploadTask {
+                    what: "hashing",
+                    source,
+                })??;
         let on_server = check::server_files(client, &resource).await?;
         let problems = check::compare(&sent, &on_server, &report.duplicates, !req.check);
         if !problems.is_empty() {
@@ -194,11 +200,11 @@ pub(crate) fn zip_files(base: &Path, files: &[PathBuf], dest: &Path, flatten: bo
             member_name(base, f)
         };
         zip.start_file(name, opts)
-            .map_err(|e| Error::Upload(format!("zip: {e}")))?;
+            .map_err(|source| Error::UploadZip { source })?;
         std::io::copy(&mut src, &mut zip).map_err(io)?;
     }
     zip.finish()
-        .map_err(|e| Error::Upload(format!("zip: {e}")))?
+        .map_err(|source| Error::UploadZip { source })?
         .flush()
         .map_err(io)?;
     Ok(())
