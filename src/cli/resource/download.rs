@@ -4,16 +4,14 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::json;
 
 use crate::cli::shared::download::{resolve_target, run as download, Target, TransferArgs};
 use crate::cli::shared::ProjectArg;
 use crate::cli::Context;
-use crate::core::output::Record;
 use crate::core::validation::{validate_resource_label, validate_scan_id};
 use crate::core::{Error, Result};
 use crate::services::download::{
-    mb, resource_zip_path, PlanRequest, ResourceFilter, ScanSelection,
+    mb, resource_zip_path, PlanRequest, ResourceFilter, ScanSelection, ZipFile,
 };
 
 /// Arguments of `resource download`.
@@ -102,15 +100,15 @@ async fn resource_zip(
         _ = ctx.cancel_token().cancelled() => return Err(Error::Cancelled),
     };
     drop(progress);
-    let mut record = Record::new();
-    record.insert("output_file", json!(dest.display().to_string()));
-    record.insert("session_id", json!(session.id));
-    record.insert("resource", json!(label));
-    record.insert("scan", json!(scan));
-    record.insert("bytes", json!(got.bytes));
-    record.insert("md5", json!(got.md5));
-    record.id_field = Some("output_file".into());
-    ctx.out().record(&record)?;
+    let file = ZipFile {
+        output_file: dest.display().to_string(),
+        session_id: session.id,
+        resource: label.to_string(),
+        scan: scan.map(str::to_string),
+        bytes: got.bytes,
+        md5: got.md5,
+    };
+    ctx.out().item(&file)?;
     ctx.messages().success(&format!(
         "Downloaded {label} ({}) to {}",
         mb(got.bytes),

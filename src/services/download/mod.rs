@@ -27,7 +27,7 @@ pub use plan::{
     build_plan, resolve_session, resolve_session_of_subject, resource_zip_path, DownloadPlan,
     PlanRequest, PlannedFile, ResourceFilter, ScanSelection, SessionRef,
 };
-pub use summary::{closing_line, mb, outcome, summarize, warnings, Preview, PreviewFile};
+pub use summary::{closing_line, mb, outcome, summarize, warnings, Preview, PreviewFile, ZipFile};
 
 use crate::services::transfer::TransferItem;
 use crate::services::verify::Verification;

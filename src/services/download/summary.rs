@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{DownloadPlan, ExecReport, FileStatus, PlanRequest};
-use crate::core::output::{Report, Row};
+use crate::core::output::{Item, Report, Row};
 use crate::core::{Error, Result};
 use crate::services::transfer::{Operation, RunStatus, TransferItem, TransferSummary};
 use crate::services::verify::Verification;
@@ -127,6 +127,27 @@ impl Report for Preview {
     fn rows(&self) -> Vec<PreviewFile> {
         self.plan.clone()
     }
+}
+
+/// What `resource download --output-file` printed after streaming a resource's zip to one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZipFile {
+    /// The file written.
+    pub output_file: String,
+    /// Accession ID of the session.
+    pub session_id: String,
+    /// Resource label.
+    pub resource: String,
+    /// The scan whose resource it is (null for a session resource).
+    pub scan: Option<String>,
+    /// Bytes written.
+    pub bytes: u64,
+    /// MD5 of the bytes written.
+    pub md5: String,
+}
+
+impl Item for ZipFile {
+    const ID: &'static str = "output_file";
 }
 
 /// The summary of a run.
