@@ -951,3 +951,28 @@ fn a_file_that_is_not_an_archive_is_refused_locally_and_a_bad_archive_is_posted_
     let err = stderr_of(&out);
     assert!(!err.to_ascii_lowercase().contains("<html"), "{err}");
 }
+
+#[test]
+fn upload_exam_fails_when_the_archive_lost_an_instance() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("exam");
+    make_dicom(&root.join("dicom"), "UP13", 3);
+    std::fs::write(root.join("report.pdf"), b"%PDF-1.4 report").unwrap();
+    // The import answers 200 to one file without storing it.
+    env.sim
+        .add_fault(FaultRule::status("POST", "/data/services/import", 200, 1));
+    let out = env
+        .cmd()
+        .args(["session", "upload-exam"])
+        .arg(&root)
+        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP13_MR1", "-w", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("holds 2 DICOM files after the upload of 3 distinct instances"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -290,6 +290,17 @@ pub async fn upload_exam(
                 root.display(), t.project, t.subject, t.session)});
         return Ok(report);
     };
+    // The session is archived now: it must hold every distinct instance sent.
+    if opts.check && !opts.attach_only && settings.routing == super::Routing::DirectArchive {
+        let (base, files) = (root.to_path_buf(), plan.dicom.clone());
+        let sent = tokio::task::spawn_blocking(move || check::inspect_dicom_dir(&base, &files))
+            .await
+            .map_err(|e| Error::Upload(format!("reading DICOM headers failed: {e}")))?;
+        let on_server = check::archived_dicom_files(client, &t.project, &t.session).await?;
+        if let Some(p) = check::instances_problem(sent.instances, on_server, false) {
+            return Err(Error::Upload(p));
+        }
+    }
     let owner = format!(
         "/data/projects/{}/experiments/{}",
         seg(&t.project)?,
