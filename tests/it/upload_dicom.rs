@@ -257,3 +257,71 @@ fn upload_dicom_dry_run_sends_nothing() {
     assert_eq!(plan["dry_run"], true);
     assert_eq!(plan["transport"], "plaintext");
 }
+
+#[test]
+fn a_dropped_association_is_reestablished_and_its_unstored_files_sent() {
+    let env = TestEnv::empty();
+    let faults = xnat_sim::dicom_receiver::ReceiverFaults {
+        abort_after: Some(2),
+        aborts: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1)),
+        ..Default::default()
+    };
+    let addr = env.sim.start_dicom_receiver_with("XNAT", faults).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write_study(work.path(), "PATA", 1, 6);
+    let out = upload(
+        &env,
+        work.path(),
+        addr.port(),
+        "XNAT",
+        &["-w", "1", "-o", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["files"], 6, "{summary}");
+    assert_eq!(summary["status"], "success");
+}
+
+#[test]
+fn ctrl_c_stops_upload_dicom_cleanly_with_exit_7() {
+    let env = TestEnv::empty();
+    let faults = xnat_sim::dicom_receiver::ReceiverFaults {
+        delay: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let addr = env.sim.start_dicom_receiver_with("XNAT", faults).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write_study(work.path(), "PATA", 1, 30);
+    let port = addr.port().to_string();
+    let mut cmd = env.bare_cmd();
+    cmd.args([
+        "session",
+        "upload-dicom",
+        work.path().to_str().unwrap(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--called-aet",
+        "XNAT",
+        "-w",
+        "1",
+        "-o",
+        "json",
+    ]);
+    let child = crate::support::spawn(&cmd);
+    std::thread::sleep(Duration::from_millis(1200));
+    crate::support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", stderr_of(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sent = summary["files"].as_u64().unwrap();
+    assert!(sent > 0 && sent < 30, "sent {sent}");
+    let cancelled = summary["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["error"] == "cancelled")
+        .count();
+    assert_eq!(cancelled as u64, 30 - sent, "{summary}");
+}

@@ -10,6 +10,9 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, OpenFileOptions};
@@ -29,9 +32,30 @@ const STUDY_COMMENTS: dicom_core::Tag = dicom_core::Tag(0x0032, 0x4000);
 const VERIFICATION: &str = "1.2.840.10008.1.1";
 const IMPLEMENTATION_CLASS_UID: &str = "1.2.826.0.1.3680043.10.543.1";
 
+/// Misbehaviour for tests: abort associations part-way, or answer slowly.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiverFaults {
+    /// Abort an association when it asks to store more than this many instances…
+    pub abort_after: Option<usize>,
+    /// …this many times in all (then behave).
+    pub aborts: Arc<AtomicUsize>,
+    /// Wait this long before answering each C-STORE.
+    pub delay: Duration,
+}
+
 /// Listen on `addr` (port 0: any free port) on a thread of its own; returns the bound address.
 /// The receiver lives as long as the process.
 pub fn spawn(app: AppState, addr: SocketAddr, ae_title: &str) -> std::io::Result<SocketAddr> {
+    spawn_with(app, addr, ae_title, ReceiverFaults::default())
+}
+
+/// [`spawn`] with faults.
+pub fn spawn_with(
+    app: AppState,
+    addr: SocketAddr,
+    ae_title: &str,
+    faults: ReceiverFaults,
+) -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
@@ -47,25 +71,35 @@ pub fn spawn(app: AppState, addr: SocketAddr, ae_title: &str) -> std::io::Result
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                serve(listener, app, ae_title).await;
+                serve(listener, app, ae_title, faults).await;
             })
         })?;
     Ok(bound)
 }
 
 /// Accept associations until the listener fails.
-pub async fn serve(listener: tokio::net::TcpListener, app: AppState, ae_title: String) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: AppState,
+    ae_title: String,
+    faults: ReceiverFaults,
+) {
     while let Ok((socket, _)) = listener.accept().await {
-        let (app, ae) = (app.clone(), ae_title.clone());
+        let (app, ae, faults) = (app.clone(), ae_title.clone(), faults.clone());
         tokio::spawn(async move {
-            if let Err(e) = handle(socket, &app, &ae).await {
+            if let Err(e) = handle(socket, &app, &ae, &faults).await {
                 tracing::debug!("DICOM association ended: {e}");
             }
         });
     }
 }
 
-async fn handle(socket: TcpStream, app: &AppState, ae_title: &str) -> Result<(), String> {
+async fn handle(
+    socket: TcpStream,
+    app: &AppState,
+    ae_title: &str,
+    faults: &ReceiverFaults,
+) -> Result<(), String> {
     let opts = ServerAssociationOptions::new()
         .accept_called_ae_title()
         .ae_title(ae_title.to_string())
@@ -78,6 +112,7 @@ async fn handle(socket: TcpStream, app: &AppState, ae_title: &str) -> Result<(),
     let mut command = Vec::new();
     let mut data = Vec::new();
     let mut pending: Option<(u8, Command)> = None;
+    let mut stores = 0;
     loop {
         let pdu = assoc.receive().await.map_err(|e| e.to_string())?;
         match pdu {
@@ -92,6 +127,19 @@ async fn handle(socket: TcpStream, app: &AppState, ae_title: &str) -> Result<(),
                             let cmd = Command::parse(&command);
                             command.clear();
                             if cmd.has_dataset {
+                                stores += 1;
+                                let over = faults.abort_after.is_some_and(|n| stores > n);
+                                if over
+                                    && faults
+                                        .aborts
+                                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| {
+                                            a.checked_sub(1)
+                                        })
+                                        .is_ok()
+                                {
+                                    let _ = assoc.abort().await;
+                                    return Ok(());
+                                }
                                 pending = Some((v.presentation_context_id, cmd));
                             } else {
                                 respond(&mut assoc, v.presentation_context_id, &cmd, 0).await?;
@@ -122,6 +170,9 @@ async fn handle(socket: TcpStream, app: &AppState, ae_title: &str) -> Result<(),
                                 }
                             };
                             data.clear();
+                            if !faults.delay.is_zero() {
+                                tokio::time::sleep(faults.delay).await;
+                            }
                             respond(&mut assoc, pc, &cmd, status).await?;
                         }
                     }

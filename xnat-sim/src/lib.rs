@@ -201,6 +201,20 @@ impl SimHandle {
         )
     }
 
+    /// [`SimHandle::start_dicom_receiver`] with faults (aborted associations, slow answers).
+    pub fn start_dicom_receiver_with(
+        &self,
+        ae_title: &str,
+        faults: dicom_receiver::ReceiverFaults,
+    ) -> std::io::Result<SocketAddr> {
+        dicom_receiver::spawn_with(
+            self.app.clone(),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            ae_title,
+            faults,
+        )
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
