@@ -7,7 +7,7 @@
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::cli::shared::{mutate, ConfirmArgs, ListArgs};
+use crate::cli::shared::{mutate, ConfirmArgs, ListArgs, ProjectArg};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::Result;
@@ -102,9 +102,8 @@ pub struct ArchiveCmd {
 /// `prearchive settings`.
 #[derive(Debug, Args)]
 pub struct SettingsCmd {
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// New routing: manual, auto-archive or auto-archive-overwrite
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto-archive", "auto-archive-overwrite"])]
     pub set: Option<String>,
@@ -261,7 +260,7 @@ async fn rebuild(a: SessionCmd, ctx: &Context) -> Result<()> {
 }
 
 async fn settings(a: SettingsCmd, ctx: &Context) -> Result<()> {
-    let project = ctx.require_project(a.project.as_deref())?;
+    let project = a.project.require(ctx)?;
     let project = crate::core::validation::validate_project_id(&project)?;
     let setting = match &a.set {
         None => {

@@ -5,7 +5,7 @@ mod upload;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::shared::ListArgs;
+use crate::cli::shared::{ListArgs, ProjectArg};
 use crate::cli::Context;
 use crate::core::{Error, Result};
 use crate::services::resources::{self, Scope};
@@ -32,9 +32,8 @@ pub struct ListCmd {
     /// Session accession ID or label (labels need a project)
     #[arg(value_name = "SESSION")]
     pub session: Option<String>,
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Subject (with -P, lists subject resources)
     #[arg(short = 'S', long, value_name = "SUBJECT", conflicts_with = "session")]
     pub subject: Option<String>,
@@ -54,9 +53,8 @@ pub struct ShowCmd {
     /// Resource label
     #[arg(value_name = "LABEL")]
     pub label: String,
-    /// Project (default: the profile's default_project)
-    #[arg(short = 'P', long, value_name = "PROJECT")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Scan ID within SESSION
     #[arg(long, value_name = "SCAN_ID")]
     pub scan: Option<String>,
@@ -116,7 +114,7 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let scope = scope(
         ctx,
         a.session.as_deref(),
-        a.project.as_deref(),
+        a.project.project.as_deref(),
         a.subject.as_deref(),
         a.scan.as_deref(),
     )?;
@@ -130,7 +128,7 @@ async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
     let scope = scope(
         ctx,
         Some(&a.session),
-        a.project.as_deref(),
+        a.project.project.as_deref(),
         None,
         a.scan.as_deref(),
     )?;
