@@ -9,19 +9,18 @@ use crate::core::output::{Item, Row};
 use crate::core::{Error, Result};
 use crate::services::projects::cell;
 
-/// One row of `search list`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SavedSearch {
-    /// Search id.
-    pub id: String,
-    /// Root data type (`xnat:mrSessionData`).
-    pub root_element_name: String,
-    /// Short description.
-    pub brief_description: String,
-    /// `true`/`false` as the server sends it.
-    pub secure: String,
-    /// Users it is shared with.
-    pub users: String,
+/// One row of `search list`: the server's row as it comes (XNAT sends `id`,
+/// `brief_description`, `description`, `root_element_name`, `secure`, `users`, `tag`,
+/// `sort_by_element_name`, ... all as strings), so JSON shows every column, as the reference does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct SavedSearch(pub Map<String, Value>);
+
+impl SavedSearch {
+    /// The search id.
+    pub fn id(&self) -> String {
+        cell(&self.0, "id")
+    }
 }
 
 /// `search show` output.
@@ -81,14 +80,8 @@ fn strict_rows(doc: Value, what: &str) -> Result<Vec<Map<String, Value>>> {
 pub async fn list(client: &XnatClient) -> Result<Vec<SavedSearch>> {
     let doc = client.get_json("/data/search/saved", &[]).await?;
     Ok(strict_rows(doc, "listing saved searches")?
-        .iter()
-        .map(|r| SavedSearch {
-            id: cell(r, "id"),
-            root_element_name: cell(r, "root_element_name"),
-            brief_description: cell(r, "brief_description"),
-            secure: cell(r, "secure"),
-            users: cell(r, "users"),
-        })
+        .into_iter()
+        .map(SavedSearch)
         .collect())
 }
 

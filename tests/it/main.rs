@@ -5,6 +5,7 @@ mod admin;
 mod client_auth;
 mod client_retry;
 mod command_tree;
+mod contract;
 mod dicom;
 mod download;
 mod download_archive;

@@ -35,16 +35,22 @@ async fn list(State(app): State<AppState>, caller: Caller, q: Params) -> Respons
         .values()
         .filter(|s| caller.admin || !s.secure || s.users.iter().any(|u| u == caller.name()))
         .map(|s| {
+            // Exactly the columns (and order) recorded from XNAT 1.8.6 and 1.8.8.1: the
+            // `xdat_stored_search` table plus `users` as Postgres array text; all strings.
             row([
-                ("id", s.id.clone()),
+                ("allow_diff_columns", String::new()),
+                ("stored_search_info", String::new()),
+                ("extension", String::new()),
+                ("sort_by_field_id", String::new()),
                 ("brief_description", s.brief_description.clone()),
                 ("description", s.description.clone()),
-                ("root_element_name", s.root_element_name.clone()),
-                ("sort_by", s.sort_by.clone()),
-                ("sort_order", s.sort_order.clone()),
+                ("layeredsequence", String::new()),
                 ("secure", s.secure.to_string()),
-                ("tag", s.tag.clone()),
                 ("users", format!("{{{}}}", s.users.join(","))),
+                ("root_element_name", s.root_element_name.clone()),
+                ("id", s.id.clone()),
+                ("tag", s.tag.clone()),
+                ("sort_by_element_name", s.sort_by.clone()),
             ])
         })
         .collect();

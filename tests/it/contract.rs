@@ -1,0 +1,123 @@
+//! The JSON contract scripts rely on: for each command, the keys of its `-o json` output and the
+//! type of each value, pinned in one snapshot. Renaming a field or changing its type fails here;
+//! every deliberate difference from the reference is listed in docs/differences-from-python.md.
+
+use serde_json::{Map, Value};
+
+use crate::support::{stderr_of, TestEnv};
+
+crate::support::shared!(TestEnv::demo);
+
+/// The shape of a JSON value: objects keep their keys (in order) with the shape of each value,
+/// arrays the shape of their first element, scalars become their type name.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), shape(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
+        Value::String(_) => Value::from("string"),
+        Value::Number(n) if n.is_f64() => Value::from("float"),
+        Value::Number(_) => Value::from("integer"),
+        Value::Bool(_) => Value::from("bool"),
+        Value::Null => Value::from("null"),
+    }
+}
+
+/// `xnatctl ARGS -o json` against `env`: the shape of its stdout, after the command's words.
+fn shape_of(env: &TestEnv, args: &[&str]) -> String {
+    let words = args.iter().take_while(|a| !a.starts_with('-')).copied();
+    format!(
+        "{}: {}",
+        words.collect::<Vec<_>>().join(" "),
+        json_shape(env, args)
+    )
+}
+
+fn json_shape(env: &TestEnv, args: &[&str]) -> Value {
+    let out = env
+        .cmd()
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e})"));
+    shape(&v)
+}
+
+#[test]
+fn json_keys_and_types_of_every_read_command() {
+    let env = shared();
+    let commands: &[&[&str]] = &[
+        &["project", "list"],
+        &["project", "show", "DEMO_MR"],
+        &["project", "access", "DEMO_MR"],
+        &["project", "users", "DEMO_MR"],
+        &["subject", "list", "-P", "DEMO_MR"],
+        &["subject", "show", "SUBJ001", "-P", "DEMO_MR"],
+        &["subject", "vars", "SUBJ001", "-P", "DEMO_MR"],
+        &["session", "list", "-P", "DEMO_MR"],
+        &["session", "show", "-E", "XNAT_E00001"],
+        &["scan", "list", "-E", "XNAT_E00001"],
+        &["scan", "show", "-E", "XNAT_E00001", "1"],
+        &["resource", "list", "XNAT_E00001", "--scan", "1"],
+        &["resource", "show", "XNAT_E00001", "DICOM", "--scan", "1"],
+        &["search", "list"],
+        &["search", "show", "xs_demo_mr"],
+        &["prearchive", "list"],
+        &["prearchive", "settings", "-P", "DEMO_MR"],
+        &["whoami"],
+        &["health", "ping"],
+        &["admin", "version"],
+    ];
+    let shapes: Vec<String> = commands
+        .iter()
+        .map(|args| format!("{}: {}", args.join(" "), json_shape(env, args)))
+        .collect();
+    insta::assert_snapshot!(shapes.join("\n"));
+}
+
+#[test]
+fn json_keys_and_types_of_transfers() {
+    let env = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let (a, b, c) = (out("a"), out("b"), out("c"));
+    let shapes = [
+        shape_of(
+            env,
+            &["session", "download", "-E", "XNAT_E00001", "--out", &a],
+        ),
+        shape_of(
+            env,
+            &[
+                "scan",
+                "download",
+                "-E",
+                "XNAT_E00001",
+                "--scans",
+                "1",
+                "--out",
+                &b,
+            ],
+        ),
+        shape_of(
+            env,
+            &[
+                "resource",
+                "download",
+                "XNAT_E00001",
+                "DICOM",
+                "--scan",
+                "1",
+                "--out",
+                &c,
+            ],
+        ),
+    ];
+    insta::assert_snapshot!(shapes.join("\n"));
+}
