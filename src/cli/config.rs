@@ -135,13 +135,26 @@ fn load_for_update(ctx: &Context) -> Result<(crate::core::fsutil::FileLock, Conf
     Ok((lock, Config::load(&ctx.config_path())?))
 }
 
-fn require_profiles(cfg: &Config, ctx: &Context) -> Result<()> {
-    if cfg.profiles.is_empty() {
-        return Err(Error::NoConfig {
-            path: ctx.config_path(),
-        });
+/// The file's profiles; with none but `XNAT_URL` set (the CI case), the one profile the
+/// environment makes, as every other command sees it.
+fn require_profiles(cfg: &mut Config, ctx: &Context) -> Result<()> {
+    if !cfg.profiles.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let no_config = || Error::NoConfig {
+        path: ctx.config_path(),
+    };
+    let p = ctx.profile().map_err(|_| no_config())?;
+    if !p.url_from_env {
+        return Err(no_config());
+    }
+    let mut profile = Profile::new(&p.url);
+    profile.username = p.username.clone();
+    profile.default_project = p.default_project.clone();
+    profile.verify_ssl = p.verify_ssl;
+    profile.timeout = p.timeout;
+    cfg.add_profile(&p.name, profile);
+    cfg.set_default_profile(&p.name)
 }
 
 fn unknown_profile(cfg: &Config, name: &str) -> Error {
@@ -288,14 +301,14 @@ fn use_context(a: UseContextArgs, ctx: &Context) -> Result<()> {
 }
 
 fn current_context(ctx: &Context) -> Result<()> {
-    let cfg = load(ctx)?;
-    require_profiles(&cfg, ctx)?;
+    let mut cfg = load(ctx)?;
+    require_profiles(&mut cfg, ctx)?;
     ctx.out().line(&cfg.default_profile)
 }
 
 fn show(ctx: &Context) -> Result<()> {
-    let cfg = load(ctx)?;
-    require_profiles(&cfg, ctx)?;
+    let mut cfg = load(ctx)?;
+    require_profiles(&mut cfg, ctx)?;
     let only = ctx.global().profile.clone();
     if let Some(name) = &only {
         if !cfg.has_profile(name) {

@@ -626,3 +626,33 @@ fn the_config_log_file_key_is_honoured() {
     let text = std::fs::read_to_string(&log).expect("the log file was written");
     assert!(text.contains("http_request"), "{text}");
 }
+
+#[test]
+fn config_show_and_current_context_work_from_the_environment_alone() {
+    let env = TestEnv::empty();
+    let out = env
+        .cmd()
+        .args(["config", "current-context"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "default\n");
+    let out = env
+        .cmd()
+        .args(["config", "show", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["default_profile"], "default");
+    assert_eq!(v["profile_details"]["default"]["url"], env.url());
+    assert_eq!(v["profile_details"]["default"]["username"], "admin");
+    assert!(!stdout_of(&out).contains("\"admin\",\n    \"password\": \"admin"));
+    assert!(
+        support::files_under(env.home.path()).is_empty(),
+        "nothing written"
+    );
+    // Without XNAT_URL it is still the documented error.
+    let out = env.bare_cmd().args(["config", "show"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+}
