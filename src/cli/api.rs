@@ -124,10 +124,10 @@ async fn get(a: GetArgs, ctx: &Context) -> Result<()> {
         .query_pairs(pairs)
         .send()
         .await?;
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| Error::Network(format!("reading the response: {e}")))?;
+    let bytes = resp.bytes().await.map_err(|source| Error::Body {
+        context: "reading the response".into(),
+        source,
+    })?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(value) => ctx.out().document(&value, &ListControls::default()),
         Err(_) => {
@@ -246,10 +246,10 @@ async fn write(method: Method, a: WriteArgs, ctx: &Context) -> Result<()> {
     let resp = req.send().await?;
     let status = resp.status().as_u16();
     ctx.messages().info(&format!("[{status}] {method} {path}"));
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| Error::Network(format!("reading the response: {e}")))?;
+    let bytes = resp.bytes().await.map_err(|source| Error::Body {
+        context: "reading the response".into(),
+        source,
+    })?;
     if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
         ctx.out().json(&value)
     } else if !bytes.is_empty() {

@@ -108,13 +108,16 @@ pub fn extract_zip(
 ) -> Result<ExtractReport> {
     let file = std::fs::File::open(archive)
         .map_err(|e| Error::io(format!("opening {}", archive.display()), e))?;
-    let mut zip = zip::ZipArchive::new(file)
-        .map_err(|e| Error::Download(format!("invalid ZIP file {}: {e}", archive.display())))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|source| Error::Zip {
+        context: format!("download failed: invalid ZIP file {}", archive.display()),
+        source,
+    })?;
     let mut report = ExtractReport::default();
     for i in 0..zip.len() {
-        let mut entry = zip
-            .by_index(i)
-            .map_err(|e| Error::Download(format!("{}: {e}", archive.display())))?;
+        let mut entry = zip.by_index(i).map_err(|source| Error::Zip {
+            context: format!("download failed: {}", archive.display()),
+            source,
+        })?;
         let name = entry.name().to_string();
         if is_symlink(&entry) {
             report.unsafe_entries.push(name);

@@ -177,6 +177,33 @@ pub enum Error {
     /// A download failed.
     #[error("download failed: {0}")]
     Download(String),
+    /// A ZIP archive could not be read.
+    #[error("{context}: {source}")]
+    Zip {
+        /// Which archive, and what was being done (`invalid ZIP file dl/x.zip`).
+        context: String,
+        /// The ZIP reader's error.
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// A response body broke off or could not be read after its status arrived.
+    #[error("{context}: {source}")]
+    Body {
+        /// What was being read (`reading the response`).
+        context: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A value could not be turned into JSON (output, a request body).
+    #[error("{context}: {source}")]
+    Json {
+        /// What was being serialised.
+        context: &'static str,
+        /// The serialiser's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// Downloaded files did not match the server's digests.
     #[error("verification failed: {0}")]
     Verification(String),
@@ -280,6 +307,7 @@ impl Error {
             Error::Usage(_) => EXIT_USAGE,
             Error::Auth(_) | Error::SessionExpired(_) => EXIT_AUTH,
             Error::Network(_)
+            | Error::Body { .. }
             | Error::Unreachable { .. }
             | Error::Timeout(_)
             | Error::RetryExhausted { .. } => EXIT_NETWORK,
@@ -301,6 +329,8 @@ impl Error {
             | Error::UploadTask { .. }
             | Error::UploadZip { .. }
             | Error::Download(_)
+            | Error::Zip { .. }
+            | Error::Json { .. }
             | Error::Verification(_)
             | Error::Batch { .. }
             | Error::Dicom(_)

@@ -110,3 +110,26 @@ fn an_upload_zip_failure_keeps_its_cause_and_its_message() {
     assert!(e.source().is_some());
     assert_eq!(e.exit_code(), 1);
 }
+
+#[test]
+fn wrapped_failures_keep_their_cause() {
+    use std::error::Error as _;
+    let zip_err = zip::ZipArchive::new(std::io::Cursor::new(b"not a zip".to_vec())).unwrap_err();
+    let e = Error::Zip {
+        context: "download failed: invalid ZIP file x.zip".into(),
+        source: zip_err,
+    };
+    assert!(e.source().is_some(), "the zip error is the source");
+    assert!(
+        e.to_string()
+            .starts_with("download failed: invalid ZIP file x.zip: "),
+        "{e}"
+    );
+    assert_eq!(e.exit_code(), 1);
+    let json_err = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+    let e = Error::Json {
+        context: "serialising output",
+        source: json_err,
+    };
+    assert!(e.source().is_some());
+}

@@ -61,7 +61,10 @@ pub fn object_of<T: Serialize + ?Sized>(value: &T) -> Result<Map<String, Value>>
     match serde_json::to_value(value) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::Operation("output value is not an object".into())),
-        Err(e) => Err(Error::Operation(format!("serialising output: {e}"))),
+        Err(source) => Err(Error::Json {
+            context: "serialising output",
+            source,
+        }),
     }
 }
 
@@ -163,8 +166,10 @@ impl Printer {
 
     /// Print any serialisable value as a JSON document (ids only under `-q`).
     pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let v = serde_json::to_value(value)
-            .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
+        let v = serde_json::to_value(value).map_err(|source| Error::Json {
+            context: "serialising output",
+            source,
+        })?;
         self.json(&v)
     }
 
@@ -191,8 +196,10 @@ impl Printer {
                 self.list(&listing)
             }
             None => {
-                let text = serde_json::to_string_pretty(value)
-                    .map_err(|e| Error::Operation(format!("serialising output: {e}")))?;
+                let text = serde_json::to_string_pretty(value).map_err(|source| Error::Json {
+                    context: "serialising output",
+                    source,
+                })?;
                 self.line(&text)
             }
         }

@@ -131,10 +131,10 @@ pub async fn post_import(
         };
         match sent {
             Ok(resp) => {
-                let text = resp
-                    .text()
-                    .await
-                    .map_err(|e| Error::Network(format!("reading the import response: {e}")))?;
+                let text = resp.text().await.map_err(|source| Error::Body {
+                    context: "reading the import response".into(),
+                    source,
+                })?;
                 return Ok(text.trim().to_string());
             }
             Err(Error::Http {
