@@ -6,7 +6,7 @@
 #   dicom validate -r     10,000 small files (target >= 10x)
 # Needs storescp (dcmtk) and the reference in a venv:
 #   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install xnatctl==0.6.0
-#   XNATCTL_PY=/tmp/venv/bin/xnatctl scripts/bench-dicom.sh       # RUNS=3 FILES=1000 SMALL=10000
+#   XNATCTL_PY=/tmp/venv/bin/xnatctl scripts/bench-dicom.sh   # RUNS=3 FILES=1000 SMALL=10000 SKIP_BUILD=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
@@ -18,7 +18,7 @@ scp_port=${SCP_PORT:-18104}
 sim_port=${SIM_PORT:-18767}
 rs=target/release/xnatctl
 
-cargo build --release -q -p xnatctl -p xnat-sim
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p xnatctl -p xnat-sim
 work=$(mktemp -d)
 pids=()
 cleanup() {

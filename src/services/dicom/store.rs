@@ -513,7 +513,14 @@ impl Assoc {
                 .await
                 .map(|a| Assoc::Plain(Box::new(a)))
         };
-        r.map_err(|e| association_error(peer, &e))
+        let mut assoc = r.map_err(|e| association_error(peer, &e))?;
+        // Each C-STORE ends with a small segment and then waits for the answer: with Nagle's
+        // algorithm on, that segment waits for a delayed ACK (~40 ms per file).
+        let _ = match &mut assoc {
+            Assoc::Plain(a) => a.inner_stream().set_nodelay(true),
+            Assoc::Tls(a) => a.inner_stream().get_ref().0.set_nodelay(true),
+        };
+        Ok(assoc)
     }
 
     fn contexts(&self) -> &[dicom_ul::pdu::PresentationContextNegotiated] {
