@@ -3,13 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
-use serde_json::{json, Map};
-
 use super::Context;
-use crate::core::output::{Column, Listing};
 use crate::core::{Error, Result};
-use crate::services::extract::{extract_zip, find_zips};
+use crate::services::extract::{extract_in_place, find_zips, LocalExtract};
+use clap::{Args, Subcommand};
 
 /// The `local` subcommands.
 #[derive(Debug, Subcommand)]
@@ -55,91 +52,42 @@ fn extract(args: ExtractArgs, ctx: &Context) -> Result<()> {
     ctx.messages()
         .info(&format!("Found {} ZIP file(s)", zips.len()));
     let cleanup = !args.no_cleanup;
-    let mut rows = Vec::new();
-    let mut failed = 0;
+    let mut archives = Vec::with_capacity(zips.len());
     for zip in &zips {
-        let target = zip.parent().map(PathBuf::from).unwrap_or_default();
-        let name = zip.display().to_string();
-        let mut row = Map::new();
-        row.insert("archive".into(), json!(name));
-        row.insert("target".into(), json!(target.display().to_string()));
-        // Look before writing: an archive with any unsafe member is refused as a whole.
-        let checked = extract_zip(zip, &target, 1, true).and_then(|r| {
-            if r.unsafe_entries.is_empty() {
-                Ok(())
-            } else {
-                Err(Error::Download(format!(
-                    "refused {name}: unsafe entries {}",
-                    r.unsafe_entries.join(", ")
-                )))
-            }
-        });
-        match checked.and_then(|()| extract_zip(zip, &target, 1, args.dry_run)) {
-            Ok(r) => {
-                if args.dry_run {
-                    for f in &r.files {
-                        ctx.messages()
-                            .dry_run(&format!("{name} -> {}", target.join(f).display()));
-                    }
-                }
-                let removed = cleanup && !args.dry_run && r.skipped_files.is_empty();
-                if cleanup && !args.dry_run && !r.skipped_files.is_empty() {
-                    ctx.messages().warn(&format!(
-                        "kept {name}: {} member(s) were not extracted (hidden, or outside the session folder): {}",
-                        r.skipped_files.len(),
-                        r.skipped_files
-                            .iter()
-                            .take(5)
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                if removed {
-                    std::fs::remove_file(zip)
-                        .map_err(|e| Error::io(format!("removing {name}"), e))?;
-                }
-                row.insert("status".into(), json!("ok"));
-                row.insert("files".into(), json!(r.files.len()));
-                row.insert("removed".into(), json!(removed));
-                row.insert("error".into(), json!(null));
-            }
-            Err(e) => {
-                failed += 1;
-                ctx.messages().error(&e);
-                row.insert("status".into(), json!("failed"));
-                row.insert("files".into(), json!(0));
-                row.insert("removed".into(), json!(false));
-                row.insert("error".into(), json!(e.to_string()));
-            }
+        let outcome = extract_in_place(zip, args.dry_run, cleanup)?;
+        for path in &outcome.planned {
+            ctx.messages()
+                .dry_run(&format!("{} -> {}", outcome.archive, path.display()));
         }
-        rows.push(row);
+        if !outcome.kept_for.is_empty() {
+            let some: Vec<&str> = outcome
+                .kept_for
+                .iter()
+                .take(5)
+                .map(String::as_str)
+                .collect();
+            ctx.messages().warn(&format!(
+                "kept {}: {} member(s) were not extracted (hidden, or outside the session folder): {}",
+                outcome.archive,
+                outcome.kept_for.len(),
+                some.join(", ")
+            ));
+        }
+        if let Some(e) = &outcome.error {
+            ctx.messages().error(&Error::Operation(e.clone()));
+        }
+        archives.push(outcome);
     }
-    let total = rows.len();
-    if ctx.is_json() {
-        let doc = json!({
-            "input_dir": args.input_dir.display().to_string(),
-            "dry_run": args.dry_run,
-            "extracted": total - failed,
-            "failed": failed,
-            "archives": rows,
-        });
-        ctx.out().json(&doc)?;
-    } else {
-        let listing = Listing {
-            columns: vec![
-                Column::new("archive", "Archive"),
-                Column::new("status", "Status"),
-                Column::new("files", "Files"),
-                Column::new("target", "Target"),
-                Column::new("error", "Error"),
-            ],
-            rows,
-            id_field: "archive".into(),
-            title: None,
-        };
-        ctx.out().list(&listing)?;
-    }
+    let total = archives.len();
+    let failed = archives.iter().filter(|a| a.status == "failed").count();
+    let report = LocalExtract {
+        input_dir: args.input_dir.display().to_string(),
+        dry_run: args.dry_run,
+        extracted: total - failed,
+        failed,
+        archives,
+    };
+    ctx.out().report(&report)?;
     if failed > 0 {
         return Err(Error::Batch { failed, total });
     }

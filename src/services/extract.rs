@@ -13,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use crate::core::error::{Error, Result};
+use crate::core::output::{Report, Row};
 use crate::services::download::staged::{Expected, HashingWriter, Staged};
 
 /// What extracting one archive did (or would do, in a dry run).
@@ -182,6 +183,111 @@ pub fn extract_zip(
         report.files.push(rel_text);
     }
     Ok(report)
+}
+
+/// What `local extract` did with one archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveOutcome {
+    /// The archive's path.
+    pub archive: String,
+    /// The folder its members go to (the archive's own folder).
+    pub target: String,
+    /// `success` or `failed`.
+    pub status: &'static str,
+    /// Files extracted (or, in a dry run, to be extracted).
+    pub files: usize,
+    /// Whether the archive was deleted afterwards.
+    pub removed: bool,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Where each member would go (dry run), for the preview lines.
+    #[serde(skip)]
+    pub planned: Vec<PathBuf>,
+    /// Members holding data that were not extracted: the archive is kept for them.
+    #[serde(skip)]
+    pub kept_for: Vec<String>,
+}
+
+impl Row for ArchiveOutcome {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("archive", "Archive"),
+        ("status", "Status"),
+        ("files", "Files"),
+        ("target", "Target"),
+        ("error", "Error"),
+    ];
+    const ID: &'static str = "archive";
+}
+
+/// `local extract`'s result: one outcome per archive.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalExtract {
+    /// The folder searched.
+    pub input_dir: String,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// Archives extracted.
+    pub extracted: usize,
+    /// Archives that failed.
+    pub failed: usize,
+    /// Every archive.
+    pub archives: Vec<ArchiveOutcome>,
+}
+
+impl Report for LocalExtract {
+    type Row = ArchiveOutcome;
+    fn rows(&self) -> Vec<ArchiveOutcome> {
+        self.archives.clone()
+    }
+}
+
+/// Extract one downloaded archive into its own folder (first path component stripped),
+/// refusing it whole when any member is unsafe; with `cleanup`, delete it afterwards unless a
+/// member holding data was skipped. A bad archive is a failed outcome, not an error.
+pub fn extract_in_place(zip: &Path, dry_run: bool, cleanup: bool) -> Result<ArchiveOutcome> {
+    let target = zip.parent().map(PathBuf::from).unwrap_or_default();
+    let name = zip.display().to_string();
+    let mut outcome = ArchiveOutcome {
+        archive: name.clone(),
+        target: target.display().to_string(),
+        status: "success",
+        files: 0,
+        removed: false,
+        error: None,
+        planned: Vec::new(),
+        kept_for: Vec::new(),
+    };
+    // Look before writing: an archive with any unsafe member is refused as a whole.
+    let checked = extract_zip(zip, &target, 1, true).and_then(|r| {
+        if r.unsafe_entries.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Download(format!(
+                "refused {name}: unsafe entries {}",
+                r.unsafe_entries.join(", ")
+            )))
+        }
+    });
+    match checked.and_then(|()| extract_zip(zip, &target, 1, dry_run)) {
+        Ok(r) => {
+            outcome.files = r.files.len();
+            if dry_run {
+                outcome.planned = r.files.iter().map(|f| target.join(f)).collect();
+            } else if cleanup {
+                outcome.kept_for = r.skipped_files;
+                if outcome.kept_for.is_empty() {
+                    std::fs::remove_file(zip)
+                        .map_err(|e| Error::io(format!("removing {name}"), e))?;
+                    outcome.removed = true;
+                }
+            }
+        }
+        Err(e) => {
+            outcome.status = "failed";
+            outcome.error = Some(e.to_string());
+        }
+    }
+    Ok(outcome)
 }
 
 /// Every `*.zip` in `dir` (and below, with `recursive`), sorted.
