@@ -1,9 +1,10 @@
 //! Site-wide information and settings (`/xapi/siteConfig`): what `admin` reads and changes.
 
+use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::core::client::XnatClient;
+use crate::core::client::{seg, XnatClient};
 use crate::core::error::snippet;
 use crate::core::output::Item;
 use crate::core::{Error, Result};
@@ -28,5 +29,86 @@ pub async fn build_info(client: &XnatClient) -> Result<BuildInfo> {
             "the server's build information is not a JSON object: {}",
             snippet(&text, 120)
         ))),
+    }
+}
+
+/// `GET /xapi/siteConfig`: every site preference the caller may read, typed as XNAT types them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct SiteConfig(pub Map<String, Value>);
+
+impl Item for SiteConfig {
+    const ID: &'static str = "siteId";
+}
+
+/// The whole site configuration (asked without `format=json`, as the reference does).
+pub async fn site_config(client: &XnatClient) -> Result<SiteConfig> {
+    let text = client.get_text("/xapi/siteConfig", &[]).await?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(m)) => Ok(SiteConfig(m)),
+        _ => Err(Error::Operation(format!(
+            "the server's site configuration is not a JSON object: {}",
+            snippet(&text, 120)
+        ))),
+    }
+}
+
+fn key_path(key: &str) -> Result<String> {
+    Ok(format!("/xapi/siteConfig/{}", seg(key)?))
+}
+
+/// `GET /xapi/siteConfig/<KEY>`: one preference, decoded as JSON when the body is JSON and kept
+/// as the raw text otherwise (XNAT answers a string preference as plain text). Unknown key → 404
+/// (exit 5).
+pub async fn site_config_value(client: &XnatClient, key: &str) -> Result<Value> {
+    let text = client.get_text(&key_path(key)?, &[]).await?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// `POST /xapi/siteConfig/<KEY>` with `value` as a `text/plain` body (admins only: 403 → exit 6).
+pub async fn set_site_config(client: &XnatClient, key: &str, value: &str) -> Result<()> {
+    client
+        .request(Method::POST, &key_path(key)?)
+        .bytes(value.as_bytes().to_vec(), "text/plain")
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// True for keys whose values are not shown (`password|secret|token|key|private|captcha`,
+/// case-insensitive, anywhere in the key), as the reference decides.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "secret", "token", "key", "private", "captcha"]
+        .iter()
+        .any(|w| k.contains(w))
+}
+
+/// A preference value for a message: strings as they are, anything else as compact JSON.
+pub fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_are_recognised_anywhere_in_the_name() {
+        for k in [
+            "smtpPassword",
+            "aliasTokenTimeout",
+            "RECAPTCHA",
+            "privateKeyPath",
+            "apiKey",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in ["siteId", "siteUrl", "sessionTimeout"] {
+            assert!(!is_secret_key(k), "{k}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `admin` against the simulator: site information.
 
-use crate::support::{command, report, with_format, TestEnv, FORMATS};
+use crate::support::{command, report, run, stderr_of, stdout_of, with_format, TestEnv, FORMATS};
+use xnat_sim::{SimConfig, UserSpec};
 
 crate::support::shared!(TestEnv::demo);
 
@@ -41,10 +42,186 @@ fn version_without_a_server_fails_with_exit_4() {
         .env("XNAT_PASS", "admin")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        crate::support::stderr_of(&out)
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+}
+
+#[test]
+fn site_config_get_prints_one_value_in_each_format() {
+    let env = shared();
+    let out = |fmt| {
+        report(
+            env,
+            command(
+                env,
+                &with_format(&["admin", "site-config", "get", "siteId"], fmt),
+            ),
+        )
+    };
+    insta::assert_snapshot!(out(FORMATS[0]), @r#"
+    exit 0
+    --- stdout
+    "XNAT"
+    --- stderr
+    --- writes
+    "#);
+    insta::assert_snapshot!(out(FORMATS[1]), @r#"
+    exit 0
+    --- stdout
+    "XNAT"
+    --- stderr
+    --- writes
+    "#);
+    insta::assert_snapshot!(out(FORMATS[3]), @r"
+    exit 0
+    --- stdout
+    XNAT
+    --- stderr
+    --- writes
+    ");
+    let typed = report(
+        env,
+        command(
+            env,
+            &["admin", "site-config", "get", "checksums", "-o", "json"],
+        ),
     );
+    insta::assert_snapshot!(typed, @r"
+    exit 0
+    --- stdout
+    true
+    --- stderr
+    --- writes
+    ");
+}
+
+#[test]
+fn site_config_get_without_a_key_dumps_everything_with_a_warning() {
+    let env = shared();
+    let out = command(env, &["admin", "site-config", "get", "-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (stdout_of(&out), stderr_of(&out));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Dumping the entire site configuration"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("\n  \"siteId\": \"XNAT\",\n"), "{stdout}");
+    assert!(stdout.contains("\n  \"checksums\": true,\n"), "{stdout}");
+    let q = command(env, &["admin", "site-config", "get", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&q), "XNAT\n");
+}
+
+#[test]
+fn site_config_get_of_an_unknown_key_exits_5() {
+    let env = shared();
+    let out = command(env, &["admin", "site-config", "get", "noSuchPreference"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+}
+
+#[test]
+fn site_config_set_posts_text_and_the_value_reads_back() {
+    let env = TestEnv::demo();
+    let set = report(
+        &env,
+        command(
+            &env,
+            &["admin", "site-config", "set", "siteId", "DEMO", "--yes"],
+        ),
+    );
+    insta::assert_snapshot!(set, @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Set siteId = DEMO
+    --- writes
+    POST /xapi/siteConfig/siteId
+    ");
+    let (got, code) = run(&env, &["admin", "site-config", "get", "siteId", "-q"]);
+    assert_eq!((got.as_str(), code), ("DEMO\n", 0));
+}
+
+#[test]
+fn site_config_set_dry_run_shows_current_and_new_and_masks_secrets() {
+    let env = TestEnv::demo();
+    let dry = report(
+        &env,
+        command(
+            &env,
+            &["admin", "site-config", "set", "siteId", "DEMO", "--dry-run"],
+        ),
+    );
+    insta::assert_snapshot!(dry, @r"
+    exit 0
+    --- stdout
+    --- stderr
+    [dry-run] preview mode: no changes will be made
+    [dry-run] siteId: XNAT -> DEMO
+    --- writes
+    ");
+    let secret = report(
+        &env,
+        command(
+            &env,
+            &[
+                "admin",
+                "site-config",
+                "set",
+                "smtpPassword",
+                "hunter2",
+                "--yes",
+            ],
+        ),
+    );
+    assert!(!secret.contains("hunter2"), "{secret}");
+    insta::assert_snapshot!(secret, @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Set smtpPassword = ***
+    --- writes
+    POST /xapi/siteConfig/smtpPassword
+    ");
+    let unknown = report(
+        &env,
+        command(
+            &env,
+            &["admin", "site-config", "set", "fooToken", "x", "--dry-run"],
+        ),
+    );
+    insta::assert_snapshot!(unknown, @r"
+    exit 0
+    --- stdout
+    --- stderr
+    [dry-run] preview mode: no changes will be made
+    [dry-run] fooToken: <unknown> -> ***
+    --- writes
+    ");
+}
+
+#[test]
+fn site_config_set_by_a_non_admin_exits_6_and_unattended_exits_2() {
+    let mut cfg = SimConfig::default();
+    cfg.users.push(UserSpec::new("alice", "alice-pw", false));
+    let env = TestEnv::with(cfg);
+    let out = env
+        .bare_cmd()
+        .args(["admin", "site-config", "set", "siteId", "X", "--yes"])
+        .env("XNAT_URL", env.url())
+        .env("XNAT_USER", "alice")
+        .env("XNAT_PASS", "alice-pw")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    // No terminal and no --yes: a usage error, nothing posted.
+    let unattended = report(
+        &env,
+        command(&env, &["admin", "site-config", "set", "siteId", "X"]),
+    );
+    assert!(unattended.starts_with("exit 2\n"), "{unattended}");
+    assert!(unattended.ends_with("--- writes\n\n"), "{unattended}");
 }

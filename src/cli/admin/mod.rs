@@ -1,5 +1,6 @@
 //! `xnatctl admin`: site administration (build information, site settings, users, plugins).
 
+mod site_config;
 mod version;
 
 use clap::Subcommand;
@@ -12,11 +13,15 @@ use crate::core::Result;
 pub enum AdminCommand {
     /// Show the server's XNAT version and build information
     Version(version::VersionArgs),
+    /// Read or change site configuration preferences
+    #[command(name = "site-config")]
+    SiteConfig(site_config::SiteConfigArgs),
 }
 
 /// Run an `admin` subcommand.
 pub async fn run(cmd: AdminCommand, ctx: &Context) -> Result<()> {
     match cmd {
         AdminCommand::Version(a) => version::run(a, ctx).await,
+        AdminCommand::SiteConfig(a) => site_config::run(a, ctx).await,
     }
 }
