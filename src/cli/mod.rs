@@ -4,6 +4,7 @@
 //! and hand the results to the one `Printer` held by the [`Context`].
 
 pub mod admin;
+pub mod anon;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -157,6 +158,9 @@ pub enum Command {
     /// Administer the site: version and build information
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Show, replace, enable and disable the DICOM anonymization scripts (site or project)
+    #[command(subcommand)]
+    Anon(anon::AnonCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -184,6 +188,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Prearchive(c) => prearchive::run(c, ctx).await,
         Command::Local(c) => local::run(c, ctx).await,
         Command::Admin(c) => admin::run(c, ctx).await,
+        Command::Anon(c) => anon::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
     }
 }

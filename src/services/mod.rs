@@ -3,6 +3,7 @@
 //! reference tool's JSON output, and never print.
 #![warn(missing_docs)]
 
+pub mod anon;
 pub mod custom_vars;
 pub mod dicom;
 pub mod download;

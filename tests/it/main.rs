@@ -2,6 +2,7 @@
 //! binary run against the in-process simulator (helpers in `support`).
 
 mod admin;
+mod anon;
 mod client_auth;
 mod client_retry;
 mod command_tree;

@@ -34,16 +34,13 @@ pub(super) fn store_script(
     k: String,
     body: String,
 ) -> Response {
-    let (version, enabled) = st
-        .configs
-        .get(&k)
-        .map(|e| (e.version + 1, e.enabled))
-        .unwrap_or((1, true));
+    // XNAT's `replaceConfig` without a status stores the new version enabled.
+    let version = st.configs.get(&k).map(|e| e.version + 1).unwrap_or(1);
     st.configs.insert(
         k,
         ConfigEntry {
             contents: body,
-            enabled,
+            enabled: true,
             version,
             user: caller.name().to_string(),
             create_date: crate::state::now_timestamp(),
@@ -74,12 +71,14 @@ pub(super) fn set_enabled(st: &mut SimState, k: &str, params: &Params, body: &st
 }
 
 pub(super) async fn anon_site_get(State(app): State<AppState>) -> Response {
+    // XNAT reads the contents of the enabled config only (`getConfigContents`): a disabled
+    // script answers an empty body.
     let st = app.read();
-    let body = st
-        .configs
-        .get(&site_anon_key())
-        .map(|e| e.contents.clone())
-        .unwrap_or_else(|| DEFAULT_ANON_SCRIPT.to_string());
+    let body = match st.configs.get(&site_anon_key()) {
+        Some(e) if e.enabled => e.contents.clone(),
+        Some(_) => String::new(),
+        None => DEFAULT_ANON_SCRIPT.to_string(),
+    };
     xapi_text(body)
 }
 
@@ -144,9 +143,11 @@ pub(super) async fn anon_project_get(
         Ok(p) => p,
         Err(r) => return r,
     };
+    // Only an enabled, non-blank script is returned; none or disabled → 204 (XNAT's
+    // `getConfigContents` hides disabled configs).
     match st.configs.get(&project_anon_key(&pid)) {
-        Some(e) => xapi_text(e.contents.clone()),
-        None => StatusCode::NO_CONTENT.into_response(),
+        Some(e) if e.enabled && !e.contents.trim().is_empty() => xapi_text(e.contents.clone()),
+        _ => StatusCode::NO_CONTENT.into_response(),
     }
 }
 

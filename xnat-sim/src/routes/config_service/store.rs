@@ -85,6 +85,9 @@ pub(super) fn tools(st: &SimState, project: Option<&str>, params: &Params) -> Re
         .map(str::to_string)
         .collect();
     names.dedup();
+    if names.is_empty() {
+        return missing(params);
+    }
     let rows = names.into_iter().map(|t| row([("tool", t)])).collect();
     ResultSet::new(rows).respond(params.format().as_deref())
 }
@@ -96,12 +99,16 @@ pub(super) fn tool_rows(
     params: &Params,
 ) -> Response {
     let pre = format!("{}{tool}/", prefix(project));
-    let rows = st
+    let rows: Vec<Row> = st
         .configs
         .iter()
         .filter(|(k, _)| k.starts_with(&pre))
         .map(|(k, e)| config_row(project, k, e, true))
         .collect();
+    // XNAT renders nothing for a tool without configs: 404 (`ConfigResource.represent`).
+    if rows.is_empty() {
+        return missing(params);
+    }
     ResultSet::new(rows).respond(params.format().as_deref())
 }
 

@@ -107,3 +107,41 @@ async fn project_anon_script_shared_with_xapi() {
         .await;
     assert_eq!(fallback.status, 404);
 }
+
+#[tokio::test]
+async fn a_disabled_project_script_is_hidden_but_its_config_remains() {
+    let sim = TestSim::demo().await;
+    assert_eq!(
+        sim.get("/data/projects/DEMO_MR/config/anon?format=json")
+            .await
+            .status,
+        404
+    );
+    let put = sim
+        .call_as(
+            Some(("admin", "admin")),
+            Method::PUT,
+            "/xapi/anonymize/projects/DEMO_MR",
+            Some("(0008,0050) := \"A\""),
+        )
+        .await;
+    assert_eq!(put.status, 200);
+    let off = sim
+        .call_as(
+            Some(("admin", "admin")),
+            Method::PUT,
+            "/xapi/anonymize/projects/DEMO_MR/enabled?enable=false",
+            Some("null"),
+        )
+        .await;
+    assert_eq!(off.status, 200);
+    assert_eq!(
+        sim.get("/xapi/anonymize/projects/DEMO_MR").await.status,
+        204
+    );
+    let rows = sim
+        .get("/data/projects/DEMO_MR/config/anon?format=json")
+        .await
+        .rows();
+    assert_eq!(rows[0]["status"], "disabled");
+}
