@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::snippet;
-use crate::core::output::Item;
+use crate::core::output::{Item, Row as OutputRow};
 use crate::core::{Error, Result};
 
 /// `GET /xapi/siteConfig/buildInfo`: the server's build manifest (every value a string on a
@@ -89,6 +89,82 @@ pub fn display_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// One installed plugin (`GET /xapi/plugins`): `id`, `name`, `version` and whatever else the
+/// server's bean carries (`pluginClass`, `beanName`, ...), kept for JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plugin {
+    /// Plugin id (the key XNAT lists it under).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// Every other field of the bean.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+impl OutputRow for Plugin {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("id", "ID"), ("name", "Name"), ("version", "Version")];
+    const ID: &'static str = "id";
+}
+
+/// One plugin's bean (`GET /xapi/plugins/<ID>`), as sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct PluginInfo(pub Map<String, Value>);
+
+impl Item for PluginInfo {
+    const ID: &'static str = "id";
+}
+
+fn plugin_of(key: Option<&str>, v: Value) -> Plugin {
+    let mut m = match v {
+        Value::Object(m) => m,
+        other => {
+            let mut m = Map::new();
+            m.insert("value".into(), other);
+            m
+        }
+    };
+    let mut take = |k: &str| match m.remove(k) {
+        Some(Value::String(s)) => s,
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let mut id = take("id");
+    if id.is_empty() {
+        id = key.unwrap_or_default().to_string();
+    }
+    let (name, version) = (take("name"), take("version"));
+    Plugin {
+        id,
+        name,
+        version,
+        rest: m,
+    }
+}
+
+/// The installed plugins: XNAT answers an object keyed by plugin id (an array is taken as is).
+pub async fn plugins(client: &XnatClient) -> Result<Vec<Plugin>> {
+    Ok(match client.get_json("/xapi/plugins", &[]).await? {
+        Value::Object(m) => m.into_iter().map(|(k, v)| plugin_of(Some(&k), v)).collect(),
+        Value::Array(a) => a.into_iter().map(|v| plugin_of(None, v)).collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// One plugin; an unknown id is a 404 (exit 5), as is an empty or non-object answer.
+pub async fn plugin(client: &XnatClient, id: &str) -> Result<PluginInfo> {
+    let path = format!("/xapi/plugins/{}", seg(id)?);
+    match client.get_json(&path, &[]).await {
+        Ok(Value::Object(m)) if !m.is_empty() => Ok(PluginInfo(m)),
+        Ok(_) => Err(Error::not_found("plugin", id)),
+        Err(e) => Err(e),
     }
 }
 

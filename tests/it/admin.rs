@@ -225,3 +225,66 @@ fn site_config_set_by_a_non_admin_exits_6_and_unattended_exits_2() {
     assert!(unattended.starts_with("exit 2\n"), "{unattended}");
     assert!(unattended.ends_with("--- writes\n\n"), "{unattended}");
 }
+
+#[test]
+fn plugins_lists_the_installed_plugins_in_each_format() {
+    let env = shared();
+    let out = |fmt| report(env, command(env, &with_format(&["admin", "plugins"], fmt)));
+    insta::assert_snapshot!(out(FORMATS[0]), @r"
+    exit 0
+    --- stdout
+    ┌──────────────────┬───────────────────┬───────────┐
+    │ ID               ┆ Name              ┆ Version   │
+    ╞══════════════════╪═══════════════════╪═══════════╡
+    │ containers       ┆ Container Service ┆ 3.4.3-fat │
+    │ ohifViewerPlugin ┆ OHIF Viewer       ┆ 3.6.2     │
+    └──────────────────┴───────────────────┴───────────┘
+    --- stderr
+    --- writes
+    ");
+    insta::assert_snapshot!(out(FORMATS[2]), @r"
+    exit 0
+    --- stdout
+    id	name	version
+    containers	Container Service	3.4.3-fat
+    ohifViewerPlugin	OHIF Viewer	3.6.2
+    --- stderr
+    --- writes
+    ");
+    insta::assert_snapshot!(out(FORMATS[3]), @r"
+    exit 0
+    --- stdout
+    containers
+    ohifViewerPlugin
+    --- stderr
+    --- writes
+    ");
+    let json = out(FORMATS[1]);
+    assert!(
+        json.contains("\"pluginClass\": \"org.nrg.containers.ContainersPlugin\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn plugins_show_prints_one_plugin_and_an_unknown_id_exits_5() {
+    let env = shared();
+    let q = report(
+        env,
+        command(env, &["admin", "plugins", "show", "containers", "-q"]),
+    );
+    insta::assert_snapshot!(q, @r"
+    exit 0
+    --- stdout
+    containers
+    --- stderr
+    --- writes
+    ");
+    let table = report(
+        env,
+        command(env, &["admin", "plugins", "show", "containers"]),
+    );
+    assert!(table.contains("\nVersion "), "{table}");
+    let (_, code) = run(env, &["admin", "plugins", "show", "noSuchPlugin"]);
+    assert_eq!(code, 5);
+}

@@ -1,5 +1,6 @@
 //! `xnatctl admin`: site administration (build information, site settings, users, plugins).
 
+mod plugins;
 mod site_config;
 mod version;
 
@@ -13,6 +14,8 @@ use crate::core::Result;
 pub enum AdminCommand {
     /// Show the server's XNAT version and build information
     Version(version::VersionArgs),
+    /// List the installed plugins, or show one
+    Plugins(plugins::PluginsArgs),
     /// Read or change site configuration preferences
     #[command(name = "site-config")]
     SiteConfig(site_config::SiteConfigArgs),
@@ -22,6 +25,7 @@ pub enum AdminCommand {
 pub async fn run(cmd: AdminCommand, ctx: &Context) -> Result<()> {
     match cmd {
         AdminCommand::Version(a) => version::run(a, ctx).await,
+        AdminCommand::Plugins(a) => plugins::run(a, ctx).await,
         AdminCommand::SiteConfig(a) => site_config::run(a, ctx).await,
     }
 }

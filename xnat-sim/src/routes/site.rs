@@ -22,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/xapi/siteConfig/buildInfo/{key}", get(build_property))
         .route("/xapi/siteConfig/uptime", get(uptime))
         .route("/xapi/siteConfig/{key}", get(get_one).post(set_one))
+        .route("/xapi/plugins", get(plugins))
+        .route("/xapi/plugins/{id}", get(plugin))
 }
 
 fn build_map() -> Map<String, Value> {
@@ -53,6 +55,58 @@ async fn build_info() -> Response {
 async fn build_property(Path(key): Path<String>) -> Response {
     match build_map().get(&key).and_then(Value::as_str) {
         Some(v) => text(StatusCode::OK, v.to_string()),
+        None => xapi_error(StatusCode::NOT_FOUND, ""),
+    }
+}
+
+/// The installed plugins as `PluginsApi` serves them: `XnatPluginBean`s keyed by plugin id.
+fn plugin_map() -> Map<String, Value> {
+    let bean = |id: &str, name: &str, version: &str, class: &str, bean: &str| {
+        json!({
+            "id": id,
+            "name": name,
+            "pluginClass": class,
+            "beanName": bean,
+            "version": version,
+            "description": "",
+            "logConfigurationFile": "",
+            "entityPackages": [],
+            "extendedAttributes": {}
+        })
+    };
+    let mut m = Map::new();
+    m.insert(
+        "containers".into(),
+        bean(
+            "containers",
+            "Container Service",
+            "3.4.3-fat",
+            "org.nrg.containers.ContainersPlugin",
+            "containersPlugin",
+        ),
+    );
+    m.insert(
+        "ohifViewerPlugin".into(),
+        bean(
+            "ohifViewerPlugin",
+            "OHIF Viewer",
+            "3.6.2",
+            "org.nrg.xnatx.ohifviewer.OhifViewerPlugin",
+            "ohifViewerPlugin",
+        ),
+    );
+    m
+}
+
+/// `GET /xapi/plugins`: a JSON object keyed by plugin id.
+async fn plugins() -> Response {
+    json_resp(StatusCode::OK, &Value::Object(plugin_map()))
+}
+
+/// `GET /xapi/plugins/{id}`: the plugin's bean; unknown id → 404 with an empty body.
+async fn plugin(Path(id): Path<String>) -> Response {
+    match plugin_map().remove(&id) {
+        Some(v) => json_resp(StatusCode::OK, &v),
         None => xapi_error(StatusCode::NOT_FOUND, ""),
     }
 }
