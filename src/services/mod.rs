@@ -19,4 +19,5 @@ pub mod site;
 pub mod subjects;
 pub mod transfer;
 pub mod upload;
+pub mod users;
 pub mod verify;

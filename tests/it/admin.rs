@@ -288,3 +288,156 @@ fn plugins_show_prints_one_plugin_and_an_unknown_id_exits_5() {
     let (_, code) = run(env, &["admin", "plugins", "show", "noSuchPlugin"]);
     assert_eq!(code, 5);
 }
+
+fn env_with_alice() -> TestEnv {
+    let mut cfg = SimConfig::default();
+    cfg.users.push(UserSpec::new("alice", "alice-pw", false));
+    TestEnv::with(cfg)
+}
+
+#[test]
+fn user_list_show_groups_and_roles() {
+    let env = env_with_alice();
+    let out = |args: &[&str]| report(&env, command(&env, args));
+    insta::assert_snapshot!(out(&["admin", "user", "list"]), @r"
+    exit 0
+    --- stdout
+    ┌──────────┬───────────────────┬─────────┬──────────┬────────────┐
+    │ Username ┆ Email             ┆ Enabled ┆ Verified ┆ Last Login │
+    ╞══════════╪═══════════════════╪═════════╪══════════╪════════════╡
+    │ admin    ┆ admin@example.org ┆ Yes     ┆ Yes      ┆            │
+    │ alice    ┆ alice@example.org ┆ Yes     ┆ Yes      ┆            │
+    └──────────┴───────────────────┴─────────┴──────────┴────────────┘
+    --- stderr
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "user", "list", "-o", "json"]), @r#"
+    exit 0
+    --- stdout
+    [
+      {
+        "username": "admin",
+        "email": "admin@example.org",
+        "enabled": true,
+        "verified": true,
+        "last_login": ""
+      },
+      {
+        "username": "alice",
+        "email": "alice@example.org",
+        "enabled": true,
+        "verified": true,
+        "last_login": ""
+      }
+    ]
+    --- stderr
+    --- writes
+    "#);
+    insta::assert_snapshot!(out(&["admin", "user", "list", "--active", "-q"]), @r"
+    exit 0
+    --- stdout
+    admin
+    --- stderr
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "user", "show", "alice", "-o", "json"]), @r#"
+    exit 0
+    --- stdout
+    {
+      "id": 2,
+      "username": "alice",
+      "firstName": "alice",
+      "lastName": "User",
+      "email": "alice@example.org",
+      "enabled": true,
+      "verified": true,
+      "secured": true
+    }
+    --- stderr
+    --- writes
+    "#);
+    insta::assert_snapshot!(out(&["admin", "user", "roles", "admin", "-o", "tsv"]), @r"
+    exit 0
+    --- stdout
+    role
+    Administrator
+    non_expiring
+    --- stderr
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "user", "groups", "admin", "-q"]), @r"
+    exit 0
+    --- stdout
+    ALL_DATA_ADMIN
+    --- stderr
+    --- writes
+    ");
+    let (_, code) = run(&env, &["admin", "user", "show", "nobody"]);
+    assert_eq!(code, 5);
+}
+
+#[test]
+fn user_disable_and_enable_change_the_account() {
+    let env = env_with_alice();
+    let out = |args: &[&str]| report(&env, command(&env, args));
+    insta::assert_snapshot!(out(&["admin", "user", "disable", "alice", "--dry-run"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    [dry-run] preview mode: no changes will be made
+    [dry-run] would disable user: alice
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "user", "disable", "alice", "--yes"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Disabled user: alice
+    --- writes
+    PUT /xapi/users/alice/enabled/false
+    ");
+    let (json, _) = run(&env, &["admin", "user", "show", "alice", "-o", "json"]);
+    assert!(json.contains("\"enabled\": false"), "{json}");
+    insta::assert_snapshot!(out(&["admin", "user", "enable", "alice", "--yes"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Enabled user: alice
+    --- writes
+    PUT /xapi/users/alice/enabled/true
+    ");
+    let (json, _) = run(&env, &["admin", "user", "show", "alice", "-o", "json"]);
+    assert!(json.contains("\"enabled\": true"), "{json}");
+}
+
+#[test]
+fn user_kill_sessions_really_ends_them_and_non_admins_get_exit_6() {
+    let env = env_with_alice();
+    let as_alice = |args: &[&str]| {
+        env.bare_cmd()
+            .args(args)
+            .env("XNAT_URL", env.url())
+            .env("XNAT_USER", "alice")
+            .env("XNAT_PASS", "alice-pw")
+            .output()
+            .unwrap()
+    };
+    let denied = as_alice(&["admin", "user", "list"]);
+    assert_eq!(denied.status.code(), Some(6), "{}", stderr_of(&denied));
+    // alice logs in (a live session) ...
+    let (active, _) = run(&env, &["admin", "user", "list", "--active", "-q"]);
+    assert!(active.contains("alice"), "{active}");
+    insta::assert_snapshot!(
+        report(&env, command(&env, &["admin", "user", "kill-sessions", "alice", "--yes"])),
+        @r"
+        exit 0
+        --- stdout
+        --- stderr
+        ✓ Terminated active sessions for: alice
+        --- writes
+        DELETE /xapi/users/active/alice
+        "
+    );
+    let (active, _) = run(&env, &["admin", "user", "list", "--active", "-q"]);
+    assert!(!active.contains("alice"), "{active}");
+}

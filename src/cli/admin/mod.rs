@@ -2,6 +2,7 @@
 
 mod plugins;
 mod site_config;
+mod user;
 mod version;
 
 use clap::Subcommand;
@@ -16,6 +17,8 @@ pub enum AdminCommand {
     Version(version::VersionArgs),
     /// List the installed plugins, or show one
     Plugins(plugins::PluginsArgs),
+    /// Manage user accounts
+    User(user::UserArgs),
     /// Read or change site configuration preferences
     #[command(name = "site-config")]
     SiteConfig(site_config::SiteConfigArgs),
@@ -26,6 +29,7 @@ pub async fn run(cmd: AdminCommand, ctx: &Context) -> Result<()> {
     match cmd {
         AdminCommand::Version(a) => version::run(a, ctx).await,
         AdminCommand::Plugins(a) => plugins::run(a, ctx).await,
+        AdminCommand::User(a) => user::run(a, ctx).await,
         AdminCommand::SiteConfig(a) => site_config::run(a, ctx).await,
     }
 }

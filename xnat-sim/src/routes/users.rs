@@ -19,6 +19,11 @@ pub fn router() -> Router<AppState> {
         .route("/xapi/users/username", get(username))
         .route("/xapi/users/profile", get(profile))
         .route("/xapi/users/profiles", get(profiles))
+        .route("/xapi/users/active", get(active))
+        .route(
+            "/xapi/users/active/{user}",
+            get(active_of).delete(kill_sessions),
+        )
         .route("/xapi/users/{user}", get(get_user))
         .route("/xapi/users/{user}/enabled", get(get_enabled))
         .route("/xapi/users/{user}/enabled/{key}", put(set_enabled))
@@ -186,4 +191,67 @@ async fn groups(State(app): State<AppState>, caller: Caller, Path(user): Path<St
         return xapi_error(StatusCode::NOT_FOUND, "");
     }
     json(StatusCode::OK, &json!(groups_of(&st, &user)))
+}
+
+/// Session ids of `user`'s live sessions, sorted.
+fn sessions_of(st: &SimState, user: &str) -> Vec<String> {
+    let mut ids: Vec<String> = st
+        .sessions
+        .iter()
+        .filter(|(_, s)| s.username == user)
+        .map(|(id, _)| id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// `GET /xapi/users/active` (admin): `{"user": {"sessions": [ids], "count": n}}`.
+async fn active(State(app): State<AppState>, caller: Caller) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let st = app.read();
+    let mut out = serde_json::Map::new();
+    for name in st.users.keys() {
+        let ids = sessions_of(&st, name);
+        if !ids.is_empty() {
+            out.insert(name.clone(), json!({"count": ids.len(), "sessions": ids}));
+        }
+    }
+    json(StatusCode::OK, &Value::Object(out))
+}
+
+/// `GET /xapi/users/active/{user}` (self/admin): the user's session ids.
+async fn active_of(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+) -> Response {
+    if !self_or_admin(&caller, &user) {
+        return forbidden();
+    }
+    let st = app.read();
+    if !st.users.contains_key(&user) {
+        return xapi_error(StatusCode::NOT_FOUND, "");
+    }
+    json(StatusCode::OK, &json!(sessions_of(&st, &user)))
+}
+
+/// `DELETE /xapi/users/active/{user}` (self/admin): invalidate every session of the user and
+/// answer the ids that were ended.
+async fn kill_sessions(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+) -> Response {
+    if !self_or_admin(&caller, &user) {
+        return forbidden();
+    }
+    let mut st = app.write();
+    if !st.users.contains_key(&user) {
+        return xapi_error(StatusCode::NOT_FOUND, "");
+    }
+    let ids = sessions_of(&st, &user);
+    st.sessions.retain(|_, s| s.username != user);
+    json(StatusCode::OK, &json!(ids))
 }
