@@ -19,6 +19,7 @@ pub mod progress;
 pub mod project;
 pub mod resource;
 pub mod scan;
+pub mod scp;
 pub mod search;
 pub mod session;
 pub mod shared;
@@ -161,6 +162,9 @@ pub enum Command {
     /// Show, replace, enable and disable the DICOM anonymization scripts (site or project)
     #[command(subcommand)]
     Anon(anon::AnonCommand),
+    /// List, create, enable, disable and delete the server's DICOM SCP receivers
+    #[command(subcommand)]
+    Scp(scp::ScpCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -189,6 +193,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Local(c) => local::run(c, ctx).await,
         Command::Admin(c) => admin::run(c, ctx).await,
         Command::Anon(c) => anon::run(c, ctx).await,
+        Command::Scp(c) => scp::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
     }
 }

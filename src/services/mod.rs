@@ -13,6 +13,7 @@ pub mod prearchive;
 pub mod projects;
 pub mod resources;
 pub mod scans;
+pub mod scp;
 pub mod search;
 pub mod sessions;
 pub mod site;

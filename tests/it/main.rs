@@ -17,6 +17,7 @@ mod prearchive;
 mod project;
 mod resource;
 mod scan;
+mod scp;
 mod search;
 mod session;
 mod subject;

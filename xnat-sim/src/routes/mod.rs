@@ -11,6 +11,7 @@ pub mod auth;
 pub mod common;
 pub mod config_service;
 pub mod control;
+pub mod dicomscp;
 pub mod experiment_edit;
 pub mod experiments;
 pub mod files;
@@ -42,6 +43,7 @@ pub fn router(app: AppState) -> Router {
         .merge(auth::router())
         .merge(config_service::router())
         .merge(control::router())
+        .merge(dicomscp::router())
         .merge(experiments::router())
         .merge(files::router())
         .merge(import::router())

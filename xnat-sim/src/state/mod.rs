@@ -301,6 +301,8 @@ pub struct State {
     pub site_config: serde_json::Map<String, serde_json::Value>,
     /// Config service: `"site/{tool}/{path}"` or `"projects/{P}/{tool}/{path}"` → entry.
     pub configs: BTreeMap<String, ConfigEntry>,
+    /// DICOM SCP receivers (`/xapi/dicomscp`), by id; XNAT starts with `XNAT:8104`.
+    pub scp_receivers: BTreeMap<u64, crate::routes::dicomscp::ScpReceiver>,
     /// Project IDs that were deleted (XNAT refuses to reuse them: 403).
     pub deleted_project_ids: BTreeSet<String>,
     pub requests: Vec<RequestRecord>,
@@ -324,6 +326,7 @@ impl State {
             saved_searches: BTreeMap::new(),
             site_config: crate::routes::site::default_site_config(),
             configs: BTreeMap::new(),
+            scp_receivers: crate::routes::dicomscp::default_receivers(),
             deleted_project_ids: BTreeSet::new(),
             requests: Vec::new(),
             faults: Vec::new(),
