@@ -306,3 +306,39 @@ fn bad_ae_titles_and_ports_are_usage_errors_before_any_request() {
         --- writes
         "#);
 }
+
+#[test]
+fn a_non_admin_is_refused_with_exit_6_and_nothing_changes() {
+    let env = TestEnv::demo();
+    let as_user = |args: &[&str]| {
+        env.bare_cmd()
+            .args(args)
+            .env("XNAT_URL", env.url())
+            .env("XNAT_USER", "user")
+            .env("XNAT_PASS", "user")
+            .output()
+            .unwrap()
+    };
+    let show = as_user(&["scp", "show", "1"]);
+    assert_eq!(
+        show.status.code(),
+        Some(6),
+        "{}",
+        crate::support::stderr_of(&show)
+    );
+    let create = as_user(&["scp", "create", "--ae-title", "X", "--port", "104", "-y"]);
+    assert_eq!(
+        create.status.code(),
+        Some(6),
+        "{}",
+        crate::support::stderr_of(&create)
+    );
+    let delete = as_user(&["scp", "delete", "1", "-y"]);
+    assert_eq!(
+        delete.status.code(),
+        Some(6),
+        "{}",
+        crate::support::stderr_of(&delete)
+    );
+    assert_eq!(receivers(&env).len(), 1);
+}
