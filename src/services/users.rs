@@ -163,3 +163,19 @@ pub async fn kill_sessions(client: &XnatClient, username: &str) -> Result<()> {
     client.delete(&path, &[]).await?;
     Ok(())
 }
+
+/// `PUT` (grant) or `DELETE` (revoke) `/xapi/users/<u>/roles/<role>` (admins only).
+pub async fn change_role(
+    client: &XnatClient,
+    username: &str,
+    role: &str,
+    grant: bool,
+) -> Result<()> {
+    let path = user_path(username, &format!("/roles/{}", seg(role)?))?;
+    if grant {
+        client.put(&path, &[]).await?;
+    } else {
+        client.delete(&path, &[]).await?;
+    }
+    Ok(())
+}

@@ -441,3 +441,44 @@ fn user_kill_sessions_really_ends_them_and_non_admins_get_exit_6() {
     let (active, _) = run(&env, &["admin", "user", "list", "--active", "-q"]);
     assert!(!active.contains("alice"), "{active}");
 }
+
+#[test]
+fn user_roles_grant_and_revoke_change_the_roles() {
+    let env = env_with_alice();
+    let out = |args: &[&str]| report(&env, command(&env, args));
+    insta::assert_snapshot!(out(&["admin", "user", "roles", "alice", "--grant", "Administrator", "--yes"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Granted role Administrator for user: alice
+    --- writes
+    PUT /xapi/users/alice/roles/Administrator
+    ");
+    let (roles, _) = run(&env, &["admin", "user", "roles", "alice", "-q"]);
+    assert_eq!(roles, "Administrator\n");
+    insta::assert_snapshot!(out(&["admin", "user", "roles", "alice", "--revoke", "Administrator", "--dry-run"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    [dry-run] preview mode: no changes will be made
+    [dry-run] would revoke role Administrator for user: alice
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "user", "roles", "alice", "--revoke", "Administrator", "--yes"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Revoked role Administrator for user: alice
+    --- writes
+    DELETE /xapi/users/alice/roles/Administrator
+    ");
+    let (roles, _) = run(&env, &["admin", "user", "roles", "alice", "-q"]);
+    assert_eq!(roles, "");
+    let (_, both) = run(
+        &env,
+        &[
+            "admin", "user", "roles", "alice", "--grant", "a", "--revoke", "b", "--yes",
+        ],
+    );
+    assert_eq!(both, 2);
+}

@@ -28,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/xapi/users/{user}/enabled", get(get_enabled))
         .route("/xapi/users/{user}/enabled/{key}", put(set_enabled))
         .route("/xapi/users/{user}/roles", get(roles))
+        .route(
+            "/xapi/users/{user}/roles/{role}",
+            put(grant_role).delete(revoke_role),
+        )
         .route("/xapi/users/{user}/groups", get(groups))
 }
 
@@ -163,8 +167,7 @@ async fn roles(State(app): State<AppState>, caller: Caller, Path(user): Path<Str
         return forbidden();
     }
     match app.read().users.get(&user) {
-        Some(u) if u.admin => json(StatusCode::OK, &json!(["Administrator", "non_expiring"])),
-        Some(_) => json(StatusCode::OK, &json!([])),
+        Some(u) => json(StatusCode::OK, &json!(u.roles)),
         None => xapi_error(StatusCode::NOT_FOUND, ""),
     }
 }
@@ -254,4 +257,54 @@ async fn kill_sessions(
     let ids = sessions_of(&st, &user);
     st.sessions.retain(|_, s| s.username != user);
     json(StatusCode::OK, &json!(ids))
+}
+
+/// `PUT /xapi/users/{user}/roles/{role}` (admin): grant a site role; 200 empty.
+async fn grant_role(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((user, role)): Path<(String, String)>,
+) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let mut st = app.write();
+    let Some(u) = st.users.get_mut(&user) else {
+        return xapi_error(StatusCode::NOT_FOUND, "");
+    };
+    if !u.roles.contains(&role) {
+        u.roles.push(role.clone());
+    }
+    if role == "Administrator" {
+        u.admin = true;
+    }
+    text(StatusCode::OK, "")
+}
+
+/// `DELETE /xapi/users/{user}/roles/{role}` (admin): revoke a site role; removing the last
+/// Administrator is a 409.
+async fn revoke_role(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((user, role)): Path<(String, String)>,
+) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let mut st = app.write();
+    if !st.users.contains_key(&user) {
+        return xapi_error(StatusCode::NOT_FOUND, "");
+    }
+    let admins = st.users.values().filter(|u| u.admin).count();
+    let Some(u) = st.users.get_mut(&user) else {
+        return xapi_error(StatusCode::NOT_FOUND, "");
+    };
+    if role == "Administrator" {
+        if u.admin && admins <= 1 {
+            return xapi_error(StatusCode::CONFLICT, "");
+        }
+        u.admin = false;
+    }
+    u.roles.retain(|r| r != &role);
+    text(StatusCode::OK, "")
 }

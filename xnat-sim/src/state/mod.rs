@@ -29,6 +29,8 @@ pub struct User {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    /// Site roles (`Administrator`, `non_expiring`, ...); `Administrator` mirrors `admin`.
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -351,6 +353,11 @@ impl State {
                 first_name: username.to_string(),
                 last_name: "User".to_string(),
                 email: format!("{username}@example.org"),
+                roles: if admin {
+                    vec!["Administrator".into(), "non_expiring".into()]
+                } else {
+                    Vec::new()
+                },
             })
     }
 
