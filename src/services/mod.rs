@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod anon;
+pub mod audit_log;
 pub mod custom_vars;
 pub mod dicom;
 pub mod download;

@@ -482,3 +482,38 @@ fn user_roles_grant_and_revoke_change_the_roles() {
     );
     assert_eq!(both, 2);
 }
+
+#[test]
+fn audit_sends_since_and_says_when_the_server_has_no_audit_log() {
+    let env = TestEnv::demo();
+    env.clear_requests();
+    let out = command(
+        &env,
+        &[
+            "admin",
+            "audit",
+            "-P",
+            "DEMO",
+            "-u",
+            "alice",
+            "--since",
+            "2026-01-01",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("Audit log not available"), "{stderr}");
+    let asked: Vec<String> = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.contains("/xapi/audit"))
+        .collect();
+    assert_eq!(
+        asked,
+        ["GET /xapi/audit?limit=50&project=DEMO&user=alice&since=2026-01-01&format=json"],
+    );
+    let (_, code) = run(&env, &["admin", "audit", "--action", " "]);
+    assert_eq!(code, 1);
+}

@@ -1,5 +1,6 @@
 //! `xnatctl admin`: site administration (build information, site settings, users, plugins).
 
+mod audit;
 mod plugins;
 mod site_config;
 mod user;
@@ -15,6 +16,8 @@ use crate::core::Result;
 pub enum AdminCommand {
     /// Show the server's XNAT version and build information
     Version(version::VersionArgs),
+    /// Read the server's audit log (`/xapi/audit`, where a plugin provides it)
+    Audit(audit::AuditArgs),
     /// List the installed plugins, or show one
     Plugins(plugins::PluginsArgs),
     /// Manage user accounts
@@ -28,6 +31,7 @@ pub enum AdminCommand {
 pub async fn run(cmd: AdminCommand, ctx: &Context) -> Result<()> {
     match cmd {
         AdminCommand::Version(a) => version::run(a, ctx).await,
+        AdminCommand::Audit(a) => audit::run(a, ctx).await,
         AdminCommand::Plugins(a) => plugins::run(a, ctx).await,
         AdminCommand::User(a) => user::run(a, ctx).await,
         AdminCommand::SiteConfig(a) => site_config::run(a, ctx).await,
