@@ -517,3 +517,38 @@ fn audit_sends_since_and_says_when_the_server_has_no_audit_log() {
     let (_, code) = run(&env, &["admin", "audit", "--action", " "]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn user_remove_takes_the_user_out_of_every_project_group() {
+    let env = env_with_alice();
+    env.sim.with_state_mut(|st| {
+        let mut p = xnat_sim::state::Project::new("PRJ", "admin");
+        p.members.insert("alice".into());
+        st.projects.insert("PRJ".into(), p);
+    });
+    let out = |args: &[&str]| report(&env, command(&env, args));
+    insta::assert_snapshot!(out(&["admin", "user", "remove", "ALICE", "-P", "PRJ", "--dry-run"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    [dry-run] preview mode: no changes will be made
+    [dry-run] would remove alice from project PRJ (groups: PRJ_member)
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "user", "remove", "alice", "-P", "PRJ", "--yes"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Removed alice from project PRJ (groups: PRJ_member)
+    --- writes
+    DELETE /data/projects/PRJ/users/PRJ_member/alice
+    ");
+    assert!(env
+        .sim
+        .with_state(|st| st.projects["PRJ"].role_of("alice").is_none()));
+    let (_, code) = run(
+        &env,
+        &["admin", "user", "remove", "alice", "-P", "PRJ", "--yes"],
+    );
+    assert_eq!(code, 5);
+}

@@ -5,6 +5,7 @@ mod enable;
 mod groups;
 mod kill_sessions;
 mod list;
+mod remove;
 mod roles;
 mod show;
 
@@ -35,6 +36,8 @@ pub enum UserCommand {
     Groups(groups::GroupsArgs),
     /// List a user's site roles
     Roles(roles::RolesArgs),
+    /// Remove a user from every group of a project
+    Remove(remove::RemoveArgs),
     /// End every active session of a user
     #[command(name = "kill-sessions")]
     KillSessions(kill_sessions::KillSessionsArgs),
@@ -49,6 +52,7 @@ pub async fn run(a: UserArgs, ctx: &Context) -> Result<()> {
         UserCommand::Disable(a) => disable::run(a, ctx).await,
         UserCommand::Groups(a) => groups::run(a, ctx).await,
         UserCommand::Roles(a) => roles::run(a, ctx).await,
+        UserCommand::Remove(a) => remove::run(a, ctx).await,
         UserCommand::KillSessions(a) => kill_sessions::run(a, ctx).await,
     }
 }
