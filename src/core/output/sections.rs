@@ -13,7 +13,7 @@ pub trait Sectioned: Serialize {
     /// The record printed first.
     type Head: Item;
     /// The head record.
-    fn head(&self) -> Self::Head;
+    fn head(&self) -> &Self::Head;
     /// The sections, in order, each titled.
     fn sections(&self) -> Result<Vec<Listing>>;
 }
@@ -23,12 +23,12 @@ impl Printer {
     pub fn sectioned<T: Sectioned>(&mut self, doc: &T) -> Result<()> {
         let o = self.options().clone();
         if o.quiet {
-            return self.item(&doc.head());
+            return self.item(doc.head());
         }
         if o.format == OutputFormat::Json {
             return self.value(doc);
         }
-        self.item(&doc.head())?;
+        self.item(doc.head())?;
         for mut section in doc.sections()? {
             self.line("")?;
             match o.format {

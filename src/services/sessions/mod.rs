@@ -133,18 +133,9 @@ impl OutputRow for Share {
 /// Everything `session show` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionDetail {
-    /// Accession ID.
-    pub id: String,
-    /// Label.
-    pub label: String,
-    /// Subject label, else its ID.
-    pub subject: Option<String>,
-    /// Primary project.
-    pub project: Option<String>,
-    /// Date as sent.
-    pub date: Option<String>,
-    /// Schema type.
-    pub xsi_type: Option<String>,
+    /// The session's own fields (flattened into the JSON object).
+    #[serde(flatten)]
+    pub head: SessionHead,
     /// Scan rows as sent.
     pub scans: Vec<Row>,
     /// Session-level resource rows as sent.
@@ -243,15 +234,8 @@ fn titled<T: OutputRow>(title: &str, rows: &[T]) -> Result<Listing> {
 
 impl Sectioned for SessionDetail {
     type Head = SessionHead;
-    fn head(&self) -> SessionHead {
-        SessionHead {
-            id: self.id.clone(),
-            label: self.label.clone(),
-            subject: self.subject.clone(),
-            project: self.project.clone(),
-            date: self.date.clone(),
-            xsi_type: self.xsi_type.clone(),
-        }
+    fn head(&self) -> &SessionHead {
+        &self.head
     }
     fn sections(&self) -> Result<Vec<Listing>> {
         let scans: Vec<ScanLine> = self
@@ -289,12 +273,14 @@ pub async fn show(client: &XnatClient, e: &Experiment) -> Result<SessionDetail> 
     let resources = experiments::list_resources(client, &e.path()?).await?;
     let shared_projects = shares(client, e).await?;
     Ok(SessionDetail {
-        id: e.id.clone(),
-        label: e.label.clone(),
-        subject: e.subject_label.clone().or_else(|| e.subject_id.clone()),
-        project: e.project.clone(),
-        date: e.date.clone(),
-        xsi_type: e.xsi_type.clone(),
+        head: SessionHead {
+            id: e.id.clone(),
+            label: e.label.clone(),
+            subject: e.subject_label.clone().or_else(|| e.subject_id.clone()),
+            project: e.project.clone(),
+            date: e.date.clone(),
+            xsi_type: e.xsi_type.clone(),
+        },
         scans: scans.into_iter().map(|s| s.raw).collect(),
         resources,
         shared_projects,
