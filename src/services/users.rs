@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::core::client::{seg, XnatClient};
-use crate::core::output::{Item, Row};
+use crate::core::output::{Item, Report, Row};
 use crate::core::{Error, Result};
 
 /// One row of `admin user list`: the reference's five fields (missing ones are `""`).
@@ -178,4 +178,71 @@ pub async fn change_role(
         client.delete(&path, &[]).await?;
     }
     Ok(())
+}
+
+/// What `admin user add` did: the groups joined and those the server refused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupsAdded {
+    /// The user.
+    pub username: String,
+    /// Groups the user was added to.
+    pub added: Vec<String>,
+    /// Groups the server could not add the user to.
+    pub failed: Vec<String>,
+}
+
+impl Report for GroupsAdded {
+    type Row = GroupRow;
+    fn rows(&self) -> Vec<GroupRow> {
+        self.added
+            .iter()
+            .map(|g| GroupRow { group: g.clone() })
+            .collect()
+    }
+}
+
+/// `PUT /xapi/users/<u>/groups` with the group ids as a JSON array: 200 means all were added,
+/// 202 carries the list of those that failed (an empty 202 body: all failed).
+pub async fn add_to_groups(
+    client: &XnatClient,
+    username: &str,
+    groups: &[String],
+) -> Result<GroupsAdded> {
+    let body = Value::from(groups.to_vec());
+    let resp = client
+        .request(reqwest::Method::PUT, &user_path(username, "/groups")?)
+        .json(&body)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let failed: Vec<String> = match status {
+        200 => Vec::new(),
+        202 => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Array(a)) => a
+                .into_iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect(),
+            _ => groups.to_vec(),
+        },
+        _ => {
+            return Err(Error::Operation(format!(
+                "Failed to add user to groups: {text}"
+            )))
+        }
+    };
+    let added = groups
+        .iter()
+        .filter(|g| !failed.contains(g))
+        .cloned()
+        .collect();
+    Ok(GroupsAdded {
+        username: username.to_string(),
+        added,
+        failed,
+    })
 }

@@ -552,3 +552,51 @@ fn user_remove_takes_the_user_out_of_every_project_group() {
     );
     assert_eq!(code, 5);
 }
+
+#[test]
+fn user_add_joins_groups_and_reports_the_ones_that_failed() {
+    let env = env_with_alice();
+    env.sim.with_state_mut(|st| {
+        for id in ["PRJ", "P2"] {
+            st.projects
+                .insert(id.into(), xnat_sim::state::Project::new(id, "admin"));
+        }
+    });
+    let out = |args: &[&str]| report(&env, command(&env, args));
+    insta::assert_snapshot!(out(&["admin", "user", "add", "alice", "PRJ_owner", "--projects", "P2", "--yes"]), @r"
+    exit 0
+    --- stdout
+    ┌───────────┐
+    │ Group     │
+    ╞═══════════╡
+    │ PRJ_owner │
+    │ P2_member │
+    └───────────┘
+    --- stderr
+    ✓ Added alice to 2 groups
+    --- writes
+    PUT /xapi/users/alice/groups
+    ");
+    assert!(env
+        .sim
+        .with_state(|st| st.projects["PRJ"].owners.contains("alice")
+            && st.projects["P2"].members.contains("alice")));
+    insta::assert_snapshot!(out(&["admin", "user", "add", "alice", "PRJ_member", "NOPE_member", "--yes", "-o", "json"]), @r#"
+    exit 1
+    --- stdout
+    {
+      "username": "alice",
+      "added": [
+        "PRJ_member"
+      ],
+      "failed": [
+        "NOPE_member"
+      ]
+    }
+    --- stderr
+    ✓ Added alice to 1/2 groups
+    error: Failed to add to 1 groups: NOPE_member
+    --- writes
+    PUT /xapi/users/alice/groups
+    "#);
+}

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::envelope::{json, text, xapi_error};
 use crate::params::Caller;
-use crate::state::{State as SimState, User};
+use crate::state::{Role, State as SimState, User};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
             "/xapi/users/{user}/roles/{role}",
             put(grant_role).delete(revoke_role),
         )
-        .route("/xapi/users/{user}/groups", get(groups))
+        .route("/xapi/users/{user}/groups", get(groups).put(add_groups))
 }
 
 /// The XAPI `User` document (nulls omitted; dates as epoch milliseconds).
@@ -307,4 +307,53 @@ async fn revoke_role(
     }
     u.roles.retain(|r| r != &role);
     text(StatusCode::OK, "")
+}
+
+/// `PUT /xapi/users/{user}/groups` (admin) body `["P_member", ...]`: join each project group;
+/// 200 empty when all were added, else 202 with the JSON list of the groups that failed.
+async fn add_groups(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !caller.admin {
+        return forbidden();
+    }
+    let Ok(Value::Array(wanted)) = serde_json::from_slice::<Value>(&body) else {
+        return xapi_error(StatusCode::BAD_REQUEST, "");
+    };
+    let mut st = app.write();
+    if !st.users.contains_key(&user) {
+        return xapi_error(StatusCode::NOT_FOUND, "");
+    }
+    let mut failed = Vec::new();
+    for g in wanted
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+    {
+        let target = g.rsplit_once('_').and_then(|(p, r)| {
+            let id = st
+                .projects
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(p))?
+                .clone();
+            Some((id, Role::parse(r)?))
+        });
+        match target {
+            Some((id, role)) => {
+                let p = st.projects.get_mut(&id).expect("present");
+                for r in [Role::Owner, Role::Member, Role::Collaborator] {
+                    p.role_set_mut(r).remove(&user);
+                }
+                p.role_set_mut(role).insert(user.clone());
+            }
+            None => failed.push(g),
+        }
+    }
+    if failed.is_empty() {
+        text(StatusCode::OK, "")
+    } else {
+        json(StatusCode::ACCEPTED, &json!(failed))
+    }
 }

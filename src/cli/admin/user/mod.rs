@@ -1,5 +1,6 @@
 //! `xnatctl admin user`: site user accounts (list, show, enable/disable, groups, roles, sessions).
 
+mod add;
 mod disable;
 mod enable;
 mod groups;
@@ -36,6 +37,8 @@ pub enum UserCommand {
     Groups(groups::GroupsArgs),
     /// List a user's site roles
     Roles(roles::RolesArgs),
+    /// Add a user to groups (and to projects with --projects/--role)
+    Add(add::AddArgs),
     /// Remove a user from every group of a project
     Remove(remove::RemoveArgs),
     /// End every active session of a user
@@ -52,6 +55,7 @@ pub async fn run(a: UserArgs, ctx: &Context) -> Result<()> {
         UserCommand::Disable(a) => disable::run(a, ctx).await,
         UserCommand::Groups(a) => groups::run(a, ctx).await,
         UserCommand::Roles(a) => roles::run(a, ctx).await,
+        UserCommand::Add(a) => add::run(a, ctx).await,
         UserCommand::Remove(a) => remove::run(a, ctx).await,
         UserCommand::KillSessions(a) => kill_sessions::run(a, ctx).await,
     }
