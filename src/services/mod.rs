@@ -5,6 +5,7 @@
 
 pub mod anon;
 pub mod audit_log;
+pub mod catalogs;
 pub mod custom_vars;
 pub mod dicom;
 pub mod download;

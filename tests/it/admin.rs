@@ -600,3 +600,73 @@ fn user_add_joins_groups_and_reports_the_ones_that_failed() {
     PUT /xapi/users/alice/groups
     "#);
 }
+
+#[test]
+fn refresh_catalogs_posts_one_refresh_per_experiment() {
+    let env = TestEnv::demo();
+    let (ids, _) = run(&env, &["session", "list", "-P", "DEMO_MR", "-q"]);
+    let first = ids.lines().next().expect("demo sessions").to_string();
+    let out = report(
+        &env,
+        command(
+            &env,
+            &[
+                "admin",
+                "refresh-catalogs",
+                "DEMO_MR",
+                "-O",
+                "checksum",
+                "-O",
+                "populateStats",
+                "-E",
+                &first,
+                "--yes",
+                "-o",
+                "json",
+            ],
+        ),
+    );
+    assert!(out.starts_with("exit 0\n"), "{out}");
+    assert!(out.contains("\"status\": \"success\""), "{out}");
+    assert!(
+        out.contains("POST /data/services/refresh/catalog?resource=%2Farchive%2Fprojects%2FDEMO_MR%2Fsubjects%2F"),
+        "{out}"
+    );
+    assert!(out.contains("options=checksum%2CpopulateStats"), "{out}");
+    let all = report(
+        &env,
+        command(
+            &env,
+            &[
+                "admin",
+                "refresh-catalogs",
+                "DEMO_MR",
+                "--yes",
+                "-q",
+                "-w",
+                "2",
+            ],
+        ),
+    );
+    let n = ids.lines().count();
+    assert_eq!(
+        all.matches("POST /data/services/refresh/catalog").count(),
+        n,
+        "{all}"
+    );
+    let dry = report(
+        &env,
+        command(
+            &env,
+            &[
+                "admin",
+                "refresh-catalogs",
+                "DEMO_MR",
+                "--limit",
+                "1",
+                "--dry-run",
+            ],
+        ),
+    );
+    assert!(dry.ends_with("--- writes\n\n"), "{dry}");
+}

@@ -2,6 +2,7 @@
 
 mod audit;
 mod plugins;
+mod refresh_catalogs;
 mod site_config;
 mod user;
 mod version;
@@ -18,6 +19,9 @@ pub enum AdminCommand {
     Version(version::VersionArgs),
     /// Read the server's audit log (`/xapi/audit`, where a plugin provides it)
     Audit(audit::AuditArgs),
+    /// Ask the server to refresh the catalogs of a project's experiments
+    #[command(name = "refresh-catalogs")]
+    RefreshCatalogs(refresh_catalogs::RefreshCatalogsArgs),
     /// List the installed plugins, or show one
     Plugins(plugins::PluginsArgs),
     /// Manage user accounts
@@ -32,6 +36,7 @@ pub async fn run(cmd: AdminCommand, ctx: &Context) -> Result<()> {
     match cmd {
         AdminCommand::Version(a) => version::run(a, ctx).await,
         AdminCommand::Audit(a) => audit::run(a, ctx).await,
+        AdminCommand::RefreshCatalogs(a) => refresh_catalogs::run(a, ctx).await,
         AdminCommand::Plugins(a) => plugins::run(a, ctx).await,
         AdminCommand::User(a) => user::run(a, ctx).await,
         AdminCommand::SiteConfig(a) => site_config::run(a, ctx).await,
