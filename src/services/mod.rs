@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod catalogs;
 pub mod custom_vars;
 pub mod dicom;
+pub mod docker;
 pub mod download;
 pub mod experiments;
 pub mod extract;

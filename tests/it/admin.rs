@@ -670,3 +670,36 @@ fn refresh_catalogs_posts_one_refresh_per_experiment() {
     );
     assert!(dry.ends_with("--- writes\n\n"), "{dry}");
 }
+
+#[test]
+fn docker_images_hubs_and_server() {
+    let env = shared();
+    let out = |args: &[&str]| report(env, command(env, args));
+    insta::assert_snapshot!(out(&["admin", "docker", "images", "-o", "tsv"]), @r#"
+    exit 0
+    --- stdout
+    image-id	tags
+    sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741	["busybox:latest"]
+    sha256:9c1e8f1c2f4b0d6b6d1e3a1b8a7c2d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c	["xnat/dcm2niix:latest","xnat/dcm2niix:1.0"]
+    --- stderr
+    --- writes
+    "#);
+    insta::assert_snapshot!(out(&["admin", "docker", "hubs"]), @r"
+    exit 0
+    --- stdout
+    ┌────┬────────────┬─────────────────────────────┬─────────┐
+    │ ID ┆ Name       ┆ URL                         ┆ Default │
+    ╞════╪════════════╪═════════════════════════════╪═════════╡
+    │ 1  ┆ Docker Hub ┆ https://index.docker.io/v1/ ┆ Yes     │
+    └────┴────────────┴─────────────────────────────┴─────────┘
+    --- stderr
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "docker", "server", "-q"]), @r"
+    exit 0
+    --- stdout
+    unix:///var/run/docker.sock
+    --- stderr
+    --- writes
+    ");
+}

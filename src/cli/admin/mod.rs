@@ -1,6 +1,7 @@
 //! `xnatctl admin`: site administration (build information, site settings, users, plugins).
 
 mod audit;
+mod docker;
 mod plugins;
 mod refresh_catalogs;
 mod site_config;
@@ -22,6 +23,8 @@ pub enum AdminCommand {
     /// Ask the server to refresh the catalogs of a project's experiments
     #[command(name = "refresh-catalogs")]
     RefreshCatalogs(refresh_catalogs::RefreshCatalogsArgs),
+    /// The Container Service plugin's Docker images, hubs and daemon connection
+    Docker(docker::DockerArgs),
     /// List the installed plugins, or show one
     Plugins(plugins::PluginsArgs),
     /// Manage user accounts
@@ -37,6 +40,7 @@ pub async fn run(cmd: AdminCommand, ctx: &Context) -> Result<()> {
         AdminCommand::Version(a) => version::run(a, ctx).await,
         AdminCommand::Audit(a) => audit::run(a, ctx).await,
         AdminCommand::RefreshCatalogs(a) => refresh_catalogs::run(a, ctx).await,
+        AdminCommand::Docker(a) => docker::run(a, ctx).await,
         AdminCommand::Plugins(a) => plugins::run(a, ctx).await,
         AdminCommand::User(a) => user::run(a, ctx).await,
         AdminCommand::SiteConfig(a) => site_config::run(a, ctx).await,

@@ -12,6 +12,7 @@ pub mod common;
 pub mod config_service;
 pub mod control;
 pub mod dicomscp;
+pub mod docker;
 pub mod experiment_edit;
 pub mod experiments;
 pub mod files;
@@ -56,6 +57,7 @@ pub fn router(app: AppState) -> Router {
         .merge(site::router())
         .merge(subjects::router())
         .merge(users::router())
+        .merge(docker::router())
         .fallback(crate::middleware::not_found)
         .with_state(app)
 }

@@ -1,0 +1,89 @@
+//! The Container Service plugin's Docker settings (`/xapi/docker/...`): what `admin docker` reads.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::core::client::XnatClient;
+use crate::core::error::snippet;
+use crate::core::output::{Item, Row};
+use crate::core::{Error, Result};
+
+/// One image the daemon holds: `image-id`, `tags`, and the rest of the plugin's bean.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Image(pub Map<String, Value>);
+
+impl Row for Image {
+    const COLUMNS: &'static [(&'static str, &'static str)] =
+        &[("image-id", "Image ID"), ("tags", "Tags")];
+    const ID: &'static str = "image-id";
+}
+
+/// One configured image hub.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Hub(pub Map<String, Value>);
+
+impl Row for Hub {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "ID"),
+        ("name", "Name"),
+        ("url", "URL"),
+        ("default", "Default"),
+    ];
+    const ID: &'static str = "id";
+}
+
+/// The daemon connection setting, as sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Server(pub Map<String, Value>);
+
+impl Item for Server {
+    const ID: &'static str = "host";
+}
+
+async fn array(client: &XnatClient, path: &str) -> Result<Vec<Map<String, Value>>> {
+    match client.get_json(path, &[]).await? {
+        Value::Array(a) => Ok(a
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect()),
+        other => Err(Error::Operation(format!(
+            "expected a JSON array from {path}: {}",
+            snippet(&other.to_string(), 120)
+        ))),
+    }
+}
+
+/// `GET /xapi/docker/images`.
+pub async fn images(client: &XnatClient) -> Result<Vec<Image>> {
+    Ok(array(client, "/xapi/docker/images")
+        .await?
+        .into_iter()
+        .map(Image)
+        .collect())
+}
+
+/// `GET /xapi/docker/hubs`.
+pub async fn hubs(client: &XnatClient) -> Result<Vec<Hub>> {
+    Ok(array(client, "/xapi/docker/hubs")
+        .await?
+        .into_iter()
+        .map(Hub)
+        .collect())
+}
+
+/// `GET /xapi/docker/server`.
+pub async fn server(client: &XnatClient) -> Result<Server> {
+    match client.get_json("/xapi/docker/server", &[]).await? {
+        Value::Object(m) => Ok(Server(m)),
+        other => Err(Error::Operation(format!(
+            "expected a JSON object from /xapi/docker/server: {}",
+            snippet(&other.to_string(), 120)
+        ))),
+    }
+}

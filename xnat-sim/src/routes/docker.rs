@@ -1,0 +1,50 @@
+//! The Container Service plugin's Docker endpoints (`/xapi/docker/...`), read side: the images
+//! the daemon holds, the configured hubs and the daemon connection, shaped as the plugin's
+//! `DockerImage`, `DockerHub` and `DockerServer` beans serialise (kebab-case keys).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use crate::envelope::json;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/xapi/docker/images", get(images))
+        .route("/xapi/docker/hubs", get(hubs))
+        .route("/xapi/docker/server", get(server))
+}
+
+async fn images() -> Response {
+    json(
+        StatusCode::OK,
+        &json!([
+            {"image-id": "sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741",
+             "tags": ["busybox:latest"], "size": 4261550, "labels": {}},
+            {"image-id": "sha256:9c1e8f1c2f4b0d6b6d1e3a1b8a7c2d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c",
+             "tags": ["xnat/dcm2niix:latest", "xnat/dcm2niix:1.0"], "size": 158000000,
+             "labels": {"org.nrg.commands": "[]"}}
+        ]),
+    )
+}
+
+async fn hubs() -> Response {
+    json(
+        StatusCode::OK,
+        &json!([{"id": 1, "name": "Docker Hub", "url": "https://index.docker.io/v1/",
+                  "username": "", "email": "", "default": true, "ping": true}]),
+    )
+}
+
+async fn server() -> Response {
+    json(
+        StatusCode::OK,
+        &json!({"id": 1, "name": "Local socket", "host": "unix:///var/run/docker.sock",
+                "cert-path": "", "swarm-mode": false, "path-translation-xnat-prefix": "",
+                "path-translation-docker-prefix": "", "pull-images-on-xnat-init": false,
+                "container-user": "", "auto-cleanup": true, "ping": true}),
+    )
+}
