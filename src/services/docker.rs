@@ -87,3 +87,15 @@ pub async fn server(client: &XnatClient) -> Result<Server> {
         ))),
     }
 }
+
+/// `POST /xapi/docker/pull?image=IMAGE&save-commands=true|false` (admins only).
+pub async fn pull(client: &XnatClient, image: &str, save_commands: bool) -> Result<()> {
+    let save = if save_commands { "true" } else { "false" };
+    client
+        .post(
+            "/xapi/docker/pull",
+            &[("image", image), ("save-commands", save)],
+        )
+        .await?;
+    Ok(())
+}

@@ -703,3 +703,25 @@ fn docker_images_hubs_and_server() {
     --- writes
     ");
 }
+
+#[test]
+fn docker_pull_posts_the_image_and_dry_run_sends_nothing() {
+    let env = TestEnv::demo();
+    let out = |args: &[&str]| report(&env, command(&env, args));
+    insta::assert_snapshot!(out(&["admin", "docker", "pull", "busybox:latest", "--no-save-commands", "--dry-run"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    [dry-run] preview mode: no changes will be made
+    [dry-run] would pull busybox:latest (save-commands=false)
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "docker", "pull", "busybox:latest", "--yes"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    ✓ Pulled busybox:latest
+    --- writes
+    POST /xapi/docker/pull?image=busybox%3Alatest&save-commands=true
+    ");
+}

@@ -1,9 +1,13 @@
 //! `xnatctl admin docker images | hubs | server`: the Container Service plugin's Docker setup
-//! (read side; `pull` and `server --set-host` are not ported yet).
+//! (`server --set-host` is not ported yet).
 
 use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use crate::cli::shared::{mutate, ConfirmArgs};
 
 use crate::cli::Context;
+use crate::core::audit::AuditRecord;
 use crate::core::output::ListControls;
 use crate::core::Result;
 use crate::services::docker;
@@ -24,10 +28,55 @@ pub enum DockerCommand {
     Hubs,
     /// The Docker daemon connection
     Server,
+    /// Pull an image onto the Docker daemon
+    Pull(PullArgs),
+}
+
+/// Arguments of `admin docker pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Image name, e.g. xnat/dcm2niix:latest
+    pub image: String,
+    /// Save the commands the image's labels declare (the default)
+    #[arg(long, overrides_with = "no_save_commands")]
+    pub save_commands: bool,
+    /// Do not save the image's commands
+    #[arg(long)]
+    pub no_save_commands: bool,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+async fn pull(a: PullArgs, ctx: &Context) -> Result<()> {
+    let save = !a.no_save_commands;
+    let mut rec = AuditRecord::new("admin docker pull");
+    rec.detail("image", Value::from(a.image.clone()));
+    rec.detail("save_commands", Value::Bool(save));
+    let image = a.image;
+    mutate(
+        ctx,
+        "Pull this docker image?",
+        &a.confirm,
+        rec,
+        |mode, _| async move {
+            if !mode.apply() {
+                ctx.messages()
+                    .dry_run(&format!("would pull {image} (save-commands={save})"));
+                return Ok(());
+            }
+            docker::pull(ctx.client().await?, &image, save).await?;
+            ctx.messages().success(&format!("Pulled {image}"));
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Run `admin docker`.
 pub async fn run(a: DockerArgs, ctx: &Context) -> Result<()> {
+    if let DockerCommand::Pull(p) = a.command {
+        return pull(p, ctx).await;
+    }
     let client = ctx.client().await?;
     let controls = ListControls::default();
     match a.command {
@@ -43,5 +92,6 @@ pub async fn run(a: DockerArgs, ctx: &Context) -> Result<()> {
             let s = docker::server(client).await?;
             ctx.out().item(&s)
         }
+        DockerCommand::Pull(_) => Ok(()),
     }
 }

@@ -4,11 +4,12 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
-use crate::envelope::json;
+use crate::envelope::{json, text, xapi_error};
+use crate::params::{Caller, Params};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -16,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .route("/xapi/docker/images", get(images))
         .route("/xapi/docker/hubs", get(hubs))
         .route("/xapi/docker/server", get(server))
+        .route("/xapi/docker/pull", post(pull))
 }
 
 async fn images() -> Response {
@@ -47,4 +49,15 @@ async fn server() -> Response {
                 "path-translation-docker-prefix": "", "pull-images-on-xnat-init": false,
                 "container-user": "", "auto-cleanup": true, "ping": true}),
     )
+}
+
+/// `POST /xapi/docker/pull?image=I[&save-commands=true|false]` (admin): 200 empty; no image → 400.
+async fn pull(caller: Caller, q: Params) -> Response {
+    if !caller.admin {
+        return xapi_error(StatusCode::FORBIDDEN, "");
+    }
+    if q.get("image").is_none_or(|i| i.is_empty()) {
+        return xapi_error(StatusCode::BAD_REQUEST, "");
+    }
+    text(StatusCode::OK, "")
 }
