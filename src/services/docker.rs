@@ -99,3 +99,25 @@ pub async fn pull(client: &XnatClient, image: &str, save_commands: bool) -> Resu
         .await?;
     Ok(())
 }
+
+/// `server --set-host HOST`: read the current setting (a daemon-unreachable 500 counts as none),
+/// drop `ping`, replace `host`, and `POST /xapi/docker/server` it; the server's answer comes back.
+pub async fn set_server_host(client: &XnatClient, host: &str) -> Result<Server> {
+    let mut current = match server(client).await {
+        Ok(Server(m)) => m,
+        Err(Error::Http { status: 500, .. }) => Map::new(),
+        Err(Error::RetryExhausted { last, .. }) if last.contains("500") => Map::new(),
+        Err(e) => return Err(e),
+    };
+    current.remove("ping");
+    current.insert("host".into(), Value::from(host));
+    let resp = client
+        .request(reqwest::Method::POST, "/xapi/docker/server")
+        .json(&Value::Object(current))
+        .read()
+        .await?;
+    match serde_json::from_slice(&resp) {
+        Ok(Value::Object(m)) => Ok(Server(m)),
+        _ => Ok(Server(Map::new())),
+    }
+}

@@ -725,3 +725,27 @@ fn docker_pull_posts_the_image_and_dry_run_sends_nothing() {
     POST /xapi/docker/pull?image=busybox%3Alatest&save-commands=true
     ");
 }
+
+#[test]
+fn docker_server_set_host_posts_the_setting_without_ping() {
+    let env = TestEnv::demo();
+    let out = |args: &[&str]| report(&env, command(&env, args));
+    insta::assert_snapshot!(out(&["admin", "docker", "server", "--set-host", "tcp://10.0.0.5:2375", "--dry-run"]), @r"
+    exit 0
+    --- stdout
+    --- stderr
+    [dry-run] preview mode: no changes will be made
+    [dry-run] would set the Docker daemon host to tcp://10.0.0.5:2375
+    --- writes
+    ");
+    insta::assert_snapshot!(out(&["admin", "docker", "server", "--set-host", "tcp://10.0.0.5:2375", "--yes", "-q"]), @r"
+    exit 0
+    --- stdout
+    tcp://10.0.0.5:2375
+    --- stderr
+    --- writes
+    POST /xapi/docker/server
+    ");
+    let (host, _) = run(&env, &["admin", "docker", "server", "-q"]);
+    assert_eq!(host, "tcp://10.0.0.5:2375\n");
+}

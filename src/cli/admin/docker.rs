@@ -1,5 +1,5 @@
 //! `xnatctl admin docker images | hubs | server`: the Container Service plugin's Docker setup
-//! (`server --set-host` is not ported yet).
+//! (`server --set-host` changes the daemon connection).
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -26,10 +26,51 @@ pub enum DockerCommand {
     Images,
     /// Configured image hubs
     Hubs,
-    /// The Docker daemon connection
-    Server,
+    /// The Docker daemon connection (`--set-host` changes it)
+    Server(ServerArgs),
     /// Pull an image onto the Docker daemon
     Pull(PullArgs),
+}
+
+/// Arguments of `admin docker server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// New daemon host (e.g. unix:///var/run/docker.sock, tcp://10.0.0.5:2375)
+    #[arg(long, value_name = "HOST")]
+    pub set_host: Option<String>,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+async fn set_host(host: String, confirm: ConfirmArgs, ctx: &Context) -> Result<()> {
+    let mut rec = AuditRecord::new("admin docker server");
+    rec.detail("host", Value::from(host.clone()));
+    mutate(
+        ctx,
+        "Change the Docker daemon connection?",
+        &confirm,
+        rec,
+        |mode, _| async move {
+            let client = ctx.client().await?;
+            if !mode.apply() {
+                docker::server(client)
+                    .await
+                    .map(|_| ())
+                    .or_else(|e| match e {
+                        crate::core::Error::Http { status: 500, .. } => Ok(()),
+                        e => Err(e),
+                    })?;
+                ctx.messages()
+                    .dry_run(&format!("would set the Docker daemon host to {host}"));
+                return Ok(());
+            }
+            let now = docker::set_server_host(client, &host).await?;
+            ctx.messages()
+                .success(&format!("Set Docker daemon host to {host}"));
+            ctx.out().item(&now)
+        },
+    )
+    .await
 }
 
 /// Arguments of `admin docker pull`.
@@ -74,8 +115,13 @@ async fn pull(a: PullArgs, ctx: &Context) -> Result<()> {
 
 /// Run `admin docker`.
 pub async fn run(a: DockerArgs, ctx: &Context) -> Result<()> {
-    if let DockerCommand::Pull(p) = a.command {
-        return pull(p, ctx).await;
+    match a.command {
+        DockerCommand::Pull(p) => return pull(p, ctx).await,
+        DockerCommand::Server(ServerArgs {
+            set_host: Some(h),
+            confirm,
+        }) => return set_host(h, confirm, ctx).await,
+        _ => {}
     }
     let client = ctx.client().await?;
     let controls = ListControls::default();
@@ -88,7 +134,7 @@ pub async fn run(a: DockerArgs, ctx: &Context) -> Result<()> {
             let rows = docker::hubs(client).await?;
             ctx.out().rows(&rows, &controls)
         }
-        DockerCommand::Server => {
+        DockerCommand::Server(_) => {
             let s = docker::server(client).await?;
             ctx.out().item(&s)
         }

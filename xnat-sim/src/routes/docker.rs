@@ -2,11 +2,13 @@
 //! the daemon holds, the configured hubs and the daemon connection, shaped as the plugin's
 //! `DockerImage`, `DockerHub` and `DockerServer` beans serialise (kebab-case keys).
 
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::envelope::{json, text, xapi_error};
 use crate::params::{Caller, Params};
@@ -16,7 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/xapi/docker/images", get(images))
         .route("/xapi/docker/hubs", get(hubs))
-        .route("/xapi/docker/server", get(server))
+        .route("/xapi/docker/server", get(server).post(set_server))
         .route("/xapi/docker/pull", post(pull))
 }
 
@@ -41,14 +43,35 @@ async fn hubs() -> Response {
     )
 }
 
-async fn server() -> Response {
-    json(
-        StatusCode::OK,
-        &json!({"id": 1, "name": "Local socket", "host": "unix:///var/run/docker.sock",
-                "cert-path": "", "swarm-mode": false, "path-translation-xnat-prefix": "",
-                "path-translation-docker-prefix": "", "pull-images-on-xnat-init": false,
-                "container-user": "", "auto-cleanup": true, "ping": true}),
-    )
+/// The daemon connection XNAT starts with (a local socket).
+pub fn default_server() -> Value {
+    json!({"id": 1, "name": "Local socket", "host": "unix:///var/run/docker.sock",
+           "cert-path": "", "swarm-mode": false, "path-translation-xnat-prefix": "",
+           "path-translation-docker-prefix": "", "pull-images-on-xnat-init": false,
+           "container-user": "", "auto-cleanup": true})
+}
+
+/// `GET /xapi/docker/server`: the stored setting plus `ping` (the daemon answers).
+async fn server(State(app): State<AppState>) -> Response {
+    let mut v = app.read().docker_server.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("ping".into(), Value::Bool(true));
+    }
+    json(StatusCode::OK, &v)
+}
+
+/// `POST /xapi/docker/server` (admin) body a `DockerServer` JSON object: stored, echoed with `ping`.
+async fn set_server(State(app): State<AppState>, caller: Caller, body: Bytes) -> Response {
+    if !caller.admin {
+        return xapi_error(StatusCode::FORBIDDEN, "");
+    }
+    let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(&body) else {
+        return xapi_error(StatusCode::BAD_REQUEST, "");
+    };
+    m.remove("ping");
+    app.write().docker_server = Value::Object(m.clone());
+    m.insert("ping".into(), Value::Bool(true));
+    json(StatusCode::OK, &Value::Object(m))
 }
 
 /// `POST /xapi/docker/pull?image=I[&save-commands=true|false]` (admin): 200 empty; no image → 400.

@@ -305,6 +305,8 @@ pub struct State {
     pub configs: BTreeMap<String, ConfigEntry>,
     /// DICOM SCP receivers (`/xapi/dicomscp`), by id; XNAT starts with `XNAT:8104`.
     pub scp_receivers: BTreeMap<u64, crate::routes::dicomscp::ScpReceiver>,
+    /// The Container Service's Docker daemon connection (`/xapi/docker/server`).
+    pub docker_server: serde_json::Value,
     /// Project IDs that were deleted (XNAT refuses to reuse them: 403).
     pub deleted_project_ids: BTreeSet<String>,
     pub requests: Vec<RequestRecord>,
@@ -329,6 +331,7 @@ impl State {
             site_config: crate::routes::site::default_site_config(),
             configs: BTreeMap::new(),
             scp_receivers: crate::routes::dicomscp::default_receivers(),
+            docker_server: crate::routes::docker::default_server(),
             deleted_project_ids: BTreeSet::new(),
             requests: Vec::new(),
             faults: Vec::new(),
