@@ -14,7 +14,6 @@ use super::Context;
 use crate::cli::shared::batch;
 use crate::cli::shared::{mutate, read_batch, ConfirmArgs, ListArgs, Mode, ProjectArg};
 use crate::core::audit::AuditRecord;
-use crate::core::output::{listing_of, ListControls};
 use crate::core::validation::{validate_subject_id, DEFAULT_WORKERS};
 use crate::core::{Error, Result};
 use crate::services::projects::Fetch;
@@ -138,24 +137,18 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
         ));
     }
     let client = ctx.client().await?;
-    // Counting sessions needs to know the project size, so it reads the whole set.
+    // Every row gets its session count, so the whole set is read unless only ids are printed.
     let fetch = if quiet {
         Fetch::for_controls(controls.needs_full_set(), controls.limit)
     } else {
         Fetch::Whole
     };
     let mut rows = subjects::list(client, &project, fetch).await?;
-    let mut counted = false;
+    // `-q` prints ids only, so it needs no counts.
     if !quiet {
         subjects::count_sessions(client, &project, &mut rows).await;
-        counted = true;
     }
-    let mut l = listing_of(&rows, &ListControls::default())?;
-    if !counted {
-        l.columns.retain(|c| c.key != "sessions");
-    }
-    controls.apply(&mut l)?;
-    ctx.out().list(&l)
+    ctx.out().rows(&rows, &controls)
 }
 
 async fn show(a: ShowArgs, ctx: &Context) -> Result<()> {
