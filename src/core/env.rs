@@ -30,6 +30,9 @@ pub const XNATCTL_RETRY_NO_DELAY: &str = "XNATCTL_RETRY_NO_DELAY";
 /// Test knob: milliseconds between history polls while `session normalize-labels` waits on a
 /// rename (the reference waits 5 s and 30 s; a simulator completes renames at once).
 pub const XNATCTL_RENAME_POLL_MS: &str = "XNATCTL_RENAME_POLL_MS";
+/// Test knob: every `--wait`/`--follow`/`--watch` poll delay becomes this many milliseconds
+/// (the reference polls every 5 or 30 s; tests cannot wait that long).
+pub const XNATCTL_POLL_MS: &str = "XNATCTL_POLL_MS";
 /// Disables colour and styling when non-empty.
 pub const NO_COLOR: &str = "NO_COLOR";
 /// `CLICOLOR=0` disables colour and styling.

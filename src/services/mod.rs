@@ -12,6 +12,7 @@ pub mod docker;
 pub mod download;
 pub mod experiments;
 pub mod extract;
+pub mod poll;
 pub mod prearchive;
 pub mod projects;
 pub mod resources;
