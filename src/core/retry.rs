@@ -234,8 +234,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<i64>() {
         return Some(Duration::from_secs(secs.max(0) as u64));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let when: SystemTime = when.with_timezone(&chrono::Utc).into();
+    // All three HTTP-date forms of RFC 9110 §5.6.7: IMF-fixdate, RFC 850 and asctime.
+    let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -327,6 +327,9 @@ mod tests {
             // 1_000_000_000 is Sun, 09 Sep 2001 01:46:40 GMT.
             ("Sun, 09 Sep 2001 01:47:00 GMT", Some(20)),
             ("Sun, 09 Sep 2001 01:00:00 GMT", Some(0)),
+            // The two obsolete forms recipients must still accept (RFC 9110 §5.6.7).
+            ("Sunday, 09-Sep-01 01:47:30 GMT", Some(50)),
+            ("Sun Sep  9 01:48:00 2001", Some(80)),
         ];
         for (value, want) in cases {
             assert_eq!(
