@@ -12,6 +12,7 @@ pub mod completion;
 pub mod config;
 pub mod context;
 pub mod dicom;
+pub mod event;
 pub mod health;
 pub mod local;
 pub mod prearchive;
@@ -165,6 +166,9 @@ pub enum Command {
     /// List, create, enable, disable and delete the server's DICOM SCP receivers
     #[command(subcommand)]
     Scp(scp::ScpCommand),
+    /// Manage Event Service subscriptions and list the event types and actions they use
+    #[command(subcommand)]
+    Event(event::EventCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -194,6 +198,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Admin(c) => admin::run(c, ctx).await,
         Command::Anon(c) => anon::run(c, ctx).await,
         Command::Scp(c) => scp::run(c, ctx).await,
+        Command::Event(c) => event::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
     }
 }

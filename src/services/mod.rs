@@ -10,6 +10,7 @@ pub mod custom_vars;
 pub mod dicom;
 pub mod docker;
 pub mod download;
+pub mod events;
 pub mod experiments;
 pub mod extract;
 pub mod poll;

@@ -121,3 +121,25 @@ fn json_keys_and_types_of_transfers() {
     ];
     insta::assert_snapshot!(shapes.join("\n"));
 }
+
+#[test]
+fn json_keys_and_types_of_event_commands() {
+    let env = TestEnv::demo();
+    let definition = env.home.path().join("sub.json");
+    std::fs::write(
+        &definition,
+        r#"{"name": "n", "active": true,
+            "action-key": "org.nrg.xnat.eventservice.actions.EventServiceLoggingAction:org.nrg.xnat.eventservice.actions.EventServiceLoggingAction",
+            "event-filter": {"event-type": "org.nrg.xnat.eventservice.events.SessionEvent", "project-ids": ["DEMO_MR"]},
+            "act-as-event-user": false, "attributes": {}}"#,
+    )
+    .unwrap();
+    let shapes = [
+        shape_of(&env, &["event", "create", "sub.json", "-y"]),
+        shape_of(&env, &["event", "list"]),
+        shape_of(&env, &["event", "show", "1"]),
+        shape_of(&env, &["event", "types"]),
+        shape_of(&env, &["event", "actions"]),
+    ];
+    insta::assert_snapshot!(shapes.join("\n"));
+}

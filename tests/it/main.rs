@@ -10,6 +10,7 @@ mod contract;
 mod dicom;
 mod download;
 mod download_archive;
+mod event;
 mod everyday;
 mod failure_paths;
 mod local_extract;

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod download;
 pub mod input;
 pub mod mutate;
+pub mod payload;
 pub mod poll;
 
 pub use args::{ConfirmArgs, ListArgs, ProjectArg, SessionRef, SessionTarget, WorkersArg};

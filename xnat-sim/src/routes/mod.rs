@@ -13,6 +13,7 @@ pub mod config_service;
 pub mod control;
 pub mod dicomscp;
 pub mod docker;
+pub mod events;
 pub mod experiment_edit;
 pub mod experiments;
 pub mod files;
@@ -58,6 +59,7 @@ pub fn router(app: AppState) -> Router {
         .merge(subjects::router())
         .merge(users::router())
         .merge(docker::router())
+        .merge(events::router())
         .fallback(crate::middleware::not_found)
         .with_state(app)
 }

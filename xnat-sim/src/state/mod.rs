@@ -307,6 +307,8 @@ pub struct State {
     pub scp_receivers: BTreeMap<u64, crate::routes::dicomscp::ScpReceiver>,
     /// The Container Service's Docker daemon connection (`/xapi/docker/server`).
     pub docker_server: serde_json::Value,
+    /// Event Service subscriptions (`/xapi/events/subscription`), by id, as XNAT serialises them.
+    pub event_subscriptions: BTreeMap<u64, serde_json::Value>,
     /// Project IDs that were deleted (XNAT refuses to reuse them: 403).
     pub deleted_project_ids: BTreeSet<String>,
     pub requests: Vec<RequestRecord>,
@@ -332,6 +334,7 @@ impl State {
             configs: BTreeMap::new(),
             scp_receivers: crate::routes::dicomscp::default_receivers(),
             docker_server: crate::routes::docker::default_server(),
+            event_subscriptions: BTreeMap::new(),
             deleted_project_ids: BTreeSet::new(),
             requests: Vec::new(),
             faults: Vec::new(),

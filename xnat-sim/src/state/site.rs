@@ -57,4 +57,5 @@ pub struct Counters {
     pub user: u64,
     pub event: u64,
     pub par: u64,
+    pub subscription: u64,
 }
