@@ -209,6 +209,15 @@ fn report(ctx: &Context, err: &Error) -> i32 {
             return EXIT_OK;
         }
     }
+    if let Error::UpdateAvailable { current, latest } = err {
+        // Not a failure: the report is on stdout; a person also gets the next step.
+        if !ctx.global().quiet && !ctx.is_json() {
+            ctx.messages().info(&format!(
+                "xnatctl {latest} is available (running {current}): run 'xnatctl upgrade'"
+            ));
+        }
+        return err.exit_code();
+    }
     if matches!(err, Error::Cancelled) {
         if std::io::stderr().is_terminal() || !ctx.global().quiet {
             ctx.messages().info("cancelled");

@@ -25,6 +25,8 @@ pub mod search;
 pub mod session;
 pub mod shared;
 pub mod subject;
+pub mod upgrade;
+pub mod version;
 pub mod whoami;
 
 use std::path::PathBuf;
@@ -175,6 +177,11 @@ pub enum Command {
     /// Validate, inspect, anonymize and modify DICOM files locally (no server)
     #[command(subcommand)]
     Dicom(dicom::DicomCommand),
+    /// Replace this binary with a newer release (checksum-verified)
+    #[command(disable_version_flag = true)]
+    Upgrade(upgrade::UpgradeArgs),
+    /// Show this build's version, commit, build date and target
+    Version(version::VersionArgs),
 }
 
 /// Run one parsed command line; the error carries the exit code.
@@ -200,5 +207,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Scp(c) => scp::run(c, ctx).await,
         Command::Event(c) => event::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
+        Command::Upgrade(a) => upgrade::run(a, ctx).await,
+        Command::Version(a) => version::run(a, ctx),
     }
 }

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod site;
 pub mod subjects;
 pub mod transfer;
+pub mod upgrade;
 pub mod upload;
 pub mod users;
 pub mod verify;

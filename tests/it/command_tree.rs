@@ -110,10 +110,6 @@ const ABSENT: &[(&str, &str)] = &[
     ("scp", "DICOM SCP receivers: not yet ported (no issue yet)"),
     ("xsync", "XSync: not yet ported (no issue yet)"),
     ("project transfer", "project transfer: separate issue"),
-    (
-        "upgrade",
-        "self-upgrade from PyPI/GitHub does not apply to a cargo-installed binary",
-    ),
 ];
 
 /// Reference commands we have with another shape but the same command line.
@@ -125,6 +121,7 @@ const RESHAPED: &[(&str, &str)] = &[(
 /// Our commands the reference does not have.
 const ADDED: &[(&str, &str)] = &[
     ("man", "man pages generated from the command tree"),
+    ("version", "commit, build date and target of this build (issue 16)"),
     ("completion elvish", "clap_complete supports it"),
     ("completion powershell", "clap_complete supports it"),
 ];

@@ -23,5 +23,6 @@ mod search;
 mod session;
 mod subject;
 mod support;
+mod upgrade;
 mod upload;
 mod upload_dicom;

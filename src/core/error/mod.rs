@@ -21,6 +21,8 @@ pub const EXIT_NOT_FOUND: i32 = 5;
 pub const EXIT_PERMISSION: i32 = 6;
 /// The user cancelled (declined a prompt, pressed Ctrl-C).
 pub const EXIT_CANCELLED: i32 = 7;
+/// `upgrade --check` found a newer release (as `dnf check-update` reports available updates).
+pub const EXIT_UPDATE_AVAILABLE: i32 = 100;
 
 /// Convenience alias used across the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -224,6 +226,14 @@ pub enum Error {
     /// The user declined a prompt or interrupted the run.
     #[error("cancelled")]
     Cancelled,
+    /// `upgrade --check` found a newer release; the report is already on stdout.
+    #[error("xnatctl {latest} is available (running {current})")]
+    UpdateAvailable {
+        /// The running version.
+        current: String,
+        /// The newer release.
+        latest: String,
+    },
     /// A local file-system failure.
     #[error("{context}: {source}")]
     Io {
@@ -314,6 +324,7 @@ impl Error {
             Error::NotFound { .. } => EXIT_NOT_FOUND,
             Error::PermissionDenied(_) => EXIT_PERMISSION,
             Error::Cancelled => EXIT_CANCELLED,
+            Error::UpdateAvailable { .. } => EXIT_UPDATE_AVAILABLE,
             Error::Config(_)
             | Error::NoConfig { .. }
             | Error::ProfileNotFound(_)
