@@ -15,6 +15,7 @@ use crate::core::client::{ClientOptions, XnatClient};
 use crate::core::config::{Config, EnvSnapshot, ResolvedProfile};
 use crate::core::connect::{connect, SessionSource};
 use crate::core::output::{Messages, OutputFormat, OutputOptions, Printer};
+use crate::core::tokens::{OsSecretStore, TokenStore};
 use crate::core::{Error, Result};
 
 /// Everything a handler needs besides its own arguments.
@@ -177,12 +178,22 @@ impl Context {
         AuthManager::new(self.config_dir())
     }
 
+    /// The alias-token registry next to the config file.
+    pub fn token_store(&self) -> TokenStore {
+        TokenStore::new(self.config_dir())
+    }
+
     /// Client options for the active profile, without any login.
     pub fn client_options(&self) -> Result<ClientOptions> {
         let p = self.profile()?;
         let mut opts = ClientOptions::new(&p.url);
         opts.username = p.username.clone();
         opts.password = p.password.clone();
+        if let Some(t) = &p.alias_token {
+            // XNAT takes an alias token wherever it takes a user name and password.
+            opts.username = Some(t.alias.clone());
+            opts.password = Some(t.secret.clone());
+        }
         opts.timeout = std::time::Duration::from_secs(p.timeout);
         opts.request_deadline = opts.request_deadline.min(opts.timeout);
         opts.verify_ssl = p.verify_ssl;
@@ -216,8 +227,25 @@ impl Context {
             .get_or_try_init(|| async {
                 let p = self.profile()?;
                 let warn = |m: &str| self.messages.warn(m);
-                let (client, source) =
-                    connect(p, self.client_options()?, &self.auth_manager(), &warn).await?;
+                let mut opts = self.client_options()?;
+                if let Some(cred) = &p.alias_token {
+                    let renewed = crate::services::tokens::renew_if_due(
+                        p,
+                        cred,
+                        &opts,
+                        &self.token_store(),
+                        &OsSecretStore,
+                        &warn,
+                    )
+                    .await?;
+                    if let Some((alias, secret)) = renewed {
+                        opts.username = Some(alias);
+                        opts.password = Some(secret);
+                    }
+                }
+                let (client, source) = connect(p, opts, &self.auth_manager(), &warn)
+                    .await
+                    .map_err(|e| crate::services::tokens::explain_rejection(p, e))?;
                 let _ = self.session_source.set(source);
                 Ok(client)
             })

@@ -37,9 +37,12 @@ pub async fn connect(
     cache: &AuthManager,
     warn: &dyn Fn(&str),
 ) -> Result<(XnatClient, SessionSource)> {
+    // The user name logged in with: the profile's, or an alias token's alias.
+    let login_user = opts.username.clone();
+    let has_password = opts.password.is_some();
     let cached = match p.token {
         Some(_) => None,
-        None => cache.load(&p.url, p.username.as_deref()),
+        None => cache.load(&p.url, login_user.as_deref()),
     };
     let source = match (&p.token, &cached) {
         (Some(_), _) => SessionSource::Token,
@@ -52,12 +55,11 @@ pub async fn connect(
         opts.username = cached_user;
     }
     let client = XnatClient::new(opts)?;
-    let user_for_cache = p
-        .username
+    let user_for_cache = login_user
         .clone()
         .or_else(|| client.username().map(str::to_string));
     if client.token().is_none() {
-        if p.username.is_none() || p.password.is_none() {
+        if login_user.is_none() || !has_password {
             return Err(Error::Auth(not_logged_in(p)));
         }
         let token = client.authenticate().await?;

@@ -9,6 +9,16 @@ pub const XNAT_USER: &str = "XNAT_USER";
 pub const XNAT_PASS: &str = "XNAT_PASS";
 /// A JSESSIONID to use; wins over the cached session.
 pub const XNAT_TOKEN: &str = "XNAT_TOKEN";
+/// Alias of an XNAT alias token; with `XNAT_SECRET`, logs in as the token's owner (CI).
+pub const XNAT_ALIAS: &str = "XNAT_ALIAS";
+/// Secret of the alias token named by `XNAT_ALIAS`.
+pub const XNAT_SECRET: &str = "XNAT_SECRET";
+/// Where `auth token issue` keeps a token's secret: `keyring` or `file` (default: the OS
+/// keyring, else the 0600 token file with a warning).
+pub const XNATCTL_TOKEN_STORE: &str = "XNATCTL_TOKEN_STORE";
+/// Renew a stored alias token when less than this much of its life is left (`12h`, `3d`,
+/// seconds); overrides the margin stored with the token.
+pub const XNATCTL_TOKEN_RENEW_BEFORE: &str = "XNATCTL_TOKEN_RENEW_BEFORE";
 /// Profile to use; overrides `default_profile` and is the env source of `--profile`.
 pub const XNAT_PROFILE: &str = "XNAT_PROFILE";
 /// TLS verification for the `XNAT_URL` profile (`true/false/1/0/yes/no`).

@@ -16,6 +16,7 @@ pub mod output;
 pub mod progress;
 pub mod redact;
 pub mod retry;
+pub mod tokens;
 pub mod validation;
 
 pub use error::{Error, Result};

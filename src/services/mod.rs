@@ -23,6 +23,7 @@ pub mod search;
 pub mod sessions;
 pub mod site;
 pub mod subjects;
+pub mod tokens;
 pub mod transfer;
 pub mod upgrade;
 pub mod upload;

@@ -124,6 +124,10 @@ const ADDED: &[(&str, &str)] = &[
     ("version", "commit, build date and target of this build (issue 16)"),
     ("completion elvish", "clap_complete supports it"),
     ("completion powershell", "clap_complete supports it"),
+    (
+        "auth token",
+        "alias tokens for scripts, CI and single-sign-on sites (issue 17)",
+    ),
 ];
 
 fn reason<'a>(table: &'a [(&str, &str)], path: &str) -> Option<&'a str> {

@@ -143,3 +143,32 @@ fn json_keys_and_types_of_event_commands() {
     ];
     insta::assert_snapshot!(shapes.join("\n"));
 }
+
+#[test]
+fn json_keys_and_types_of_auth_token() {
+    // Its own simulator: issuing changes the server.
+    let env = TestEnv::demo();
+    let shape_in = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .env("XNATCTL_TOKEN_STORE", "file")
+            .args(args)
+            .args(["-o", "json"])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let words: Vec<&str> = args
+            .iter()
+            .take_while(|a| !a.starts_with('-'))
+            .copied()
+            .collect();
+        format!("{}: {}", words.join(" "), shape(&v))
+    };
+    let shapes = [
+        shape_in(&["auth", "token", "issue", "--yes"]),
+        shape_in(&["auth", "token", "show"]),
+        shape_in(&["auth", "token", "list"]),
+    ];
+    insta::assert_snapshot!(shapes.join("\n"));
+}

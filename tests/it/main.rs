@@ -3,6 +3,7 @@
 
 mod admin;
 mod anon;
+mod auth_token;
 mod client_auth;
 mod client_retry;
 mod command_tree;

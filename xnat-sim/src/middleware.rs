@@ -99,9 +99,16 @@ fn authenticate(app: &AppState, headers: &HeaderMap) -> AuthOutcome {
             .users
             .get(&user)
             .is_some_and(|u| u.enabled && u.password == pass);
-        if !ok {
-            return AuthOutcome::Failed;
-        }
+        // An alias token authenticates as its owner (XNAT's alias-token authentication provider);
+        // an expired or invalidated one fails like a wrong password.
+        let user = if ok {
+            user
+        } else {
+            match st.alias_token_user(&user, &pass) {
+                Some(owner) if st.users.get(&owner).is_some_and(|u| u.enabled) => owner,
+                _ => return AuthOutcome::Failed,
+            }
+        };
         let admin = st.users[&user].admin;
         // Re-auth is skipped when the cookie's session already belongs to this user.
         if let Some(sid) = &cookie_sid {
@@ -150,6 +157,23 @@ fn authenticate(app: &AppState, headers: &HeaderMap) -> AuthOutcome {
                 }
             }
         }
+    }
+    if st.guest_sessions {
+        // A site with open access gives anonymous callers a session as `guest`.
+        let sid = new_session_id();
+        st.sessions.insert(
+            sid.clone(),
+            Session {
+                username: "guest".into(),
+                last_used: now,
+            },
+        );
+        let caller = Caller {
+            username: Some("guest".into()),
+            admin: false,
+            session_id: Some(sid),
+        };
+        return AuthOutcome::Caller(caller, true);
     }
     AuthOutcome::Caller(Caller::default(), false)
 }

@@ -7,6 +7,12 @@ use crate::core::error::{Error, Result};
 pub trait PasswordStore {
     /// The password for `profile` at `url`; `Ok(None)` when there is no entry.
     fn get_password(&self, profile: &str, url: &str) -> Result<Option<String>>;
+
+    /// The secret of an alias token stored under `key` (see [`crate::core::tokens`]).
+    fn get_token_secret(&self, key: &str) -> Result<Option<String>> {
+        let _ = key;
+        Ok(None)
+    }
 }
 
 /// The OS keyring (service `xnatctl`, user `<profile>@<url>`).
@@ -25,6 +31,11 @@ impl PasswordStore for OsKeyring {
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(Error::Config(format!("cannot read the OS keyring: {e}"))),
         }
+    }
+
+    fn get_token_secret(&self, key: &str) -> Result<Option<String>> {
+        use crate::core::tokens::SecretStore;
+        crate::core::tokens::OsSecretStore.get(key)
     }
 }
 

@@ -10,7 +10,9 @@ mod resolve;
 mod yaml;
 
 pub use keyring::{keyring_set_password, OsKeyring, PasswordStore};
-pub use profile::{password_location, profile_public_json, Profile, Profiles, ResolvedProfile};
+pub use profile::{
+    password_location, profile_public_json, AliasCredential, Profile, Profiles, ResolvedProfile,
+};
 pub use resolve::EnvSnapshot;
 
 use std::collections::BTreeSet;

@@ -199,6 +199,30 @@ pub struct ResolvedProfile {
     pub keyring_missing: bool,
     /// True when the URL came from `XNAT_URL`.
     pub url_from_env: bool,
+    /// An alias token to log in with instead of the user name and password: `XNAT_ALIAS` +
+    /// `XNAT_SECRET`, else the token stored for this profile (`auth token issue`).
+    pub alias_token: Option<AliasCredential>,
+}
+
+/// An alias token's alias and secret, and, for a stored one, its record (expiry, renewal).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AliasCredential {
+    /// The alias (sent as the user name).
+    pub alias: String,
+    /// The secret (sent as the password).
+    pub secret: String,
+    /// The stored record; `None` for `XNAT_ALIAS`/`XNAT_SECRET`.
+    pub stored: Option<crate::core::tokens::StoredToken>,
+}
+
+impl std::fmt::Debug for AliasCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AliasCredential")
+            .field("alias", &self.alias)
+            .field("secret", &"***")
+            .field("stored", &self.stored)
+            .finish()
+    }
 }
 
 impl ResolvedProfile {

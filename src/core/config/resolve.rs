@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use super::{Config, OsKeyring, PasswordStore, Profile, ResolvedProfile};
+use super::{AliasCredential, Config, OsKeyring, PasswordStore, Profile, ResolvedProfile};
 use crate::core::auth::normalize_url;
 use crate::core::env;
 use crate::core::error::{Error, Result};
+use crate::core::tokens::{secret_key, SecretLocation, SecretStore, TokenStore};
 use crate::core::validation::validate_server_url;
 
 /// The environment variables configuration depends on, captured once per process so that tests
@@ -21,6 +22,10 @@ pub struct EnvSnapshot {
     pub xnat_pass: Option<String>,
     /// `XNAT_TOKEN`.
     pub xnat_token: Option<String>,
+    /// `XNAT_ALIAS`.
+    pub xnat_alias: Option<String>,
+    /// `XNAT_SECRET`.
+    pub xnat_secret: Option<String>,
     /// `XNAT_PROFILE`.
     pub xnat_profile: Option<String>,
     /// `XNAT_VERIFY_SSL`.
@@ -45,6 +50,8 @@ impl EnvSnapshot {
             xnat_user: var(env::XNAT_USER),
             xnat_pass: var(env::XNAT_PASS),
             xnat_token: var(env::XNAT_TOKEN),
+            xnat_alias: var(env::XNAT_ALIAS),
+            xnat_secret: var(env::XNAT_SECRET),
             xnat_profile: var(env::XNAT_PROFILE),
             xnat_verify_ssl: var(env::XNAT_VERIFY_SSL),
             xnat_timeout: var(env::XNAT_TIMEOUT),
@@ -162,6 +169,8 @@ impl Config {
             profile.password.clone()
         };
 
+        let alias_token = self.alias_token(&name, &url, env, store)?;
+
         Ok(ResolvedProfile {
             name,
             url,
@@ -178,7 +187,75 @@ impl Config {
             archive_mode: profile.archive_mode,
             keyring_missing,
             url_from_env: env_url.is_some(),
+            alias_token,
         })
+    }
+
+    /// The alias token to log in with: `XNAT_ALIAS` + `XNAT_SECRET` (both or neither), else,
+    /// unless `XNAT_USER`/`XNAT_PASS` name other credentials, the token stored for the profile.
+    fn alias_token(
+        &self,
+        name: &str,
+        url: &str,
+        env: &EnvSnapshot,
+        store: &dyn PasswordStore,
+    ) -> Result<Option<AliasCredential>> {
+        match (&env.xnat_alias, &env.xnat_secret) {
+            (Some(alias), Some(secret)) => {
+                return Ok(Some(AliasCredential {
+                    alias: alias.clone(),
+                    secret: secret.clone(),
+                    stored: None,
+                }))
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(Error::Config(format!(
+                    "{} and {} go together: set both, or neither",
+                    env::XNAT_ALIAS,
+                    env::XNAT_SECRET
+                )))
+            }
+            (None, None) => {}
+        }
+        if env.xnat_user.is_some() || env.xnat_pass.is_some() {
+            return Ok(None);
+        }
+        let Some(dir) = self.path.parent() else {
+            return Ok(None);
+        };
+        let tokens = TokenStore::new(dir);
+        let Some(stored) = tokens.get(name, url) else {
+            return Ok(None);
+        };
+        let secret = match stored.secret_in {
+            SecretLocation::File => tokens.secret(&stored, &NoSecrets)?,
+            SecretLocation::Keyring => store
+                .get_token_secret(&secret_key(name, url))
+                .unwrap_or_else(|e| {
+                    tracing::debug!("keyring lookup of the token of '{name}' failed: {e}");
+                    None
+                }),
+        };
+        Ok(secret.map(|secret| AliasCredential {
+            alias: stored.alias.clone(),
+            secret,
+            stored: Some(stored),
+        }))
+    }
+}
+
+/// A secret store with nothing in it, for reading secrets kept in the token file.
+struct NoSecrets;
+
+impl SecretStore for NoSecrets {
+    fn get(&self, _key: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+    fn set(&self, _key: &str, _secret: &str) -> Result<()> {
+        Err(Error::Config("no secret store".into()))
+    }
+    fn delete(&self, _key: &str) -> Result<()> {
+        Ok(())
     }
 }
 

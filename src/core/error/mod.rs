@@ -119,6 +119,14 @@ pub enum Error {
     /// The server no longer accepts the session (HTTP 401).
     #[error("session expired or not authenticated for {0}")]
     SessionExpired(String),
+    /// A stored or given alias token has expired or was revoked; `fix` is the command to run.
+    #[error("{what}")]
+    TokenExpired {
+        /// What is wrong (which token, which server).
+        what: String,
+        /// The exact command (or step) that gets a working token again.
+        fix: String,
+    },
     /// The server refused the action (HTTP 403).
     #[error("permission denied: {0}")]
     PermissionDenied(String),
@@ -315,7 +323,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
-            Error::Auth(_) | Error::SessionExpired(_) => EXIT_AUTH,
+            Error::Auth(_) | Error::SessionExpired(_) | Error::TokenExpired { .. } => EXIT_AUTH,
             Error::Network(_)
             | Error::Body { .. }
             | Error::Unreachable { .. }
@@ -364,6 +372,7 @@ impl Error {
                 "run 'xnatctl auth login', or set XNAT_USER and XNAT_PASS (or XNAT_TOKEN)".into(),
             ),
             Error::SessionExpired(_) => Some("run 'xnatctl auth login' to log in again".into()),
+            Error::TokenExpired { fix, .. } => Some(fix.clone()),
             Error::PermissionDenied(_) => {
                 Some("check your role in the project (owner, member or collaborator)".into())
             }

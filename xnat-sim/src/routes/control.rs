@@ -4,6 +4,7 @@
 //! * `GET /__sim/faults` → active rules; `POST` with a SPEC text body (or a JSON rule / array of
 //!   rules) adds rules; `DELETE` removes all.
 //! * `POST /__sim/sessions/expire` → every session ends now.
+//! * `POST /__sim/clock?advance=SECONDS` → moves the clock alias tokens expire on.
 //! * `GET /__sim/health` → `ok`.
 
 use axum::body::Bytes;
@@ -27,6 +28,18 @@ pub fn router() -> Router<AppState> {
             get(faults).post(add_faults).delete(clear_faults),
         )
         .route("/__sim/sessions/expire", post(expire))
+        .route("/__sim/clock", post(clock))
+}
+
+async fn clock(State(app): State<AppState>, q: crate::params::Params) -> Response {
+    match q.get("advance").and_then(|v| v.parse::<i64>().ok()) {
+        Some(secs) => {
+            let mut st = app.write();
+            st.clock_offset_ms += secs * 1000;
+            text(StatusCode::OK, format!("{}", st.clock_ms()))
+        }
+        None => text(StatusCode::BAD_REQUEST, "advance=SECONDS is required"),
+    }
 }
 
 async fn requests(State(app): State<AppState>) -> Response {

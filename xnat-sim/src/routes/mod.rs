@@ -28,6 +28,7 @@ pub mod sharing;
 pub mod site;
 pub mod subject_edit;
 pub mod subjects;
+pub mod tokens;
 pub mod users;
 
 #[cfg(test)]
@@ -57,6 +58,7 @@ pub fn router(app: AppState) -> Router {
         .merge(sharing::router())
         .merge(site::router())
         .merge(subjects::router())
+        .merge(tokens::router())
         .merge(users::router())
         .merge(docker::router())
         .merge(events::router())

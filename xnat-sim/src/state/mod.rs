@@ -15,7 +15,7 @@ use crate::faults::FaultRule;
 mod files;
 mod site;
 pub use files::{generated_bytes, md5_hex, FileData, FileEntry, PrearchiveEntry, PrearchiveScan};
-pub use site::{ConfigEntry, Counters, RequestRecord, SavedSearch, Session};
+pub use site::{AliasToken, ConfigEntry, Counters, RequestRecord, SavedSearch, Session};
 
 /// A site user. `id` mirrors XNAT's numeric `xdat_user_id`.
 #[derive(Debug, Clone, Serialize)]
@@ -316,6 +316,14 @@ pub struct State {
     /// JSESSIONID → session.
     pub sessions: HashMap<String, Session>,
     pub session_timeout: Duration,
+    /// Alias tokens, issued by `/data/services/tokens/issue`.
+    pub alias_tokens: Vec<AliasToken>,
+    /// Lifetime of a newly issued alias token (XNAT's `aliasTokenTimeout`, default 2 days).
+    pub alias_token_timeout: Duration,
+    /// Added to the wall clock wherever alias-token expiry is decided, so tests can move time.
+    pub clock_offset_ms: i64,
+    /// When true, a caller without credentials gets a `guest` session (a site with open access).
+    pub guest_sessions: bool,
     pub counters: Counters,
 }
 
@@ -340,6 +348,10 @@ impl State {
             faults: Vec::new(),
             sessions: HashMap::new(),
             session_timeout,
+            alias_tokens: Vec::new(),
+            alias_token_timeout: Duration::from_secs(2 * 24 * 3600),
+            clock_offset_ms: 0,
+            guest_sessions: false,
             counters: Counters::default(),
         }
     }
@@ -436,6 +448,55 @@ impl State {
     pub fn experiment_label_taken(&self, project: &str, label: &str, except: &str) -> bool {
         self.experiment_by_label(project, label)
             .is_some_and(|e| e.id != except)
+    }
+
+    /// The simulator's clock for alias-token expiry: wall clock plus the test offset.
+    pub fn clock_ms(&self) -> i64 {
+        now_millis() + self.clock_offset_ms
+    }
+
+    /// Issue a new alias token for `user`.
+    pub fn issue_alias_token(&mut self, user: &str) -> AliasToken {
+        use rand::Rng;
+        self.counters.alias_token += 1;
+        let mut rng = rand::thread_rng();
+        let b: [u8; 16] = rng.gen();
+        let h = hex::encode(b);
+        // A version-4 UUID shape: XNAT recognises aliases by that format.
+        let alias = format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        );
+        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let secret: String = (0..64)
+            .map(|_| ALNUM[rng.gen_range(0..ALNUM.len())] as char)
+            .collect();
+        let now = self.clock_ms();
+        let token = AliasToken {
+            id: self.counters.alias_token,
+            alias,
+            secret,
+            user: user.to_string(),
+            created_ms: now,
+            expires_ms: now + self.alias_token_timeout.as_millis() as i64,
+            enabled: true,
+        };
+        self.alias_tokens.push(token.clone());
+        token
+    }
+
+    /// The user an alias token authenticates as, when `alias`/`secret` match an enabled token
+    /// that has not expired on the simulator's clock.
+    pub fn alias_token_user(&self, alias: &str, secret: &str) -> Option<String> {
+        let now = self.clock_ms();
+        self.alias_tokens
+            .iter()
+            .find(|t| t.alias == alias && t.enabled && t.secret == secret && now < t.expires_ms)
+            .map(|t| t.user.clone())
     }
 
     /// Drop sessions idle for longer than the timeout.

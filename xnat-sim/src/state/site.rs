@@ -47,6 +47,39 @@ pub struct Session {
     pub last_used: Instant,
 }
 
+/// An XNAT alias token (`org.nrg.xdat.entities.AliasToken`): a UUID alias and a 64-character
+/// secret that authenticate as `user` (Basic `alias:secret`) until `expires_ms` on the simulator's
+/// clock, or until invalidated (`enabled = false`).
+#[derive(Debug, Clone)]
+pub struct AliasToken {
+    pub id: u64,
+    pub alias: String,
+    pub secret: String,
+    pub user: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub enabled: bool,
+}
+
+impl AliasToken {
+    /// The entity as XNAT's serializer writes it (dates as epoch milliseconds).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "alias": self.alias,
+            "xdatUserId": self.user,
+            "secret": self.secret,
+            "singleUse": false,
+            "estimatedExpirationTime": self.expires_ms,
+            "timestamp": self.created_ms,
+            "enabled": self.enabled,
+            "created": self.created_ms,
+            "id": self.id,
+            "disabled": 0,
+            "validIPAddresses": [],
+        })
+    }
+}
+
 /// Monotonic counters for minted identifiers.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Counters {
@@ -58,4 +91,5 @@ pub struct Counters {
     pub event: u64,
     pub par: u64,
     pub subscription: u64,
+    pub alias_token: u64,
 }

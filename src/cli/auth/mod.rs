@@ -1,11 +1,13 @@
 //! `xnatctl auth …`: log in (caching the session per server and user), log out, show what is
-//! cached, and test that the credentials work.
+//! cached, and test that the credentials work; `auth token` manages alias tokens.
+
+mod token;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::Context;
 use crate::cli::shared::{password_from_stdin, prompt_line, prompt_password};
+use crate::cli::Context;
 use crate::core::client::{ClientOptions, XnatClient};
 use crate::core::config::Config;
 use crate::core::output::Record;
@@ -22,6 +24,9 @@ pub enum AuthCommand {
     Status,
     /// Check that the credentials or the cached session work
     Test,
+    /// Alias tokens: credentials for scripts, CI and single-sign-on sites
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Arguments of `auth login`.
@@ -49,6 +54,7 @@ pub async fn run(cmd: AuthCommand, ctx: &Context) -> Result<()> {
         AuthCommand::Logout => logout(ctx).await,
         AuthCommand::Status => status(ctx),
         AuthCommand::Test => test(ctx).await,
+        AuthCommand::Token(c) => token::run(c, ctx).await,
     }
 }
 
@@ -149,6 +155,14 @@ fn status(ctx: &Context) -> Result<()> {
     );
     rec.insert("env_password", json!(set(env.xnat_pass.is_some())));
     rec.insert("env_token", json!(set(env.xnat_token.is_some())));
+    rec.insert(
+        "alias_token",
+        json!(match &p.alias_token {
+            None => "(none)",
+            Some(t) if t.stored.is_none() => "XNAT_ALIAS",
+            Some(_) => "stored",
+        }),
+    );
     let cached = ctx.auth_manager().load(&p.url, p.username.as_deref());
     rec.insert("session_cached", json!(cached.is_some()));
     if let Some(s) = cached {
@@ -162,6 +176,7 @@ fn status(ctx: &Context) -> Result<()> {
 async fn test(ctx: &Context) -> Result<()> {
     let p = ctx.profile()?;
     if p.token.is_none()
+        && p.alias_token.is_none()
         && ctx
             .auth_manager()
             .load(&p.url, p.username.as_deref())
