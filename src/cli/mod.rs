@@ -15,6 +15,7 @@ pub mod dicom;
 pub mod event;
 pub mod health;
 pub mod local;
+pub mod pipeline;
 pub mod prearchive;
 pub mod progress;
 pub mod project;
@@ -171,6 +172,9 @@ pub enum Command {
     /// Manage Event Service subscriptions and list the event types and actions they use
     #[command(subcommand)]
     Event(event::EventCommand),
+    /// List and launch legacy pipelines and follow their jobs
+    #[command(subcommand)]
+    Pipeline(pipeline::PipelineCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -206,6 +210,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Anon(c) => anon::run(c, ctx).await,
         Command::Scp(c) => scp::run(c, ctx).await,
         Command::Event(c) => event::run(c, ctx).await,
+        Command::Pipeline(c) => pipeline::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
         Command::Upgrade(a) => upgrade::run(a, ctx).await,
         Command::Version(a) => version::run(a, ctx),

@@ -13,6 +13,7 @@ pub mod download;
 pub mod events;
 pub mod experiments;
 pub mod extract;
+pub mod pipelines;
 pub mod poll;
 pub mod prearchive;
 pub mod projects;

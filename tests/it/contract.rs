@@ -172,3 +172,25 @@ fn json_keys_and_types_of_auth_token() {
     ];
     insta::assert_snapshot!(shapes.join("\n"));
 }
+
+#[test]
+fn json_keys_and_types_of_pipeline_commands() {
+    let env = TestEnv::demo();
+    env.sim.with_state_mut(|st| {
+        st.pipelines.plan.step = std::time::Duration::from_millis(20);
+    });
+    let shapes = [
+        shape_of(&env, &["pipeline", "list", "-P", "DEMO_MR"]),
+        shape_of(&env, &["pipeline", "list"]),
+        shape_of(
+            &env,
+            &["pipeline", "run", "DicomToNifti", "-E", "XNAT_E00001"],
+        ),
+        shape_of(
+            &env,
+            &["pipeline", "status", "1", "--watch", "--interval", "0.05"],
+        ),
+        shape_of(&env, &["pipeline", "jobs"]),
+    ];
+    insta::assert_snapshot!(shapes.join("\n"));
+}

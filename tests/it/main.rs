@@ -15,6 +15,7 @@ mod event;
 mod everyday;
 mod failure_paths;
 mod local_extract;
+mod pipeline;
 mod prearchive;
 mod project;
 mod resource;

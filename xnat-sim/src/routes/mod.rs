@@ -18,6 +18,7 @@ pub mod experiment_edit;
 pub mod experiments;
 pub mod files;
 pub mod import;
+pub mod pipelines;
 pub mod prearchive;
 pub mod project_attrs;
 pub mod project_edit;
@@ -62,6 +63,7 @@ pub fn router(app: AppState) -> Router {
         .merge(users::router())
         .merge(docker::router())
         .merge(events::router())
+        .merge(pipelines::router())
         .fallback(crate::middleware::not_found)
         .with_state(app)
 }

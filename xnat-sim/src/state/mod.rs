@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::faults::FaultRule;
 
 mod files;
+pub mod pipelines;
 mod site;
 pub use files::{generated_bytes, md5_hex, FileData, FileEntry, PrearchiveEntry, PrearchiveScan};
 pub use site::{AliasToken, ConfigEntry, Counters, RequestRecord, SavedSearch, Session};
@@ -309,6 +310,8 @@ pub struct State {
     pub docker_server: serde_json::Value,
     /// Event Service subscriptions (`/xapi/events/subscription`), by id, as XNAT serialises them.
     pub event_subscriptions: BTreeMap<u64, serde_json::Value>,
+    /// The legacy pipeline engine's workflows and the plan of the next launches.
+    pub pipelines: pipelines::PipelineEngine,
     /// Project IDs that were deleted (XNAT refuses to reuse them: 403).
     pub deleted_project_ids: BTreeSet<String>,
     pub requests: Vec<RequestRecord>,
@@ -343,6 +346,7 @@ impl State {
             scp_receivers: crate::routes::dicomscp::default_receivers(),
             docker_server: crate::routes::docker::default_server(),
             event_subscriptions: BTreeMap::new(),
+            pipelines: pipelines::PipelineEngine::default(),
             deleted_project_ids: BTreeSet::new(),
             requests: Vec::new(),
             faults: Vec::new(),
