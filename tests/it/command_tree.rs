@@ -121,7 +121,10 @@ const RESHAPED: &[(&str, &str)] = &[(
 /// Our commands the reference does not have.
 const ADDED: &[(&str, &str)] = &[
     ("man", "man pages generated from the command tree"),
-    ("version", "commit, build date and target of this build (issue 16)"),
+    (
+        "version",
+        "commit, build date and target of this build (issue 16)",
+    ),
     ("completion elvish", "clap_complete supports it"),
     ("completion powershell", "clap_complete supports it"),
     (
