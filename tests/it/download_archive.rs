@@ -175,19 +175,39 @@ fn a_server_refusing_archives_gets_per_file_requests_and_one_notice() {
         1000,
     ));
     let out = env.home.path().join("out");
-    let run = download(&env, &out)
-        .args(["--workers", "1"])
-        .output()
-        .unwrap();
+    let run = download(&env, &out).output().unwrap();
     assert!(run.status.success(), "{}", stderr_of(&run));
     assert_eq!(files_under(&out).len(), SCANS * FILES);
     let err = stderr_of(&run);
     assert_eq!(err.matches("did not serve the archive").count(), 1, "{err}");
-    let zips = requests(&env)
-        .iter()
+    let r = requests(&env);
+    // The archives all went out at once (so each was refused), then every file on its own.
+    assert_eq!(
+        r.iter().filter(|l| l.ends_with("format=zip")).count(),
+        SCANS
+    );
+    assert_eq!(r.len(), 3 + SCANS + SCANS * FILES, "{r:#?}");
+}
+
+#[test]
+fn with_one_worker_the_scans_share_one_archive_request() {
+    let env = generated();
+    let out = env.home.path().join("out");
+    let run = download(&env, &out)
+        .args(["--workers", "1", "--verify"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert_eq!(files_under(&out).len(), SCANS * FILES);
+    let zips: Vec<String> = requests(&env)
+        .into_iter()
         .filter(|l| l.ends_with("format=zip"))
-        .count();
-    assert_eq!(zips, 1, "no further archive once one was refused");
+        .collect();
+    assert_eq!(
+        zips,
+        ["GET /data/experiments/XNAT_E00001/scans/1,2,3/resources/DICOM/files?format=zip"]
+    );
+    assert!(temp_files(&out).is_empty());
 }
 
 #[test]

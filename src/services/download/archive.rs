@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use reqwest::Method;
 
 use super::engine::{write_part, CHANNEL_DEPTH};
@@ -27,36 +28,94 @@ use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
 use crate::core::progress::Progress;
 
-/// A resource (of a scan, or of the session) fetched as one archive.
+/// One archive request: a resource of the session, or one resource label across several scans
+/// (`…/scans/1,2,3/resources/{label}/files?format=zip`: XNAT takes comma lists of scans on file
+/// paths, fidelity spec §7 and §9.3), so a session's archives go out in one round instead of one
+/// request per scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
-    /// The scan, `None` for a session resource.
-    pub scan: Option<String>,
+    /// The scans whose `label` resource the archive holds; empty for a session resource.
+    pub scans: Vec<String>,
     /// Resource label.
     pub label: String,
-    /// Indices (into the plan's files) of this resource's files that are missing locally.
+    /// Indices (into the plan's files) of the covered files that are missing locally.
     pub missing: Vec<usize>,
-    /// Catalog relpath → plan index, for every planned file of the resource.
-    pub by_rel: HashMap<String, usize>,
+    /// `(scan, catalog relpath)` → plan index, for every planned file the archive covers.
+    pub by_rel: HashMap<(Option<String>, String), usize>,
 }
 
 impl Unit {
-    /// `…/resources/{label}/files` of the scan or the session, for `?format=zip`.
+    /// `…/scans/{ids}/resources/{label}/files` or `…/resources/{label}/files`, for
+    /// `?format=zip`.
     pub fn request_path(&self, session_id: &str) -> Result<String> {
         let mut p = format!("/data/experiments/{}", seg(session_id)?);
-        if let Some(scan) = &self.scan {
-            p.push_str(&format!("/scans/{}", seg(scan)?));
+        if !self.scans.is_empty() {
+            let ids = self
+                .scans
+                .iter()
+                .map(|s| seg(s))
+                .collect::<Result<Vec<_>>>()?;
+            p.push_str(&format!("/scans/{}", ids.join(",")));
         }
         p.push_str(&format!("/resources/{}/files", seg(&self.label)?));
         Ok(p)
     }
 
-    /// `scan 2 DICOM` or `resource NOTES`, for messages.
+    /// `scan 2 DICOM`, `scans 1,2,3 DICOM` or `resource NOTES`, for messages.
     pub fn describe(&self) -> String {
-        match &self.scan {
-            Some(s) => format!("scan {s} {}", self.label),
-            None => format!("resource {}", self.label),
+        match self.scans.as_slice() {
+            [] => format!("resource {}", self.label),
+            [s] => format!("scan {s} {}", self.label),
+            many => format!("scans {} {}", many.join(","), self.label),
         }
+    }
+
+    /// The scan (of this unit) an archive folder name stands for: `<id>` exactly, else the
+    /// longest `<id>-<type>` match (XNAT names scan folders `<id>-<type>`).
+    fn scan_of_folder(&self, folder: &str) -> Option<&str> {
+        if let Some(s) = self.scans.iter().find(|s| *s == folder) {
+            return Some(s);
+        }
+        self.scans
+            .iter()
+            .filter(|s| {
+                folder
+                    .strip_prefix(s.as_str())
+                    .is_some_and(|t| t.starts_with('-'))
+            })
+            .max_by_key(|s| s.len())
+            .map(String::as_str)
+    }
+
+    /// Map an entry name onto this unit: after the session folder come
+    /// `scans/<id>[-<type>]/resources/<label>/files/` (or `resources/<label>/files/`) and the
+    /// relpath.
+    pub fn entry_path(&self, name: &str) -> EntryPath {
+        if name.starts_with('/') || name.contains('\\') {
+            return EntryPath::Unsafe;
+        }
+        let parts: Vec<&str> = name.trim_end_matches('/').split('/').collect();
+        if parts.iter().any(|p| {
+            p.is_empty() || *p == "." || *p == ".." || p.contains(':') || p.chars().any(|c| c < ' ')
+        }) {
+            return EntryPath::Unsafe;
+        }
+        for k in 1..parts.len().saturating_sub(3) {
+            if parts[k] != "resources" || parts[k + 1] != self.label || parts[k + 2] != "files" {
+                continue;
+            }
+            let rel = parts[k + 3..].join("/");
+            if self.scans.is_empty() {
+                if k == 1 {
+                    return EntryPath::Rel(None, rel);
+                }
+            } else if k >= 3 && parts[k - 2] == "scans" {
+                if let Some(scan) = self.scan_of_folder(parts[k - 1]) {
+                    return EntryPath::Rel(Some(scan.to_string()), rel);
+                }
+            }
+        }
+        EntryPath::Foreign
     }
 }
 
@@ -90,7 +149,12 @@ pub fn wants_archive(files: usize, bytes: u64, missing_files: usize, missing_byt
 }
 
 /// Split the missing files into archive units and per-file fetches (plan order kept).
-pub fn choose(files: &[PlannedFile], missing: &[bool]) -> (Vec<Unit>, Vec<usize>) {
+///
+/// Each resource decides on its own ([`wants_archive`]); the scan resources that want their
+/// archive are then grouped by label into at most about `streams` requests (a comma list of
+/// scans each), so every archive starts at once instead of one round of requests per `workers`
+/// scans, and a few streams still share the CPU work of parsing, hashing and writing.
+pub fn choose(files: &[PlannedFile], missing: &[bool], streams: usize) -> (Vec<Unit>, Vec<usize>) {
     #[derive(Default)]
     struct Tally {
         files: usize,
@@ -123,17 +187,56 @@ pub fn choose(files: &[PlannedFile], missing: &[bool]) -> (Vec<Unit>, Vec<usize>
         }
     }
     let mut units = Vec::new();
+    // label → the scan resources of that label that want their archive, in plan order.
+    let mut by_label: Vec<(String, Vec<(String, Tally)>)> = Vec::new();
     for key in order {
         let t = tallies.remove(&key).expect("tallied above");
-        if wants_archive(t.files, t.bytes, t.missing.len(), t.missing_bytes) {
-            units.push(Unit {
-                scan: key.0,
+        if !wants_archive(t.files, t.bytes, t.missing.len(), t.missing_bytes) {
+            loose.extend(t.missing);
+            continue;
+        }
+        match key.0 {
+            // A scan ID with a comma cannot go into a comma list: an archive of its own.
+            Some(scan) if !scan.contains(',') => {
+                match by_label.iter_mut().find(|(l, _)| *l == key.1) {
+                    Some((_, v)) => v.push((scan, t)),
+                    None => by_label.push((key.1, vec![(scan, t)])),
+                }
+            }
+            scan => units.push(Unit {
+                by_rel: t
+                    .by_rel
+                    .into_iter()
+                    .map(|(rel, i)| ((scan.clone(), rel), i))
+                    .collect(),
+                scans: scan.into_iter().collect(),
                 label: key.1,
                 missing: t.missing,
-                by_rel: t.by_rel,
-            });
-        } else {
-            loose.extend(t.missing);
+            }),
+        }
+    }
+    let per_label = streams.max(1).div_ceil(by_label.len().max(1));
+    for (label, resources) in by_label {
+        let chunk = resources.len().div_ceil(per_label).max(1);
+        let mut resources = resources.into_iter().peekable();
+        while resources.peek().is_some() {
+            let mut unit = Unit {
+                scans: Vec::new(),
+                label: label.clone(),
+                missing: Vec::new(),
+                by_rel: HashMap::new(),
+            };
+            for (scan, t) in resources.by_ref().take(chunk) {
+                unit.missing.extend(t.missing);
+                unit.by_rel.extend(
+                    t.by_rel
+                        .into_iter()
+                        .map(|(rel, i)| ((Some(scan.clone()), rel), i)),
+                );
+                unit.scans.push(scan);
+            }
+            unit.missing.sort_unstable();
+            units.push(unit);
         }
     }
     loose.sort_unstable();
@@ -143,47 +246,13 @@ pub fn choose(files: &[PlannedFile], missing: &[bool]) -> (Vec<Unit>, Vec<usize>
 /// How an archive entry name relates to a unit.
 #[derive(Debug, PartialEq, Eq)]
 pub enum EntryPath {
-    /// A file of the unit's resource, at this catalog relpath.
-    Rel(String),
-    /// Safe, but not a file of this resource.
+    /// A file of one of the unit's resources: its scan (`None` for a session resource) and
+    /// catalog relpath.
+    Rel(Option<String>, String),
+    /// Safe, but not a file of this unit.
     Foreign,
     /// Absolute, `..`, a drive or a backslash: never written anywhere.
     Unsafe,
-}
-
-/// Map an entry name onto the unit's resource: after the session folder come
-/// `scans/<id>[-<type>]/resources/<label>/files/` (or `resources/<label>/files/`) and the relpath.
-pub fn entry_path(name: &str, scan: Option<&str>, label: &str) -> EntryPath {
-    if name.starts_with('/') || name.contains('\\') {
-        return EntryPath::Unsafe;
-    }
-    let parts: Vec<&str> = name.trim_end_matches('/').split('/').collect();
-    if parts.iter().any(|p| {
-        p.is_empty() || *p == "." || *p == ".." || p.contains(':') || p.chars().any(|c| c < ' ')
-    }) {
-        return EntryPath::Unsafe;
-    }
-    for k in 1..parts.len().saturating_sub(3) {
-        if parts[k] != "resources" || parts[k + 1] != label || parts[k + 2] != "files" {
-            continue;
-        }
-        let owner_ok = match scan {
-            // XNAT names scan folders `<id>-<type>`; the simulator and `simplified` use `<id>`.
-            Some(id) => {
-                k >= 3
-                    && parts[k - 2] == "scans"
-                    && (parts[k - 1] == id
-                        || parts[k - 1]
-                            .strip_prefix(id)
-                            .is_some_and(|t| t.starts_with('-')))
-            }
-            None => k == 1,
-        };
-        if owner_ok {
-            return EntryPath::Rel(parts[k + 3..].join("/"));
-        }
-    }
-    EntryPath::Foreign
 }
 
 /// What one archive did.
@@ -217,6 +286,65 @@ enum Stop {
     Broken(String),
 }
 
+/// Entries whose writer threads may still be finishing while the stream goes on.
+const FINISHING: usize = 4;
+
+/// The entries being finished (see [`finish_entry`]).
+type Finishing<'a> = futures::stream::FuturesUnordered<
+    std::pin::Pin<Box<dyn std::future::Future<Output = (usize, Result<u64>)> + Send + 'a>>,
+>;
+
+/// Wait for an entry's writer thread, then check the bytes (CRC from the zip, size and MD5 from
+/// the catalog) and rename the file into place: `(plan index, bytes)` or why not.
+async fn finish_entry(
+    w: Writing,
+    crc_ok: bool,
+    files: &[PlannedFile],
+    root: &Path,
+    manifest: &Manifest,
+) -> (usize, Result<u64>) {
+    let f = &files[w.idx];
+    let checked = match w.writer.await {
+        Ok(Ok(written)) if crc_ok => w
+            .staged
+            .commit(
+                &written,
+                &Expected {
+                    name: &f.path,
+                    size: f.size,
+                    md5: f.digest.as_deref(),
+                },
+            )
+            .map(|()| written.bytes),
+        Ok(Ok(_)) => Err(Error::Download(format!(
+            "{}: archive entry CRC mismatch",
+            f.path
+        ))),
+        Ok(Err(e)) => Err(Error::io("writing an archive entry", e)),
+        Err(e) => Err(Error::io(
+            "writing an archive entry",
+            std::io::Error::other(e),
+        )),
+    };
+    if checked.is_ok() {
+        if let (Some(d), Ok(meta)) = (&f.digest, std::fs::metadata(root.join(&f.path))) {
+            manifest.record(&f.path, &meta, d);
+        }
+    }
+    if let Err(e) = &checked {
+        // Not renamed into place: fetched again on its own (leftover).
+        tracing::info!(file = %f.path, error = %e, "archive entry rejected");
+    }
+    (w.idx, checked)
+}
+
+fn settle((idx, r): (usize, Result<u64>), done: &mut BTreeSet<usize>, out: &mut Outcome) {
+    if let Ok(bytes) = r {
+        done.insert(idx);
+        out.done.push((idx, bytes));
+    }
+}
+
 /// Fetch one unit's archive, writing every missing file it holds (see the module docs).
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch(
@@ -232,6 +360,7 @@ pub async fn fetch(
     let mut out = Outcome::default();
     let wanted: BTreeSet<usize> = unit.missing.iter().copied().collect();
     let mut done: BTreeSet<usize> = BTreeSet::new();
+    let mut finishing = Finishing::new();
     let stop = run(
         client,
         session_id,
@@ -239,6 +368,7 @@ pub async fn fetch(
         files,
         unit,
         &wanted,
+        &mut finishing,
         &mut done,
         &mut out,
         progress,
@@ -246,6 +376,10 @@ pub async fn fetch(
         stall_after,
     )
     .await;
+    // Also after a broken stream: the entries that did arrive whole still count.
+    while let Some(r) = finishing.next().await {
+        settle(r, &mut done, &mut out);
+    }
     match stop {
         Ok(()) => {}
         Err(Stop::Refused(why)) => out.refused = Some(why),
@@ -258,17 +392,18 @@ pub async fn fetch(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run(
+async fn run<'a>(
     client: &XnatClient,
     session_id: &str,
-    root: &Path,
-    files: &[PlannedFile],
+    root: &'a Path,
+    files: &'a [PlannedFile],
     unit: &Unit,
     wanted: &BTreeSet<usize>,
+    finishing: &mut Finishing<'a>,
     done: &mut BTreeSet<usize>,
     out: &mut Outcome,
     progress: &dyn Progress,
-    manifest: &Manifest,
+    manifest: &'a Manifest,
     stall_after: std::time::Duration,
 ) -> std::result::Result<(), Stop> {
     let path = unit
@@ -297,6 +432,7 @@ async fn run(
             Stop::Broken(why)
         }
     };
+    let mut started: BTreeSet<usize> = BTreeSet::new();
     let mut watchdog = super::stall::Watchdog::new(stall_after);
     while let Some(chunk) = watchdog
         .next(&mut body)
@@ -319,7 +455,7 @@ async fn run(
                     if h.is_dir {
                         continue;
                     }
-                    let idx = match entry_path(&h.name, unit.scan.as_deref(), &unit.label) {
+                    let idx = match unit.entry_path(&h.name) {
                         EntryPath::Unsafe => {
                             out.unsafe_entries += 1;
                             continue;
@@ -328,7 +464,7 @@ async fn run(
                             out.foreign.push(h.name);
                             continue;
                         }
-                        EntryPath::Rel(rel) => match unit.by_rel.get(&rel) {
+                        EntryPath::Rel(scan, rel) => match unit.by_rel.get(&(scan, rel)) {
                             Some(i) => *i,
                             None => {
                                 out.foreign.push(h.name);
@@ -337,7 +473,7 @@ async fn run(
                         },
                     };
                     // Present and verified already, or a duplicate entry: leave the file alone.
-                    if !wanted.contains(&idx) || done.contains(&idx) {
+                    if !wanted.contains(&idx) || !started.insert(idx) {
                         continue;
                     }
                     let f = &files[idx];
@@ -386,46 +522,22 @@ async fn run(
                         continue;
                     };
                     w.tx = None;
-                    let f = &files[w.idx];
-                    progress.finish(&f.path);
-                    let written = w.writer.await;
-                    let checked: Result<u64> = match written {
-                        Ok(Ok(written)) if crc == computed_crc => w
-                            .staged
-                            .commit(
-                                &written,
-                                &Expected {
-                                    name: &f.path,
-                                    size: f.size,
-                                    md5: f.digest.as_deref(),
-                                },
-                            )
-                            .map(|()| written.bytes),
-                        Ok(Ok(_)) => Err(Error::Download(format!(
-                            "{}: archive entry CRC mismatch",
-                            f.path
-                        ))),
-                        Ok(Err(e)) => Err(Error::io("writing an archive entry", e)),
-                        Err(e) => Err(Error::io(
-                            "writing an archive entry",
-                            std::io::Error::other(e),
-                        )),
-                    };
-                    match checked {
-                        Ok(bytes) => {
-                            if let (Some(d), Ok(meta)) =
-                                (&f.digest, std::fs::metadata(root.join(&f.path)))
-                            {
-                                manifest.record(&f.path, &meta, d);
-                            }
-                            done.insert(w.idx);
-                            out.done.push((w.idx, bytes));
-                        }
-                        // Not renamed into place: fetched again on its own (leftover).
-                        Err(e) => {
-                            tracing::info!(file = %f.path, error = %e, "archive entry rejected")
+                    progress.finish(&files[w.idx].path);
+                    // The writer thread may still be hashing and writing the entry's last
+                    // chunks: finish it alongside the next entries rather than stall the stream
+                    // (a few at a time, to bound the open files and queued chunks).
+                    if finishing.len() >= FINISHING {
+                        if let Some(r) = finishing.next().await {
+                            settle(r, done, out);
                         }
                     }
+                    finishing.push(Box::pin(finish_entry(
+                        w,
+                        crc == computed_crc,
+                        files,
+                        root,
+                        manifest,
+                    )));
                 }
                 Event::Finished => {}
             }
@@ -457,23 +569,33 @@ mod tests {
         }
     }
 
+    fn unit(scans: &[&str], label: &str) -> Unit {
+        Unit {
+            scans: scans.iter().map(|s| s.to_string()).collect(),
+            label: label.into(),
+            missing: vec![],
+            by_rel: HashMap::new(),
+        }
+    }
+
     #[test]
     fn entries_map_to_the_catalog_by_path() {
-        let e = |n| entry_path(n, Some("2"), "DICOM");
+        let u = unit(&["2"], "DICOM");
+        let rel = |scan: &str, r: &str| EntryPath::Rel(Some(scan.into()), r.into());
         assert_eq!(
-            e("MR1/scans/2-T1_MPRAGE/resources/DICOM/files/sub/a.dcm"),
-            EntryPath::Rel("sub/a.dcm".into())
+            u.entry_path("MR1/scans/2-T1_MPRAGE/resources/DICOM/files/sub/a.dcm"),
+            rel("2", "sub/a.dcm")
         );
         assert_eq!(
-            e("MR1/scans/2/resources/DICOM/files/a.dcm"),
-            EntryPath::Rel("a.dcm".into())
+            u.entry_path("MR1/scans/2/resources/DICOM/files/a.dcm"),
+            rel("2", "a.dcm")
         );
         assert_eq!(
-            e("MR1/scans/21-T1/resources/DICOM/files/a.dcm"),
+            u.entry_path("MR1/scans/21-T1/resources/DICOM/files/a.dcm"),
             EntryPath::Foreign
         );
         assert_eq!(
-            e("MR1/scans/2-T1/resources/SNAP/files/a.png"),
+            u.entry_path("MR1/scans/2-T1/resources/SNAP/files/a.png"),
             EntryPath::Foreign
         );
         for bad in [
@@ -482,11 +604,33 @@ mod tests {
             "MR1\\scans",
             "C:/x",
         ] {
-            assert_eq!(e(bad), EntryPath::Unsafe, "{bad}");
+            assert_eq!(u.entry_path(bad), EntryPath::Unsafe, "{bad}");
         }
         assert_eq!(
-            entry_path("MR1/resources/NOTES/files/n.txt", None, "NOTES"),
-            EntryPath::Rel("n.txt".into())
+            unit(&[], "NOTES").entry_path("MR1/resources/NOTES/files/n.txt"),
+            EntryPath::Rel(None, "n.txt".into())
+        );
+        // Several scans in one archive: the exact ID wins, then the longest `<id>-` prefix.
+        let u = unit(&["2", "2-b", "3"], "DICOM");
+        assert_eq!(
+            u.entry_path("MR1/scans/2-b/resources/DICOM/files/a"),
+            rel("2-b", "a")
+        );
+        assert_eq!(
+            u.entry_path("MR1/scans/2-b-T1/resources/DICOM/files/a"),
+            rel("2-b", "a")
+        );
+        assert_eq!(
+            u.entry_path("MR1/scans/3-T2/resources/DICOM/files/a"),
+            rel("3", "a")
+        );
+        assert_eq!(
+            u.entry_path("MR1/scans/4-T2/resources/DICOM/files/a"),
+            EntryPath::Foreign
+        );
+        assert_eq!(
+            u.request_path("E1").unwrap(),
+            "/data/experiments/E1/scans/2,2-b,3/resources/DICOM/files"
         );
     }
 
@@ -520,11 +664,26 @@ mod tests {
         missing.extend([false; 8]);
         missing.extend([true; 2]);
         missing.push(true);
-        let (units, loose) = choose(&files, &missing);
+        let (units, loose) = choose(&files, &missing, 4);
         assert_eq!(units.len(), 1);
-        assert_eq!(units[0].scan.as_deref(), Some("1"));
+        assert_eq!(units[0].scans, ["1"]);
         assert_eq!(units[0].missing, (0..10).collect::<Vec<_>>());
         assert_eq!(loose, vec![18, 19, 20]);
+        // Everything missing: the two scans' DICOM in one archive with 1 stream, in two with 4;
+        // the session resource (one missing file) per file.
+        let all = vec![true; files.len()];
+        let (units, loose) = choose(&files, &all, 1);
+        assert_eq!(units.len(), 1);
+        assert_eq!(units[0].scans, ["1", "2"]);
+        assert_eq!(units[0].missing, (0..20).collect::<Vec<_>>());
+        assert_eq!(units[0].by_rel[&(Some("2".into()), "3.dcm".into())], 13);
+        assert_eq!(loose, vec![20]);
+        let (units, _) = choose(&files, &all, 4);
+        assert_eq!(units.len(), 2);
+        assert_eq!(
+            (units[0].scans.clone(), units[1].scans.clone()),
+            (vec!["1".to_string()], vec!["2".to_string()])
+        );
         assert_eq!(
             split_layout_path("resources/NOTES/files/a/b"),
             Some((None, "NOTES", "a/b"))

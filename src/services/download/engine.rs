@@ -402,7 +402,7 @@ pub async fn execute(
     drop(checks);
 
     let (units, loose) = if opts.archives {
-        archive::choose(&plan.files, &missing)
+        archive::choose(&plan.files, &missing, opts.workers)
     } else {
         (
             Vec::new(),
@@ -414,9 +414,20 @@ pub async fn execute(
     let mut archives_refused = false;
     let mut running = futures::stream::FuturesUnordered::new();
     let session_id = plan.session.id.as_str();
+    // Archives are few (about `workers` of them, see `archive::choose`) and all start at once:
+    // on a real server each costs a round trip before its first byte. `workers` bounds the
+    // single-file requests.
+    let mut files_running = 0usize;
     loop {
-        while running.len() < opts.workers.max(1) && !stop.is_cancelled() {
+        while !stop.is_cancelled() {
             let Some(task) = queue.pop_front() else { break };
+            if matches!(task, Task::File(_)) && files_running >= opts.workers.max(1) {
+                queue.push_front(task);
+                break;
+            }
+            if matches!(task, Task::File(_)) {
+                files_running += 1;
+            }
             let fut: std::pin::Pin<Box<dyn std::future::Future<Output = Finished> + Send + '_>> =
                 match task {
                     Task::Archive(unit) if archives_refused => {
@@ -460,7 +471,10 @@ pub async fn execute(
         };
         let Some(finished) = next else { break };
         match finished {
-            Finished::File(i, s) => statuses[i] = s,
+            Finished::File(i, s) => {
+                files_running -= 1;
+                statuses[i] = s;
+            }
             Finished::Archive(unit, out) => {
                 for (i, n) in &out.done {
                     statuses[*i] = FileStatus::Downloaded(*n);
