@@ -24,7 +24,7 @@ use crate::core::error::{Error, Result};
 
 pub use path::{seg, seg_strict};
 pub use probe::{PingInfo, UserInfo};
-pub use request::{Body, RequestBuilder};
+pub use request::{Body, RequestBuilder, StreamSource};
 pub(crate) use rows::rows_from;
 use rows::{parse_json, typed_rows};
 pub use transfer::DownloadOutcome;

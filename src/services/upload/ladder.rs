@@ -16,7 +16,7 @@ use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
 use super::Target;
-use crate::core::client::XnatClient;
+use crate::core::client::{StreamSource, XnatClient};
 use crate::core::retry::RetryPolicy;
 use crate::core::{Error, Result};
 
@@ -72,6 +72,9 @@ pub struct ImportBody {
     /// When set, the body is a tar of these files (below `path`) packed while it is sent, packed
     /// again for each attempt, instead of the file at `path`.
     pub tar_members: Option<Arc<Vec<PathBuf>>>,
+    /// When set, the body is whatever this produces, called again for each attempt (an archive
+    /// relayed from another server while it arrives); `path` is then unused.
+    pub relay: Option<StreamSource>,
 }
 
 impl ImportBody {
@@ -81,6 +84,21 @@ impl ImportBody {
             path: path.to_path_buf(),
             content_type,
             tar_members: None,
+            relay: None,
+        }
+    }
+
+    /// A body produced afresh by `make` for every attempt, e.g. an archive streamed from
+    /// another server: nothing is written to disk.
+    pub fn relayed(
+        make: impl Fn() -> reqwest::Body + Send + Sync + 'static,
+        content_type: &'static str,
+    ) -> Self {
+        ImportBody {
+            path: PathBuf::new(),
+            content_type,
+            tar_members: None,
+            relay: Some(StreamSource(Arc::new(make))),
         }
     }
 
@@ -91,6 +109,7 @@ impl ImportBody {
             path: root.to_path_buf(),
             content_type: "application/x-tar",
             tar_members: Some(Arc::new(files)),
+            relay: None,
         }
     }
 }
@@ -114,9 +133,13 @@ pub async fn post_import(
         let req = client
             .request(Method::POST, "/data/services/import")
             .query_pairs(params.iter().cloned());
-        let req = match &body.tar_members {
-            None => req.file(&body.path, body.content_type),
-            Some(files) => {
+        let req = match (&body.relay, &body.tar_members) {
+            (Some(make), _) => {
+                let make = make.clone();
+                req.stream(move || (make.0)(), body.content_type)
+            }
+            (None, None) => req.file(&body.path, body.content_type),
+            (None, Some(files)) => {
                 let (root, files) = (body.path.clone(), files.clone());
                 req.stream(
                     move || super::archive::tar_body(root.clone(), files.clone()),
