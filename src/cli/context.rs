@@ -185,7 +185,11 @@ impl Context {
 
     /// Client options for the active profile, without any login.
     pub fn client_options(&self) -> Result<ClientOptions> {
-        let p = self.profile()?;
+        self.client_options_for(self.profile()?)
+    }
+
+    /// Client options for any resolved profile (the destination of a transfer).
+    pub fn client_options_for(&self, p: &ResolvedProfile) -> Result<ClientOptions> {
         let mut opts = ClientOptions::new(&p.url);
         opts.username = p.username.clone();
         opts.password = p.password.clone();
