@@ -200,6 +200,109 @@ pub fn add_scan(
     }
 }
 
+/// An imaging project made of real DICOM (what the import service accepts): `subjects`
+/// subjects `<P>_S01`.., each with `sessions` MR sessions `<subject>_MR1`.., each with `scans`
+/// scans whose `DICOM` resource holds `files` generated instances (one study per session,
+/// SeriesNumber = scan ID, files named `<SOPInstanceUID>.dcm` as the import service names
+/// them). `study_base` keeps StudyInstanceUIDs unique across calls. Returns the session IDs.
+pub fn dicom_project(
+    state: &mut State,
+    project: &str,
+    counts: (u32, u32, u32, u32),
+    study_base: u32,
+) -> Vec<String> {
+    let (subjects, sessions, scans, files) = counts;
+    let user = "admin";
+    if !state.projects.contains_key(project) {
+        let p = Project::new(project, user);
+        state.projects.insert(project.to_string(), p);
+    }
+    let mut out = Vec::new();
+    let mut study = study_base;
+    for s in 1..=subjects {
+        let slabel = format!("{project}_S{s:02}");
+        let sid = match state.subject_by_label(project, &slabel) {
+            Some(x) => x.id.clone(),
+            None => add_subject(state, project, &slabel, user),
+        };
+        for e in 1..=sessions {
+            study += 1;
+            let elabel = format!("{slabel}_MR{e}");
+            out.push(add_dicom_session(
+                state, project, &sid, &elabel, study, scans, files,
+            ));
+        }
+    }
+    out
+}
+
+/// One MR session of real DICOM under subject `sid` (see [`dicom_project`]); returns its ID.
+pub fn add_dicom_session(
+    state: &mut State,
+    project: &str,
+    sid: &str,
+    label: &str,
+    study: u32,
+    scans: u32,
+    files: u32,
+) -> String {
+    let patient = state
+        .subjects
+        .get(sid)
+        .map(|s| s.label.clone())
+        .unwrap_or_default();
+    let eid = add_experiment(
+        state,
+        project,
+        sid,
+        label,
+        "xnat:mrSessionData",
+        "2024-01-15",
+        "admin",
+    );
+    for sc in 1..=scans {
+        add_scan(
+            state,
+            &eid,
+            &sc.to_string(),
+            "xnat:mrScanData",
+            &format!("series {sc}"),
+            &format!("series {sc}"),
+            files as u64,
+        );
+        let mut entries = BTreeMap::new();
+        for i in 1..=files {
+            let spec = crate::dicom::DicomSpec::mr(&patient, study, sc, i);
+            let bytes = crate::dicom::generate(&spec);
+            entries.insert(
+                format!("{}.dcm", spec.sop_instance_uid()),
+                FileEntry {
+                    size: bytes.len() as u64,
+                    digest: md5_hex(&bytes),
+                    content_type: "application/dicom".into(),
+                    data: FileData::Inline(bytes),
+                },
+            );
+        }
+        let rid = state.next_resource_id();
+        if let Some(scan) = state
+            .experiments
+            .get_mut(&eid)
+            .and_then(|x| x.scan_mut(&sc.to_string()))
+        {
+            scan.resources.push(Resource {
+                id: rid,
+                label: "DICOM".into(),
+                format: "DICOM".into(),
+                content: "RAW".into(),
+                tags: String::new(),
+                files: entries,
+            });
+        }
+    }
+    eid
+}
+
 /// Bulk data: `projects` projects `GEN00001`..; per project `subjects`; per subject `sessions` MR
 /// sessions; per session `scans` scans; per scan a `DICOM` resource with `files` generated files
 /// of `file_size` bytes (content from [`generated_bytes`], never written to disk).
