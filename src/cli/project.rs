@@ -1,4 +1,11 @@
-//! `xnatctl project list|show|create|access|grant|revoke|users|requests`.
+//! `xnatctl project list|show|create|access|grant|revoke|users|requests`, and the transfer
+//! verbs in `project/` (`transfer`, `transfer-init`, `transfer-check`, `transfer-status`,
+//! `transfer-history`).
+
+mod transfer;
+mod transfer_check;
+mod transfer_init;
+mod transfer_status;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -30,6 +37,16 @@ pub enum ProjectCommand {
     Users(ShowArgs),
     /// List a project's access requests
     Requests(ShowArgs),
+    /// Copy a project to another XNAT, incrementally (only what is new or changed)
+    Transfer(transfer::TransferArgs),
+    /// Print (or write with -f) a transfer configuration scaffold
+    TransferInit(transfer_init::TransferInitArgs),
+    /// Check both servers, logins and projects before a transfer (writes nothing)
+    TransferCheck(transfer_check::TransferCheckArgs),
+    /// Show the latest transfer of a project from the local journal
+    TransferStatus(transfer_status::TransferStatusArgs),
+    /// List the transfers of a project from the local journal
+    TransferHistory(transfer_status::TransferHistoryArgs),
 }
 
 /// Arguments of `project list`.
@@ -113,6 +130,11 @@ pub async fn run(cmd: ProjectCommand, ctx: &Context) -> Result<()> {
         ProjectCommand::Revoke(a) => revoke(a, ctx).await,
         ProjectCommand::Users(a) => users(a, ctx).await,
         ProjectCommand::Requests(a) => requests(a, ctx).await,
+        ProjectCommand::Transfer(a) => transfer::run(a, ctx).await,
+        ProjectCommand::TransferInit(a) => transfer_init::run(a, ctx).await,
+        ProjectCommand::TransferCheck(a) => transfer_check::run(a, ctx).await,
+        ProjectCommand::TransferStatus(a) => transfer_status::status(a, ctx).await,
+        ProjectCommand::TransferHistory(a) => transfer_status::history(a, ctx).await,
     }
 }
 

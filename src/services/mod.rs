@@ -16,6 +16,7 @@ pub mod extract;
 pub mod pipelines;
 pub mod poll;
 pub mod prearchive;
+pub mod project_transfer;
 pub mod projects;
 pub mod resources;
 pub mod scans;

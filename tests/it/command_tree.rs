@@ -109,7 +109,6 @@ const ABSENT: &[(&str, &str)] = &[
     ),
     ("scp", "DICOM SCP receivers: not yet ported (no issue yet)"),
     ("xsync", "XSync: not yet ported (no issue yet)"),
-    ("project transfer", "project transfer: separate issue"),
 ];
 
 /// Reference commands we have with another shape but the same command line.

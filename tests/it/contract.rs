@@ -123,6 +123,50 @@ fn json_keys_and_types_of_transfers() {
 }
 
 #[test]
+fn json_keys_and_types_of_project_transfer() {
+    let env = TestEnv::empty();
+    env.sim.with_state_mut(|st| {
+        xnat_sim::fixture::dicom_project(st, "SRC", (1, 1, 1, 1), 0);
+    });
+    let dst = xnat_sim::SimHandle::spawn(xnat_sim::SimConfig::default()).unwrap();
+    dst.with_state_mut(|st| {
+        st.projects
+            .insert("DST".into(), xnat_sim::state::Project::new("DST", "admin"));
+    });
+    let url = dst.base_url();
+    let dest = [
+        "--dest-project",
+        "DST",
+        "--dest-url",
+        url.as_str(),
+        "--dest-user",
+        "admin",
+        "--dest-pass-stdin",
+    ];
+    let with_dest = |words: &[&str], extra: &[&str]| {
+        let out = env
+            .cmd()
+            .args(words)
+            .args(dest)
+            .args(extra)
+            .args(["-o", "json"])
+            .write_stdin("admin\n")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{words:?}: {}", stderr_of(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        format!("{}: {}", words.join(" "), shape(&v))
+    };
+    let shapes = [
+        with_dest(&["project", "transfer", "-P", "SRC"], &["-y"]),
+        with_dest(&["project", "transfer-check", "-P", "SRC"], &[]),
+        shape_of(&env, &["project", "transfer-status", "-P", "SRC"]),
+        shape_of(&env, &["project", "transfer-history", "-P", "SRC"]),
+    ];
+    insta::assert_snapshot!(shapes.join("\n"));
+}
+
+#[test]
 fn json_keys_and_types_of_event_commands() {
     let env = TestEnv::demo();
     let definition = env.home.path().join("sub.json");

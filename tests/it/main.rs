@@ -25,6 +25,7 @@ mod search;
 mod session;
 mod subject;
 mod support;
+mod transfer;
 mod upgrade;
 mod upload;
 mod upload_dicom;
