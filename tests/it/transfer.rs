@@ -382,3 +382,84 @@ fn transfer_check_reports_both_sides_and_fails_on_a_missing_project() {
         stdout_of(&out)
     );
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_with_exit_7_and_a_rerun_completes_the_copy() {
+    let (env, dst) = two_sims((4, 1, 2, 1));
+    dst.add_fault(FaultRule::latency("POST", "/data/services/import", 150));
+    // A destination profile: the child's stdin is not piped.
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    std::fs::write(
+        env.config_file(),
+        format!(
+            "default_profile: dest\nprofiles:\n  dest:\n    url: {}\n    username: admin\n    password: admin\n",
+            dst.base_url()
+        ),
+    )
+    .unwrap();
+    let mut cmd = env.cmd();
+    cmd.args([
+        "project",
+        "transfer",
+        "-P",
+        "SRC",
+        "--dest-project",
+        "DST",
+        "--dest-profile",
+        "dest",
+        "-y",
+        "-o",
+        "json",
+    ]);
+    let child = crate::support::spawn(&cmd);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !dst
+        .requests()
+        .iter()
+        .any(|r| r.path == "/data/services/import")
+    {
+        assert!(std::time::Instant::now() < deadline, "no import started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    crate::support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "stderr: {}", stderr_of(&out));
+    let status = env
+        .cmd()
+        .args(["project", "transfer-status", "-P", "SRC", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&status)["status"], "interrupted");
+    dst.clear_faults();
+    let out = transfer(&env, &dst, &[]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr_of(&out));
+    assert_eq!(sessions_of(&dst, "DST"), sessions_of(&env.sim, "SRC"));
+}
+
+#[test]
+fn the_circuit_breaker_stops_after_max_failures_consecutive_failed_subjects() {
+    let (env, dst) = two_sims((5, 1, 1, 1));
+    dst.add_fault(FaultRule::status(
+        "POST",
+        "/data/services/import",
+        403,
+        1000,
+    ));
+    let cfg = env.home.path().join("t.yaml");
+    std::fs::write(&cfg, "max_failures: 2\n").unwrap();
+    let out = transfer(&env, &dst, &["--transfer-config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = json(&out);
+    assert_eq!(r["subjects_failed"], 2);
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(
+        errors.last().unwrap(),
+        "Circuit breaker: 2 consecutive failures"
+    );
+    let imports = dst
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/data/services/import")
+        .count();
+    assert_eq!(imports, 2);
+}
