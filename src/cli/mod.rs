@@ -8,6 +8,7 @@ pub mod anon;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod command;
 pub mod completion;
 pub mod config;
 pub mod context;
@@ -175,6 +176,9 @@ pub enum Command {
     /// List and launch legacy pipelines and follow their jobs
     #[command(subcommand)]
     Pipeline(pipeline::PipelineCommand),
+    /// Register, inspect, replace and delete Container Service commands
+    #[command(subcommand)]
+    Command(command::CommandCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -211,6 +215,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Scp(c) => scp::run(c, ctx).await,
         Command::Event(c) => event::run(c, ctx).await,
         Command::Pipeline(c) => pipeline::run(c, ctx).await,
+        Command::Command(c) => command::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
         Command::Upgrade(a) => upgrade::run(a, ctx).await,
         Command::Version(a) => version::run(a, ctx),

@@ -6,6 +6,7 @@
 pub mod anon;
 pub mod audit_log;
 pub mod catalogs;
+pub mod commands;
 pub mod custom_vars;
 pub mod dicom;
 pub mod docker;

@@ -238,3 +238,17 @@ fn json_keys_and_types_of_pipeline_commands() {
     ];
     insta::assert_snapshot!(shapes.join("\n"));
 }
+
+#[test]
+fn json_keys_and_types_of_the_container_service() {
+    let env = TestEnv::demo();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/fixtures/dcm2niix-command.json"
+    );
+    let create = shape_of(&env, &["command", "create", file, "-y"]);
+    let commands: &[&[&str]] = &[&["command", "list"], &["command", "show", "1"]];
+    let mut shapes = vec![create.replace(file, "FILE")];
+    shapes.extend(commands.iter().map(|args| shape_of(&env, args)));
+    insta::assert_snapshot!(shapes.join("\n"));
+}

@@ -7,6 +7,7 @@ mod auth_token;
 mod client_auth;
 mod client_retry;
 mod command_tree;
+mod container;
 mod contract;
 mod dicom;
 mod download;

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod common;
 pub mod config_service;
+pub mod containers;
 pub mod control;
 pub mod dicomscp;
 pub mod docker;
@@ -64,6 +65,7 @@ pub fn router(app: AppState) -> Router {
         .merge(docker::router())
         .merge(events::router())
         .merge(pipelines::router())
+        .merge(containers::router())
         .fallback(crate::middleware::not_found)
         .with_state(app)
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::faults::FaultRule;
 
+pub mod containers;
 mod files;
 pub mod pipelines;
 mod site;
@@ -312,6 +313,8 @@ pub struct State {
     pub event_subscriptions: BTreeMap<u64, serde_json::Value>,
     /// The legacy pipeline engine's workflows and the plan of the next launches.
     pub pipelines: pipelines::PipelineEngine,
+    /// The Container Service plugin's commands, wrapper settings and containers.
+    pub cs: containers::ContainerService,
     /// Project IDs that were deleted (XNAT refuses to reuse them: 403).
     pub deleted_project_ids: BTreeSet<String>,
     pub requests: Vec<RequestRecord>,
@@ -347,6 +350,7 @@ impl State {
             docker_server: crate::routes::docker::default_server(),
             event_subscriptions: BTreeMap::new(),
             pipelines: pipelines::PipelineEngine::default(),
+            cs: containers::ContainerService::default(),
             deleted_project_ids: BTreeSet::new(),
             requests: Vec::new(),
             faults: Vec::new(),
