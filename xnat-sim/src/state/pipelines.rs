@@ -149,3 +149,55 @@ pub struct PipelineEngine {
     pub plan: JobPlan,
     pub next_id: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workflow(outcome: JobOutcome) -> Workflow {
+        Workflow {
+            id: 1,
+            experiment: "XNAT_E00001".into(),
+            project: "P".into(),
+            data_type: "xnat:mrSessionData".into(),
+            pipeline_name: "DicomToNifti".into(),
+            launch_time: "t".into(),
+            launched: Instant::now(),
+            launched_wall: chrono::Local::now(),
+            user: "admin".into(),
+            params: Vec::new(),
+            plan: JobPlan {
+                step: Duration::from_secs(1),
+                steps: 2,
+                outcome,
+            },
+            set_status: None,
+        }
+    }
+
+    fn status_at(w: &Workflow, ms: u64) -> String {
+        w.state(w.launched + Duration::from_millis(ms)).0
+    }
+
+    #[test]
+    fn a_workflow_walks_queued_running_then_its_outcome() {
+        let w = workflow(JobOutcome::Complete);
+        let seen: Vec<String> = [0, 999, 1000, 2500, 2999, 3000, 9000]
+            .iter()
+            .map(|ms| status_at(&w, *ms))
+            .collect();
+        assert_eq!(
+            seen,
+            ["Queued", "Queued", "Running", "Running", "Running", "Complete", "Complete"]
+        );
+        assert_eq!(status_at(&workflow(JobOutcome::Failed), 3000), "Failed");
+        assert_eq!(status_at(&workflow(JobOutcome::Hang), 60_000), "Running");
+    }
+
+    #[test]
+    fn a_status_set_from_outside_wins_over_the_clock() {
+        let mut w = workflow(JobOutcome::Hang);
+        w.set_status = Some(("Killed".into(), w.launched, "admin".into()));
+        assert_eq!(status_at(&w, 5000), "Killed");
+    }
+}
