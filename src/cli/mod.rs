@@ -28,6 +28,7 @@ pub mod session;
 pub mod shared;
 pub mod subject;
 pub mod upgrade;
+pub mod vars;
 pub mod version;
 pub mod whoami;
 
@@ -179,6 +180,9 @@ pub enum Command {
     /// Register, inspect, replace and delete Container Service commands
     #[command(subcommand)]
     Command(command::CommandCommand),
+    /// Export a project's subject or session metadata to a spreadsheet and apply it back
+    #[command(subcommand)]
+    Vars(vars::VarsCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -216,6 +220,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Event(c) => event::run(c, ctx).await,
         Command::Pipeline(c) => pipeline::run(c, ctx).await,
         Command::Command(c) => command::run(c, ctx).await,
+        Command::Vars(c) => vars::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
         Command::Upgrade(a) => upgrade::run(a, ctx).await,
         Command::Version(a) => version::run(a, ctx),

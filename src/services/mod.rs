@@ -14,6 +14,7 @@ pub mod download;
 pub mod events;
 pub mod experiments;
 pub mod extract;
+pub mod metadata;
 pub mod pipelines;
 pub mod poll;
 pub mod prearchive;

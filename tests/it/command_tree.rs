@@ -130,6 +130,10 @@ const ADDED: &[(&str, &str)] = &[
         "auth token",
         "alias tokens for scripts, CI and single-sign-on sites (issue 17)",
     ),
+    (
+        "vars",
+        "metadata spreadsheet round-trip (export, apply with re-read check), issue 18",
+    ),
 ];
 
 fn reason<'a>(table: &'a [(&str, &str)], path: &str) -> Option<&'a str> {

@@ -252,3 +252,20 @@ fn json_keys_and_types_of_the_container_service() {
     shapes.extend(commands.iter().map(|args| shape_of(&env, args)));
     insta::assert_snapshot!(shapes.join("\n"));
 }
+
+#[test]
+fn json_keys_and_types_of_vars_apply() {
+    let env = TestEnv::demo();
+    let file = env.home.path().join("sessions.csv");
+    std::fs::write(&file, "id,subject,site\nXNAT_E00001,SUBJ001,B\n").unwrap();
+    let file = file.display().to_string();
+    let dry = shape_of(
+        &env,
+        &["vars", "apply", "-P", "DEMO_MR", "--dry-run", &file],
+    );
+    let done = shape_of(&env, &["vars", "apply", "-P", "DEMO_MR", "-y", &file]);
+    insta::assert_snapshot!(format!("{dry}\n{done}"), @r#"
+    vars apply: [{"object":"string","id":"string","field":"string","old":"string","new":"string","status":"string","error":"null"}]
+    vars apply: [{"object":"string","id":"string","field":"string","old":"string","new":"string","status":"string","error":"null"}]
+    "#);
+}

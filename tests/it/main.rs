@@ -30,3 +30,4 @@ mod transfer;
 mod upgrade;
 mod upload;
 mod upload_dicom;
+mod vars;

@@ -2,6 +2,8 @@
 //! `columns=`, shortcut/xpath filters (comma = OR, `*`/`%` wildcards, date ranges), `sortBy`,
 //! `sortOrder`, `offset`/`limit` (fidelity spec §1.4).
 
+use std::collections::BTreeMap;
+
 use crate::envelope::{ResultSet, Table};
 use crate::faults::glob_match;
 use crate::params::Params;
@@ -255,10 +257,7 @@ pub fn build_into<T>(
 
 /// Look up a custom field from an xpath key like `xnat:subjectdata/fields/field[name=k]/field`
 /// (already lower-cased) in `fields` (names compared case-insensitively).
-pub fn custom_field_cell(
-    key: &str,
-    fields: &std::collections::BTreeMap<String, String>,
-) -> Option<String> {
+pub fn custom_field_cell(key: &str, fields: &BTreeMap<String, String>) -> Option<String> {
     let start = key.find("/fields/field[name=")? + "/fields/field[name=".len();
     let rest = &key[start..];
     let end = rest.find(']')?;
@@ -272,16 +271,39 @@ pub fn custom_field_cell(
     )
 }
 
-/// `.../fields/field/field` and `.../fields/field/name` columns: XNAT returns one row per field; the
-/// simulator joins them with commas in one row (a simplification).
-pub fn custom_fields_joined(
-    key: &str,
-    fields: &std::collections::BTreeMap<String, String>,
-) -> Option<String> {
-    if key.ends_with("/fields/field/field") {
-        Some(fields.values().cloned().collect::<Vec<_>>().join(","))
-    } else if key.ends_with("/fields/field/name") {
-        Some(fields.keys().cloned().collect::<Vec<_>>().join(","))
+/// Whether `columns` names `.../fields/field/name` or `.../fields/field/field`. XNAT's
+/// QueryOrganizer then joins the item's field table (`xnat_subjectdata_field`,
+/// `xnat_experimentdata_field`): one row per (item, field), and one row with empty cells for an
+/// item without fields (a left join). XNAT's own REST test reads a session's variables this way
+/// and looks for the row whose name and value match (xnat-rest-tests `TestCustomVariables`).
+pub fn wants_field_rows(params: &Params) -> bool {
+    params.get_ci("columns").is_some_and(|c| {
+        c.split(',').any(|k| {
+            let k = k.trim().to_ascii_lowercase();
+            k.ends_with("/fields/field/name") || k.ends_with("/fields/field/field")
+        })
+    })
+}
+
+/// The rows of one item under [`wants_field_rows`]: one per field, or one without a field.
+pub fn field_rows(fields: &BTreeMap<String, String>) -> Vec<Option<(&str, &str)>> {
+    if fields.is_empty() {
+        vec![None]
+    } else {
+        fields
+            .iter()
+            .map(|(k, v)| Some((k.as_str(), v.as_str())))
+            .collect()
+    }
+}
+
+/// The cell of a `.../fields/field/name` or `.../fields/field/field` column on a field row.
+pub fn field_row_cell(key: &str, field: Option<(&str, &str)>) -> Option<String> {
+    let k = key.to_ascii_lowercase();
+    if k.ends_with("/fields/field/field") {
+        Some(field.map(|f| f.1.to_string()).unwrap_or_default())
+    } else if k.ends_with("/fields/field/name") {
+        Some(field.map(|f| f.0.to_string()).unwrap_or_default())
     } else {
         None
     }

@@ -23,6 +23,25 @@ pub fn custom_field_name(key: &str) -> Option<&str> {
         .then_some(&rest[..end])
 }
 
+/// How XNAT stores one legacy custom field (`fields/field[name=N]/field=V`), or `None` when it
+/// silently keeps the old value:
+/// * the name is stored lower-cased, whatever case the request used (XNAT's custom-forms
+///   migration, `MigrationDataReviewer#setFieldNames`: "XNAT will save the field names in lower
+///   case even if the definition has them in mixed case");
+/// * the value is stored as text whatever the project's variable set says its type is (the same
+///   reviewer exists to find integers holding floats, booleans holding other words, dates not in
+///   MM/DD/YYYY: nothing on the REST path validates them);
+/// * an empty value does not clear the field: XFT populates no child item from an empty value,
+///   so the PUT answers 200 and the old value stays. This one is **UNCONFIRMED** against a live
+///   server; it is the behaviour clients report (variables cannot be deleted over REST, see
+///   fastr's `CustomVariableMap.__delitem__`), and the one a spreadsheet round-trip must catch.
+pub fn stored_field<'v>(name: &str, value: &'v str) -> Option<(String, &'v str)> {
+    if value.is_empty() {
+        return None;
+    }
+    Some((name.to_lowercase(), value))
+}
+
 /// Strip an `xnat:someType/` prefix from a parameter key.
 pub fn strip_type(key: &str) -> &str {
     match key.split_once('/') {

@@ -10,7 +10,7 @@ use crate::envelope::{ok_empty, restlet_error, text};
 use crate::params::{Caller, Params};
 use crate::routes::common::{
     custom_field_name, experiment_not_found, readable_project, resolve_experiment_in_project,
-    resolve_experiment_in_subject, strip_type, subject_not_found, ExperimentRef,
+    resolve_experiment_in_subject, stored_field, strip_type, subject_not_found, ExperimentRef,
 };
 use crate::routes::experiments::SHORTCUTS;
 use crate::routes::subjects::create_subject;
@@ -92,8 +92,10 @@ fn modify(st: &mut SimState, caller: &Caller, id: &str, params: &Params) -> Resu
     for (k, v) in params.iter() {
         let key = strip_type(k);
         if let Some(name) = custom_field_name(k) {
-            let e = st.experiments.get_mut(id).expect("present");
-            e.fields.insert(name.to_string(), v.to_string());
+            if let Some((name, v)) = stored_field(name, v) {
+                let e = st.experiments.get_mut(id).expect("present");
+                e.fields.insert(name, v.to_string());
+            }
             continue;
         }
         match key {

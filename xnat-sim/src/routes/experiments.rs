@@ -90,6 +90,8 @@ pub struct View<'a> {
     pub project: &'a str,
     pub label: &'a str,
     pub subject_label: String,
+    /// The one custom field of this row when the listing joins the field table.
+    pub field: Option<(&'a str, &'a str)>,
 }
 
 fn view<'a>(st: &'a SimState, e: &'a Experiment, project: &'a str, label: &'a str) -> View<'a> {
@@ -112,6 +114,7 @@ fn view<'a>(st: &'a SimState, e: &'a Experiment, project: &'a str, label: &'a st
         project,
         label,
         subject_label,
+        field: None,
     }
 }
 
@@ -141,7 +144,7 @@ pub fn cell(v: &View, key: &str) -> String {
             .find(|(a, _)| a.eq_ignore_ascii_case(&k))
             .map(|(_, val)| val.clone())
             .or_else(|| table::custom_field_cell(key, &e.fields))
-            .or_else(|| table::custom_fields_joined(key, &e.fields))
+            .or_else(|| table::field_row_cell(key, v.field))
             .unwrap_or_default(),
     }
 }
@@ -159,6 +162,24 @@ fn respond_list(views: Vec<View>, q: &Params, root_key: Option<&str>, all: bool)
                 .is_none_or(|t| v.e.xsi_type.eq_ignore_ascii_case(t))
         })
         .collect();
+    // One row per custom field when the field table is asked for (see `table::field_rows`).
+    let views: Vec<View> = if table::wants_field_rows(q) {
+        views
+            .into_iter()
+            .flat_map(|v| {
+                table::field_rows(&v.e.fields)
+                    .into_iter()
+                    .map(move |field| View {
+                        field,
+                        subject_label: v.subject_label.clone(),
+                        ..v
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    } else {
+        views
+    };
     let mut forced: Vec<String> = Vec::new();
     match &xsi {
         Some(t) => forced.push(format!("{}/id", t.to_ascii_lowercase())),

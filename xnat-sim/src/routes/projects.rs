@@ -90,9 +90,7 @@ fn write_cell(p: &Project, key: &str, out: &mut String) {
     } else if is("accessibility") || is("project_access") {
         p.accessibility.as_str()
     } else {
-        let custom = table::custom_field_cell(key, &p.fields)
-            .or_else(|| table::custom_fields_joined(key, &p.fields))
-            .unwrap_or_default();
+        let custom = table::custom_field_cell(key, &p.fields).unwrap_or_default();
         out.push_str(&custom);
         return;
     };
@@ -234,12 +232,128 @@ pub fn project_item(p: &Project) -> ItemNode {
         .iter()
         .map(|a| ItemNode::new("xnat:projectData_alias").field("alias", a.as_str()))
         .collect();
-    node = node.child("aliases/alias", aliases).child(
-        "fields/field",
-        field_children("xnat:projectData", &p.fields),
-    );
+    node = node
+        .child("aliases/alias", aliases)
+        .child(
+            "fields/field",
+            field_children("xnat:projectData", &p.fields),
+        )
+        .child("studyProtocol", study_protocols(p));
     node.start_date = Some(p.insert_date.clone());
     node
+}
+
+/// The project's variable sets grouped by data type, one `xnat:studyProtocol` per type, each
+/// holding its `definitions/definition` groups and their `fields/field` definitions. The XML form
+/// (`project_xml`) is what pyxnat's `get_custom_variables` reads (`//xnat:studyProtocol`,
+/// `xnat:definitions/xnat:definition`, `xnat:fields/xnat:field` with `name`, `type="custom"`,
+/// `datatype`); the JSON nesting follows ItemJSONBuilder's children rule (**UNCONFIRMED** on a
+/// live server).
+fn study_protocols(p: &Project) -> Vec<ItemNode> {
+    let mut types: Vec<&str> = p
+        .variable_sets
+        .iter()
+        .map(|v| v.data_type.as_str())
+        .collect();
+    types.dedup();
+    types
+        .into_iter()
+        .map(|t| {
+            let groups = p
+                .variable_sets
+                .iter()
+                .filter(|v| v.data_type == t)
+                .map(|v| {
+                    let fields = v
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            let values = f
+                                .possible_values
+                                .iter()
+                                .map(|pv| {
+                                    ItemNode::new("xnat:fieldDefinitionGroup_field_possibleValue")
+                                        .field("possibleValue", pv.as_str())
+                                })
+                                .collect();
+                            ItemNode::new("xnat:fieldDefinitionGroup_field")
+                                .field("name", f.name.as_str())
+                                .field("type", "custom")
+                                .field("datatype", f.datatype.as_str())
+                                .field("required", if f.required { "1" } else { "0" })
+                                .field(
+                                    "xmlPath",
+                                    format!("{t}/fields/field[name={}]/field", f.name),
+                                )
+                                .child("possibleValues/possibleValue", values)
+                        })
+                        .collect();
+                    ItemNode::new("xnat:fieldDefinitionGroup")
+                        .field("ID", v.id.as_str())
+                        .field("data-type", t)
+                        .field("project-specific", "1")
+                        .child("fields/field", fields)
+                })
+                .collect();
+            ItemNode::new("xnat:datatypeProtocol")
+                .field("ID", format!("{}_{}", p.id, t.replace(':', "_")))
+                .field("data-type", t)
+                .field("name", t)
+                .child("definitions/definition", groups)
+        })
+        .collect()
+}
+
+fn study_protocols_xml(p: &Project) -> String {
+    use crate::envelope::xml_escape as e;
+    let mut out = String::new();
+    for proto in study_protocols(p) {
+        let attr =
+            |n: &ItemNode, k: &str| e(n.data_fields.get(k).and_then(|v| v.as_str()).unwrap_or(""));
+        out.push_str(&format!(
+            "<xnat:studyProtocol ID=\"{}\" data-type=\"{}\" name=\"{}\" xsi:type=\"xnat:datatypeProtocol\">\n<xnat:definitions>\n",
+            attr(&proto, "ID"),
+            attr(&proto, "data-type"),
+            attr(&proto, "name")
+        ));
+        for (_, groups) in &proto.children {
+            for g in groups {
+                out.push_str(&format!(
+                    "<xnat:definition ID=\"{}\" data-type=\"{}\" project-specific=\"1\">\n<xnat:fields>\n",
+                    attr(g, "ID"),
+                    attr(g, "data-type")
+                ));
+                for (_, fields) in &g.children {
+                    for f in fields {
+                        out.push_str(&format!(
+                            "<xnat:field name=\"{}\" type=\"custom\" datatype=\"{}\" required=\"{}\" xmlPath=\"{}\"",
+                            attr(f, "name"),
+                            attr(f, "datatype"),
+                            attr(f, "required"),
+                            attr(f, "xmlPath")
+                        ));
+                        let values: Vec<&ItemNode> =
+                            f.children.iter().flat_map(|(_, v)| v.iter()).collect();
+                        if values.is_empty() {
+                            out.push_str("/>\n");
+                        } else {
+                            out.push_str(">\n<xnat:possibleValues>\n");
+                            for v in values {
+                                out.push_str(&format!(
+                                    "<xnat:possibleValue>{}</xnat:possibleValue>\n",
+                                    attr(v, "possibleValue")
+                                ));
+                            }
+                            out.push_str("</xnat:possibleValues>\n</xnat:field>\n");
+                        }
+                    }
+                }
+                out.push_str("</xnat:fields>\n</xnat:definition>\n");
+            }
+        }
+        out.push_str("</xnat:definitions>\n</xnat:studyProtocol>\n");
+    }
+    out
 }
 
 fn project_xml(p: &Project) -> String {
@@ -269,6 +383,7 @@ fn project_xml(p: &Project) -> String {
             e(&p.pi_lastname)
         ));
     }
+    out.push_str(&study_protocols_xml(p));
     out.push_str("</xnat:Project>\n");
     out
 }

@@ -9,7 +9,8 @@ use crate::access;
 use crate::envelope::{ok_empty, restlet_error, text};
 use crate::params::{Caller, Params};
 use crate::routes::common::{
-    custom_field_name, readable_project, resolve_subject, strip_type, subject_not_found, SubjectRef,
+    custom_field_name, readable_project, resolve_subject, stored_field, strip_type,
+    subject_not_found, SubjectRef,
 };
 use crate::routes::subjects::SHORTCUTS;
 use crate::state::{now_timestamp, State as SimState, Subject};
@@ -59,11 +60,13 @@ fn modify(st: &mut SimState, id: &str, params: &Params) -> Result<(), Response> 
     for (k, v) in params.iter() {
         let key = strip_type(k);
         if let Some(name) = custom_field_name(k) {
-            st.subjects
-                .get_mut(id)
-                .expect("present")
-                .fields
-                .insert(name.to_string(), v.to_string());
+            if let Some((name, v)) = stored_field(name, v) {
+                st.subjects
+                    .get_mut(id)
+                    .expect("present")
+                    .fields
+                    .insert(name, v.to_string());
+            }
         } else if key == "label" {
             if v != st.subjects[id].label && st.subject_label_taken(&project, v, id) {
                 return Err(restlet_error(

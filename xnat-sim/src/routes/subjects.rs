@@ -66,9 +66,27 @@ const LISTING: Listing = Listing {
 };
 
 /// A subject as seen from one project (share label substituted, project stays the owner).
+#[derive(Clone, Copy)]
 struct View<'a> {
     s: &'a Subject,
     label: &'a str,
+    /// The one custom field of this row when the listing joins the field table.
+    field: Option<(&'a str, &'a str)>,
+}
+
+/// One view per field row when `columns` asks for the field table (see [`table::field_rows`]).
+fn with_field_rows<'a>(views: Vec<View<'a>>, q: &Params) -> Vec<View<'a>> {
+    if !table::wants_field_rows(q) {
+        return views;
+    }
+    views
+        .into_iter()
+        .flat_map(|v| {
+            table::field_rows(&v.s.fields)
+                .into_iter()
+                .map(move |field| View { field, ..v })
+        })
+        .collect()
 }
 
 fn cell(v: &View, key: &str) -> String {
@@ -89,7 +107,7 @@ fn cell(v: &View, key: &str) -> String {
             .find(|(a, _)| a.eq_ignore_ascii_case(&k))
             .map(|(_, val)| val.clone())
             .or_else(|| table::custom_field_cell(key, &s.fields))
-            .or_else(|| table::custom_fields_joined(key, &s.fields))
+            .or_else(|| table::field_row_cell(key, v.field))
             .unwrap_or_default(),
     }
 }
@@ -100,8 +118,13 @@ async fn list_all(State(app): State<AppState>, caller: Caller, q: Params) -> Res
         .subjects
         .values()
         .filter(|s| access::can_read_subject(&st, &caller, s))
-        .map(|s| View { s, label: &s.label })
+        .map(|s| View {
+            s,
+            label: &s.label,
+            field: None,
+        })
         .collect();
+    let items = with_field_rows(items, &q);
     table::build(items, &q, &LISTING, cell, |v| {
         format!("/data/subjects/{}", v.s.id)
     })
@@ -124,12 +147,21 @@ async fn list_project(
         .values()
         .filter_map(|s| {
             if s.project == pid {
-                Some(View { s, label: &s.label })
+                Some(View {
+                    s,
+                    label: &s.label,
+                    field: None,
+                })
             } else {
-                s.shares.get(&pid).map(|l| View { s, label: l })
+                s.shares.get(&pid).map(|l| View {
+                    s,
+                    label: l,
+                    field: None,
+                })
             }
         })
         .collect();
+    let items = with_field_rows(items, &q);
     table::build(items, &q, &LISTING, cell, |v| {
         format!("/data/subjects/{}", v.s.id)
     })

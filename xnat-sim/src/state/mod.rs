@@ -135,7 +135,44 @@ pub struct Project {
     pub insert_date: String,
     pub insert_user: String,
     pub fields: BTreeMap<String, String>,
+    /// Custom variable sets (`xnat:fieldDefinitionGroup`) attached to the project's study
+    /// protocols, one protocol per data type.
+    pub variable_sets: Vec<VariableSet>,
     pub resources: Vec<Resource>,
+}
+
+/// A project's custom variable set (XNAT's `xnat:fieldDefinitionGroup`, project-specific): typed
+/// field definitions for one data type. They describe what the web form offers and checks; the
+/// REST path stores any text regardless (see `routes::common::stored_field`).
+#[derive(Debug, Clone, Serialize)]
+pub struct VariableSet {
+    /// The group's ID (its name in the UI).
+    pub id: String,
+    /// `xnat:subjectData`, `xnat:mrSessionData`, ...
+    pub data_type: String,
+    pub fields: Vec<FieldDefinition>,
+}
+
+/// One typed field of a variable set (`xnat:fieldDefinitionGroup_field`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldDefinition {
+    pub name: String,
+    /// `string`, `integer`, `float`, `boolean` or `date` (MM/DD/YYYY).
+    pub datatype: String,
+    pub required: bool,
+    /// Allowed values (empty: any).
+    pub possible_values: Vec<String>,
+}
+
+impl FieldDefinition {
+    pub fn new(name: &str, datatype: &str) -> Self {
+        FieldDefinition {
+            name: name.to_string(),
+            datatype: datatype.to_string(),
+            required: false,
+            possible_values: Vec::new(),
+        }
+    }
 }
 
 impl Project {
@@ -159,6 +196,7 @@ impl Project {
             insert_date: now_timestamp(),
             insert_user: creator.to_string(),
             fields: BTreeMap::new(),
+            variable_sets: Vec::new(),
             resources: Vec::new(),
         }
     }
