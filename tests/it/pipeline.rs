@@ -146,6 +146,26 @@ fn run_launches_on_the_experiments_project_and_prints_the_job() {
     let r = report(&env, command(&env, &["pipeline", "status", "2"]));
     assert!(r.contains("\nStatus            Queued\n"), "{r}");
     assert!(r.contains("\nJob ID            2\n"), "{r}");
+    // SUBJ001_MR1 is shared into DEMO_CT: -P says which project's pipelines run it.
+    let r = report(
+        &env,
+        command(
+            &env,
+            &[
+                "pipeline",
+                "run",
+                "AutoRun",
+                "-E",
+                "SUBJ001_MR1",
+                "-P",
+                "DEMO_CT",
+            ],
+        ),
+    );
+    assert!(
+        r.ends_with("POST /data/projects/DEMO_CT/pipelines/AutoRun/experiments/XNAT_E00001\n"),
+        "{r}"
+    );
 }
 
 #[test]

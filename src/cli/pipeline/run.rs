@@ -69,10 +69,13 @@ pub async fn run(a: RunArgs, ctx: &Context) -> Result<()> {
         |mode, notes| {
             let (params, project, experiment) =
                 (params.clone(), project.clone(), a.experiment.clone());
+            let named = a.project.project.clone();
             async move {
                 let client = ctx.client().await?;
                 let e = experiments::resolve(client, project.as_deref(), &experiment).await?;
-                let project = e.project.clone().or(project).unwrap_or_default();
+                // A shared session runs in the project named with -P (its pipelines and
+                // settings); otherwise in its own (not the profile's default project).
+                let project = named.or(e.project.clone()).or(project).unwrap_or_default();
                 if !mode.apply() {
                     ctx.messages().dry_run(&format!(
                         "Would launch pipeline {name} on {} in project {project} with params: {}",
