@@ -402,3 +402,89 @@ fn a_download_outlives_the_session_timeout_on_a_token() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn an_upload_outlives_the_session_timeout_on_a_token() {
+    let (env, alias, secret) = short_sessions();
+    let src = env.home.path().join("dicom");
+    crate::support::dicom::write_study(&src, "LONGJOB", 1, 4);
+    // The upload's request arrives after the session has been idle past the timeout.
+    let mut slow = FaultRule::latency("POST", "/data/services/import", 1_200);
+    slow.remaining = Some(1);
+    env.sim.add_fault(slow);
+    let out = cmd(&env)
+        .env("XNAT_URL", env.url())
+        .env("XNAT_ALIAS", &alias)
+        .env("XNAT_SECRET", &secret)
+        .args(["session", "upload"])
+        .arg(&src)
+        .args([
+            "-P", "DEMO_MR", "-S", "LONGSUBJ", "-E", "LONG_MR1", "-w", "1", "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = env.request_lines();
+    assert!(
+        env.sim.requests().iter().any(|r| r.status == 401),
+        "the session did expire mid-job: {lines:?}"
+    );
+    assert_eq!(
+        support::count_requests(&env, "POST /data/JSESSION"),
+        2,
+        "{lines:?}"
+    );
+    let files = env.sim.with_state(|st| {
+        st.experiment_by_label("DEMO_MR", "LONG_MR1").map(|e| {
+            e.scans
+                .iter()
+                .map(|s| s.resources.iter().map(|r| r.files.len()).sum::<usize>())
+                .sum::<usize>()
+        })
+    });
+    assert_eq!(files, Some(4));
+}
+
+#[test]
+fn passwords_with_any_characters_work_from_stdin_and_the_environment() {
+    const PW: &str = "~!@#$%^&*()\"' \\ é漢:x";
+    let mut cfg = SimConfig::demo();
+    cfg.users.push(xnat_sim::UserSpec::new("pat", PW, false));
+    let env = TestEnv::with(cfg);
+    let login = env
+        .bare_cmd()
+        .env("XNAT_URL", env.url())
+        .args(["auth", "login", "-u", "pat", "--password-stdin"])
+        .write_stdin(format!("{PW}\n"))
+        .output()
+        .unwrap();
+    assert!(login.status.success(), "{}", stderr_of(&login));
+    env.sim.expire_sessions();
+    let out = env
+        .bare_cmd()
+        .env("XNAT_URL", env.url())
+        .env("XNAT_USER", "pat")
+        .env("XNAT_PASS", PW)
+        .args(["auth", "test", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "pat\n");
+    // And the token issued with it.
+    let out = cmd(&env)
+        .env("XNAT_URL", env.url())
+        .args([
+            "auth",
+            "token",
+            "issue",
+            "-u",
+            "pat",
+            "--password-stdin",
+            "--yes",
+            "-q",
+        ])
+        .write_stdin(format!("{PW}\n"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
