@@ -13,6 +13,7 @@ pub mod completion;
 pub mod config;
 pub mod context;
 pub mod dicom;
+pub mod doctor;
 pub mod event;
 pub mod health;
 pub mod local;
@@ -131,6 +132,8 @@ pub enum Command {
     Auth(auth::AuthCommand),
     /// Show who the server thinks you are
     Whoami(whoami::WhoamiArgs),
+    /// Check URL, TLS, proxy, credentials, project access, server version and clock, with fixes
+    Doctor(doctor::DoctorArgs),
     /// Check that the server answers
     #[command(subcommand)]
     Health(health::HealthCommand),
@@ -202,6 +205,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Config(c) => config::run(c, ctx).await,
         Command::Auth(c) => auth::run(c, ctx).await,
         Command::Whoami(a) => whoami::run(a, ctx).await,
+        Command::Doctor(a) => doctor::run(a, ctx).await,
         Command::Health(c) => health::run(c, ctx).await,
         Command::Api(c) => api::run(c, ctx).await,
         Command::Completion(a) => completion::run_completion(a, ctx),

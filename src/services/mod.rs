@@ -10,6 +10,7 @@ pub mod commands;
 pub mod custom_vars;
 pub mod dicom;
 pub mod docker;
+pub mod doctor;
 pub mod download;
 pub mod events;
 pub mod experiments;

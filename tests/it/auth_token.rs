@@ -239,6 +239,27 @@ fn an_expired_token_exits_3_with_the_command_to_run_and_sends_nothing() {
         "{err}"
     );
     assert!(env.request_lines().is_empty(), "{:?}", env.request_lines());
+
+    // doctor names it, with the same fix.
+    let out = cmd(&env).args(["doctor", "-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let rows: Vec<Value> = serde_json::from_str(&stdout_of(&out)).unwrap();
+    let c = rows.iter().find(|r| r["check"] == "credentials").unwrap();
+    assert_eq!(c["status"], "fail");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("stored alias token (expired"),
+        "{c}"
+    );
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("auth token issue -p default"),
+        "{c}"
+    );
 }
 
 #[test]

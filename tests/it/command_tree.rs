@@ -134,6 +134,10 @@ const ADDED: &[(&str, &str)] = &[
         "vars",
         "metadata spreadsheet round-trip (export, apply with re-read check), issue 18",
     ),
+    (
+        "doctor",
+        "diagnoses URL, TLS, proxy, credentials, access, version and clock (issue 17)",
+    ),
 ];
 
 fn reason<'a>(table: &'a [(&str, &str)], path: &str) -> Option<&'a str> {

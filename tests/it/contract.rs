@@ -213,6 +213,7 @@ fn json_keys_and_types_of_auth_token() {
         shape_in(&["auth", "token", "issue", "--yes"]),
         shape_in(&["auth", "token", "show"]),
         shape_in(&["auth", "token", "list"]),
+        shape_in(&["doctor"]),
     ];
     insta::assert_snapshot!(shapes.join("\n"));
 }

@@ -10,6 +10,7 @@ mod command_tree;
 mod container;
 mod contract;
 mod dicom;
+mod doctor;
 mod download;
 mod download_archive;
 mod event;

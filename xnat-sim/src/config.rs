@@ -126,6 +126,8 @@ pub struct SimConfig {
     pub session_timeout: Duration,
     pub faults: Vec<FaultRule>,
     pub listen: SocketAddr,
+    /// Serve under this context path (`/xnat`), as XNAT deployed as `xnat.war` is; `None` = root.
+    pub context_path: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -138,6 +140,7 @@ impl Default for SimConfig {
             session_timeout: Duration::from_secs(900),
             faults: Vec::new(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            context_path: None,
         }
     }
 }

@@ -82,6 +82,7 @@ enum Runner {
 pub struct SimHandle {
     app: AppState,
     addr: SocketAddr,
+    context_path: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runner: Option<Runner>,
     _tmp: Option<tempfile::TempDir>,
@@ -136,12 +137,27 @@ async fn bind(config: &SimConfig) -> Result<(tokio::net::TcpListener, SocketAddr
     Ok((listener, addr))
 }
 
+/// `/xnat` from `xnat`, `/xnat/` or `/xnat`; empty for none or `/`.
+fn context_path(config: &SimConfig) -> String {
+    match config.context_path.as_deref().map(|c| c.trim_matches('/')) {
+        None | Some("") => String::new(),
+        Some(c) => format!("/{c}"),
+    }
+}
+
 async fn serve(
     listener: tokio::net::TcpListener,
     app: AppState,
+    context_path: String,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let svc = routes::service(app);
+    let svc = if context_path.is_empty() {
+        routes::service(app)
+    } else {
+        // Like Tomcat with a non-ROOT webapp: everything lives below the context path and the
+        // server root answers 404.
+        axum::Router::new().nest_service(&context_path, routes::service(app))
+    };
     let _ = axum::serve(listener, svc)
         .with_graceful_shutdown(async move {
             let _ = stop.await;
@@ -155,10 +171,11 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let app = AppState::new(state);
     let (listener, addr) = bind(&config).await?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(serve(listener, app.clone(), rx));
+    let task = tokio::spawn(serve(listener, app.clone(), context_path(&config), rx));
     Ok(SimHandle {
         app,
         addr,
+        context_path: context_path(&config),
         shutdown: Some(tx),
         runner: Some(Runner::Task(task)),
         _tmp: tmp,
@@ -178,13 +195,15 @@ impl SimHandle {
         let (listener, addr) = rt.block_on(bind(&config))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let served = app.clone();
+        let cp = context_path(&config);
         let thread = std::thread::Builder::new()
             .name("xnat-sim".into())
-            .spawn(move || rt.block_on(serve(listener, served, rx)))
+            .spawn(move || rt.block_on(serve(listener, served, cp, rx)))
             .map_err(SimError::Runtime)?;
         Ok(SimHandle {
             app,
             addr,
+            context_path: context_path(&config),
             shutdown: Some(tx),
             runner: Some(Runner::Thread(thread)),
             _tmp: tmp,
@@ -219,9 +238,9 @@ impl SimHandle {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` plus the context path, if any; no trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}{}", self.addr, self.context_path)
     }
 
     pub fn app(&self) -> &AppState {

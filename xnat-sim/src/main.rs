@@ -37,6 +37,9 @@ struct Args {
     /// The receiver's AE title.
     #[arg(long, value_name = "AET", default_value = xnat_sim::dicom_receiver::DEFAULT_AE_TITLE)]
     dicom_aet: String,
+    /// Serve below this context path (e.g. /xnat), as a non-ROOT Tomcat deployment does.
+    #[arg(long, value_name = "PATH")]
+    context_path: Option<String>,
     /// Fault rules (see README: method=GET,path=/data/*,status=503,count=2;...). Repeatable.
     #[arg(long)]
     faults: Vec<String>,
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         session_timeout: Duration::from_secs(args.session_timeout),
         faults: fault_rules,
         listen: args.listen,
+        context_path: args.context_path,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -5,6 +5,7 @@
 //! retries transient failures (see [`crate::core::retry`]), logs in again once on a 401 when allowed,
 //! and turns error statuses into typed [`Error`]s, so no caller ever inspects a status code.
 
+pub mod diagnose;
 mod path;
 mod probe;
 mod request;
