@@ -32,6 +32,7 @@ pub mod upgrade;
 pub mod vars;
 pub mod version;
 pub mod whoami;
+pub mod wrapper;
 
 use std::path::PathBuf;
 
@@ -186,6 +187,9 @@ pub enum Command {
     /// Export a project's subject or session metadata to a spreadsheet and apply it back
     #[command(subcommand)]
     Vars(vars::VarsCommand),
+    /// List Container Service wrappers; enable, disable and configure them (site or project)
+    #[command(subcommand)]
+    Wrapper(wrapper::WrapperCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -225,6 +229,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Pipeline(c) => pipeline::run(c, ctx).await,
         Command::Command(c) => command::run(c, ctx).await,
         Command::Vars(c) => vars::run(c, ctx).await,
+        Command::Wrapper(c) => wrapper::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
         Command::Upgrade(a) => upgrade::run(a, ctx).await,
         Command::Version(a) => version::run(a, ctx),

@@ -309,6 +309,18 @@ fn pick(all: &[Wrapper], wanted: &str, cid: Option<u64>) -> Result<Wrapper> {
     }
 }
 
+/// `GET /data/projects/{p}`: 404 → `project not found: P` (exit 5).
+pub async fn ensure_project(client: &XnatClient, project: &str) -> Result<()> {
+    client
+        .get_json(&format!("/data/projects/{}", seg(project)?), &[])
+        .await
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Error::not_found("project", project),
+            other => other,
+        })?;
+    Ok(())
+}
+
 /// Where a wrapper setting applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -319,6 +331,22 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// `-P P` → that project, none → site-wide.
+    pub fn of(project: Option<&str>) -> Scope {
+        match project {
+            Some(p) => Scope::Project(p.to_string()),
+            None => Scope::Site,
+        }
+    }
+
+    /// The project, for a project scope.
+    pub fn project(&self) -> Option<&str> {
+        match self {
+            Scope::Site => None,
+            Scope::Project(p) => Some(p),
+        }
+    }
+
     /// `site-wide` or `project P`, as messages say it.
     pub fn label(&self) -> String {
         match self {

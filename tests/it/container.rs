@@ -197,3 +197,234 @@ fn command_delete_checks_first_and_needs_an_admin() {
     let (_, code) = crate::support::run(&env, &["command", "delete", "1", "-y"]);
     assert_eq!(code, 5);
 }
+
+// ---- wrapper -----------------------------------------------------------------------------
+
+fn site_enabled(env: &TestEnv, wid: u64) -> bool {
+    env.sim.with_state(|st| st.cs.site_enabled.contains(&wid))
+}
+
+fn project_enabled(env: &TestEnv, project: &str, wid: u64) -> bool {
+    env.sim
+        .with_state(|st| st.cs.project_enabled.contains(&(project.to_string(), wid)))
+}
+
+#[test]
+fn wrapper_list_in_each_format_and_by_command() {
+    let env = TestEnv::demo();
+    register(&env);
+    let (table, code) = crate::support::run(&env, &["wrapper", "list"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        table,
+        "┌────┬──────────────────┬────────────┬───────────────────────────┐\n\
+         │ ID ┆ Name             ┆ Command ID ┆ Contexts                  │\n\
+         ╞════╪══════════════════╪════════════╪═══════════════════════════╡\n\
+         │ 1  ┆ dcm2niix-session ┆ 1          ┆ [\"xnat:imageSessionData\"] │\n\
+         └────┴──────────────────┴────────────┴───────────────────────────┘\n"
+    );
+    let (json, _) = crate::support::run(&env, &["wrapper", "list", "--command", "1", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["command-id"], 1);
+    assert_eq!(v[0]["contexts"][0], "xnat:imageSessionData");
+    let (q, _) = crate::support::run(&env, &["wrapper", "list", "-q"]);
+    assert_eq!(q, "1\n");
+    let (_, code) = crate::support::run(&env, &["wrapper", "list", "--command", "4"]);
+    assert_eq!(code, 5);
+}
+
+#[test]
+fn wrapper_enable_and_disable_site_wide_and_per_project() {
+    let env = TestEnv::demo();
+    register(&env);
+    let out = report(
+        &env,
+        command(&env, &["wrapper", "enable", "1", "dcm2niix-session", "-y"]),
+    );
+    assert_eq!(
+        out,
+        "exit 0\n--- stdout\n--- stderr\n✓ Enabled wrapper 1 on command 1 (site-wide)\n--- writes\nPUT /xapi/wrappers/1/enabled\n"
+    );
+    assert!(site_enabled(&env, 1));
+    let out = report(
+        &env,
+        command(
+            &env,
+            &["wrapper", "enable", "1", "1", "-P", "DEMO_MR", "-y"],
+        ),
+    );
+    assert!(
+        out.ends_with("PUT /xapi/projects/DEMO_MR/wrappers/1/enabled\n"),
+        "{out}"
+    );
+    assert!(project_enabled(&env, "DEMO_MR", 1));
+    let dry = report(
+        &env,
+        command(
+            &env,
+            &["wrapper", "disable", "1", "1", "-P", "DEMO_MR", "--dry-run"],
+        ),
+    );
+    assert!(
+        dry.contains("[dry-run] Would disable wrapper 1 on command 1 (project DEMO_MR)\n"),
+        "{dry}"
+    );
+    assert!(project_enabled(&env, "DEMO_MR", 1));
+    let (_, code) = crate::support::run(
+        &env,
+        &["wrapper", "disable", "1", "1", "-P", "DEMO_MR", "-y"],
+    );
+    assert_eq!(code, 0);
+    assert!(!project_enabled(&env, "DEMO_MR", 1));
+    assert!(site_enabled(&env, 1), "the site setting is untouched");
+    // an unknown wrapper lists what exists; an unknown project is not found; a non-admin
+    // cannot change the site setting
+    let out = command(&env, &["wrapper", "enable", "1", "nope", "-y"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "wrapper not found: nope on command 1 (available: 1 (dcm2niix-session, command 1))"
+    ));
+    let (_, code) = crate::support::run(&env, &["wrapper", "enable", "1", "1", "-P", "NOPE", "-y"]);
+    assert_eq!(code, 5);
+    assert_eq!(
+        as_user(&env, &["wrapper", "disable", "1", "1", "-y"])
+            .status
+            .code(),
+        Some(6)
+    );
+    assert!(site_enabled(&env, 1));
+}
+
+#[test]
+fn wrapper_config_set_keeps_a_disabled_wrapper_disabled() {
+    let env = TestEnv::demo();
+    register(&env);
+    let file = env.home.path().join("config.json");
+    std::fs::write(
+        &file,
+        r#"{"inputs": {"bids": {"default-value": "true"}}, "outputs": {}}"#,
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    // never enabled: XNAT would enable it on a plain write; we send the current state
+    let out = report(
+        &env,
+        command(&env, &["wrapper", "config", "set", "1", "1", f, "-y"]),
+    );
+    assert!(
+        out.contains(
+            "✓ Set configuration for wrapper 1 on command 1 (site-wide) (still disabled)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("--- writes\nPOST /xapi/wrappers/1/config?enable=false\n"),
+        "{out}"
+    );
+    assert!(!site_enabled(&env, 1));
+    // enabled for the project: stays enabled
+    let (_, code) = crate::support::run(
+        &env,
+        &["wrapper", "enable", "1", "1", "-P", "DEMO_MR", "-y"],
+    );
+    assert_eq!(code, 0);
+    let out = report(
+        &env,
+        command(
+            &env,
+            &[
+                "wrapper",
+                "config",
+                "set",
+                "1",
+                "dcm2niix-session",
+                f,
+                "-P",
+                "DEMO_MR",
+                "-y",
+            ],
+        ),
+    );
+    assert!(
+        out.ends_with("POST /xapi/projects/DEMO_MR/wrappers/1/config?enable=true\n"),
+        "{out}"
+    );
+    assert!(project_enabled(&env, "DEMO_MR", 1));
+    let (got, code) = crate::support::run(
+        &env,
+        &[
+            "wrapper",
+            "config",
+            "get",
+            "dcm2niix-session",
+            "-P",
+            "DEMO_MR",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(v["inputs"]["bids"]["default-value"], "true");
+    assert_eq!(v["outputs"]["nifti"]["label"], "NIFTI");
+    // the dry run shows the change and what it keeps, and writes nothing
+    std::fs::write(
+        &file,
+        r#"{"inputs": {"bids": {"default-value": "false"}}, "outputs": {}}"#,
+    )
+    .unwrap();
+    let dry = report(
+        &env,
+        command(
+            &env,
+            &["wrapper", "config", "set", "1", "1", f, "--dry-run"],
+        ),
+    );
+    assert!(
+        dry.contains("enabled state (disabled) will be preserved:"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("\n-      \"default-value\": \"true\",\n"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("\n+      \"default-value\": \"false\"\n"),
+        "{dry}"
+    );
+    assert!(dry.ends_with("--- writes\n\n"), "{dry}");
+}
+
+#[test]
+fn wrapper_config_get_resolves_names_and_refuses_ambiguous_ones() {
+    let env = TestEnv::demo();
+    register(&env);
+    let (site, code) = crate::support::run(&env, &["wrapper", "config", "get", "1", "-o", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&site).unwrap();
+    assert_eq!(v["inputs"]["bids"]["default-value"], "false");
+    assert_eq!(v["inputs"]["session"]["required"], true);
+    // the same wrapper name on a second command
+    let other = env.home.path().join("other.json");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(fixture("dcm2niix-command.json"))
+            .unwrap()
+            .replace("\"version\": \"1.5\"", "\"version\": \"2.0\""),
+    )
+    .unwrap();
+    let (_, code) =
+        crate::support::run(&env, &["command", "create", other.to_str().unwrap(), "-y"]);
+    assert_eq!(code, 0);
+    let out = command(&env, &["wrapper", "config", "get", "dcm2niix-session"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("use its id: 1 (command 1), 2 (command 2)")
+    );
+    let (_, code) = crate::support::run(&env, &["wrapper", "config", "get", "77"]);
+    assert_eq!(code, 5);
+}

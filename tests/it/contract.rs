@@ -248,7 +248,12 @@ fn json_keys_and_types_of_the_container_service() {
         "/tests/it/fixtures/dcm2niix-command.json"
     );
     let create = shape_of(&env, &["command", "create", file, "-y"]);
-    let commands: &[&[&str]] = &[&["command", "list"], &["command", "show", "1"]];
+    let commands: &[&[&str]] = &[
+        &["command", "list"],
+        &["command", "show", "1"],
+        &["wrapper", "list"],
+        &["wrapper", "config", "get", "1"],
+    ];
     let mut shapes = vec![create.replace(file, "FILE")];
     shapes.extend(commands.iter().map(|args| shape_of(&env, args)));
     insta::assert_snapshot!(shapes.join("\n"));
