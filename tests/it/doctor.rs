@@ -270,3 +270,47 @@ fn a_certificate_from_an_unknown_ca_is_named_with_the_ca_bundle_fix() {
     assert_eq!(row(&rows, "tls")["status"], "ok", "{rows:?}");
     assert_eq!(row(&rows, "version")["detail"], "XNAT 1.9.0");
 }
+
+/// A plain-http server that redirects everything to the same path on `https://HOST` (as a site
+/// that moved to https does).
+fn redirecting_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]);
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let _ = write!(
+                s,
+                "HTTP/1.1 301 Moved Permanently\r\nLocation: https://xnat.example.org{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_redirect_to_https_is_named_with_the_url_to_use() {
+    let env = TestEnv::empty();
+    let (rows, code, _) = doctor(&env, &redirecting_server());
+    assert_eq!(code, 1);
+    let url = row(&rows, "url");
+    assert_eq!(url["status"], "fail", "{rows:?}");
+    assert!(
+        url["detail"]
+            .as_str()
+            .unwrap()
+            .contains("redirects to https (https://xnat.example.org)"),
+        "{url}"
+    );
+    assert!(
+        url["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("set XNAT_URL=https://xnat.example.org "),
+        "{url}"
+    );
+}
