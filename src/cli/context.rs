@@ -219,7 +219,7 @@ impl Context {
         let mut opts = self.client_options()?;
         opts.session_token = p.token.clone().or_else(|| {
             self.auth_manager()
-                .load(&p.url, p.username.as_deref())
+                .load(&p.url, p.login_user())
                 .map(|s| s.token)
         });
         XnatClient::new(opts)

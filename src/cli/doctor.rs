@@ -61,11 +61,7 @@ fn source(ctx: &Context) -> Option<String> {
     if p.token.is_some() {
         return Some("the session in XNAT_TOKEN".into());
     }
-    if ctx
-        .auth_manager()
-        .load(&p.url, p.username.as_deref())
-        .is_some()
-    {
+    if ctx.auth_manager().load(&p.url, p.login_user()).is_some() {
         return Some("a cached session".into());
     }
     match (&p.username, &p.password) {

@@ -110,6 +110,16 @@ fn issue_stores_a_token_that_later_commands_log_in_with_instead_of_the_password(
         .output()
         .unwrap();
     assert_eq!(stdout_of(&show), format!("{alias}\n"));
+
+    // The session it made is cached under the alias, and status finds it.
+    let status = cmd(&env)
+        .args(["auth", "status", "-o", "json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_str(&stdout_of(&status)).unwrap();
+    assert_eq!(doc["alias_token"], "stored");
+    assert_eq!(doc["session_cached"], true, "{doc}");
+    assert_eq!(doc["session_username"], alias.as_str());
 }
 
 #[test]

@@ -121,7 +121,7 @@ pub async fn login_profile(a: LoginArgs, ctx: &Context, name: &str, cfg: &Config
 async fn logout(ctx: &Context) -> Result<()> {
     let p = ctx.profile()?;
     let cache = ctx.auth_manager();
-    match cache.load(&p.url, p.username.as_deref()) {
+    match cache.load(&p.url, p.login_user()) {
         Some(session) => {
             let mut opts = ctx.client_options()?;
             opts.session_token = Some(session.token.clone());
@@ -163,7 +163,7 @@ fn status(ctx: &Context) -> Result<()> {
             Some(_) => "stored",
         }),
     );
-    let cached = ctx.auth_manager().load(&p.url, p.username.as_deref());
+    let cached = ctx.auth_manager().load(&p.url, p.login_user());
     rec.insert("session_cached", json!(cached.is_some()));
     if let Some(s) = cached {
         rec.insert("session_username", json!(s.username));
@@ -177,10 +177,7 @@ async fn test(ctx: &Context) -> Result<()> {
     let p = ctx.profile()?;
     if p.token.is_none()
         && p.alias_token.is_none()
-        && ctx
-            .auth_manager()
-            .load(&p.url, p.username.as_deref())
-            .is_none()
+        && ctx.auth_manager().load(&p.url, p.login_user()).is_none()
         && (p.username.is_none() || p.password.is_none())
     {
         return Err(Error::Auth(format!(

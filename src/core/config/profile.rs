@@ -226,6 +226,15 @@ impl std::fmt::Debug for AliasCredential {
 }
 
 impl ResolvedProfile {
+    /// The user name logins and the session cache use: an alias token's alias, else the
+    /// profile's user name.
+    pub fn login_user(&self) -> Option<&str> {
+        self.alias_token
+            .as_ref()
+            .map(|t| t.alias.as_str())
+            .or(self.username.as_deref())
+    }
+
     /// A hint for when authentication fails for lack of a password.
     pub fn credentials_hint(&self) -> Option<String> {
         self.keyring_missing.then(|| {
