@@ -62,7 +62,7 @@ fn start_node(e: &BytesStart) -> XmlNode {
         })
         .map(|a| {
             let value = a
-                .unescape_value()
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).to_string());
             (local(a.key.as_ref()), value)
@@ -93,12 +93,26 @@ pub fn parse(doc: &str) -> Result<XmlNode, String> {
             }
             Ok(Event::Text(t)) => {
                 if let Some(top) = stack.last_mut() {
-                    // Clients may send unescaped values; keep the raw text when unescaping fails.
+                    // Entity references arrive as their own events (below).
                     let s = t
-                        .unescape()
+                        .decode()
                         .map(|c| c.to_string())
                         .unwrap_or_else(|_| String::from_utf8_lossy(&t).to_string());
                     top.text.push_str(&s);
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some(top) = stack.last_mut() {
+                    // `&#233;`, the five predefined entities; anything else is kept as written
+                    // (clients may send unescaped `&`).
+                    let name = String::from_utf8_lossy(&r).to_string();
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => top.text.push(c),
+                        _ => match quick_xml::escape::resolve_predefined_entity(&name) {
+                            Some(v) => top.text.push_str(v),
+                            None => top.text.push_str(&format!("&{name};")),
+                        },
+                    }
                 }
             }
             Ok(Event::CData(t)) => {
@@ -133,5 +147,12 @@ mod tests {
         assert_eq!(n.attr("ID"), Some("P"));
         assert_eq!(n.text_at("name").as_deref(), Some("N & M"));
         assert_eq!(n.text_at("PI/lastname").as_deref(), Some("L"));
+    }
+
+    #[test]
+    fn character_references_and_stray_ampersands() {
+        let n = parse("<a t=\"x &lt; y\"><b>caf&#233; &#x41;&gt;&unknown;</b></a>").unwrap();
+        assert_eq!(n.attr("t"), Some("x < y"));
+        assert_eq!(n.text_at("b").as_deref(), Some("café A>&unknown;"));
     }
 }
