@@ -221,22 +221,31 @@ fn json_keys_and_types_of_auth_token() {
 #[test]
 fn json_keys_and_types_of_pipeline_commands() {
     let env = TestEnv::demo();
+    // Launched jobs stay queued (so `run`'s `result` has one shape however slow the machine)...
     env.sim.with_state_mut(|st| {
-        st.pipelines.plan.step = std::time::Duration::from_millis(20);
+        st.pipelines.plan.step = std::time::Duration::from_secs(600);
     });
-    let shapes = [
+    let mut shapes = vec![
         shape_of(&env, &["pipeline", "list", "-P", "DEMO_MR"]),
         shape_of(&env, &["pipeline", "list"]),
         shape_of(
             &env,
             &["pipeline", "run", "DicomToNifti", "-E", "XNAT_E00001"],
         ),
+    ];
+    // ... until this one is let go, to be watched to its end.
+    env.sim.with_state_mut(|st| {
+        if let Some(w) = st.pipelines.workflows.get_mut(&1) {
+            w.plan.step = std::time::Duration::from_millis(1);
+        }
+    });
+    shapes.extend([
         shape_of(
             &env,
             &["pipeline", "status", "1", "--watch", "--interval", "0.05"],
         ),
         shape_of(&env, &["pipeline", "jobs"]),
-    ];
+    ]);
     insta::assert_snapshot!(shapes.join("\n"));
 }
 

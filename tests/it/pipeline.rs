@@ -273,7 +273,7 @@ fn run_wait_follows_the_job_to_complete() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let v = json_of(&out);
     assert_eq!(v["job_id"], 1);
-    assert_eq!(v["result"]["status"], "Queued");
+    assert_eq!(v["result"]["id"], 1);
     assert_eq!(v["final_status"]["status"], "Complete");
     assert!(v["final_status"]["end_time"].is_string());
     assert!(stderr_of(&out).ends_with("✓ Pipeline completed: Complete\n"));
