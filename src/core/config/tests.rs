@@ -28,6 +28,10 @@ impl PasswordStore for FakeStore {
         self.calls.set(self.calls.get() + 1);
         Ok(self.entries.get(&format!("{profile}@{url}")).cloned())
     }
+
+    fn get_token_secret(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.entries.get(key).cloned())
+    }
 }
 
 fn parse(text: &str) -> Config {
@@ -396,4 +400,95 @@ fn deep_nesting_is_refused_before_parsing() {
     // The fixture (three levels, quotes and brackets in values) still loads.
     std::fs::write(&path, FIXTURE).unwrap();
     Config::load(&path).unwrap();
+}
+
+/// A secret store that refuses every write, so `TokenStore::save` keeps only the record when
+/// told the keyring holds the secret (the fake `PasswordStore` then answers for it).
+struct RecordOnly;
+
+impl crate::core::tokens::SecretStore for RecordOnly {
+    fn get(&self, _key: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+    fn set(&self, _key: &str, _secret: &str) -> Result<()> {
+        Ok(())
+    }
+    fn delete(&self, _key: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stored_alias_token_is_the_credential_unless_the_environment_names_another() {
+    use crate::core::tokens::{secret_key, StoredToken, TokenStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        "profiles:\n  default:\n    url: https://t.org\n    username: u\n    password: pw\n",
+    )
+    .unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let alias = "0f0e0d0c-0b0a-4908-a706-050403020100";
+    let token = StoredToken::new(
+        "default",
+        "https://t.org",
+        alias,
+        "u",
+        chrono::Utc::now(),
+        None,
+        None,
+    );
+    TokenStore::new(dir.path())
+        .save(token, "ignored", &RecordOnly, false)
+        .unwrap();
+    let key = secret_key("default", "https://t.org");
+    let keyring = FakeStore::new(&[(key.as_str(), "S3CRET")]);
+
+    let p = cfg
+        .resolve_with(None, &EnvSnapshot::default(), &keyring)
+        .unwrap();
+    let t = p.alias_token.as_ref().expect("the stored token");
+    assert_eq!((t.alias.as_str(), t.secret.as_str()), (alias, "S3CRET"));
+    assert_eq!(p.login_user(), Some(alias));
+    assert!(
+        !format!("{p:?}").contains("S3CRET"),
+        "Debug hides the secret"
+    );
+    // The profile's own credentials are still there (auth login, token issue use them).
+    assert_eq!(p.username.as_deref(), Some("u"));
+
+    // XNAT_USER/XNAT_PASS name other credentials: the stored token steps aside.
+    let env = EnvSnapshot {
+        xnat_user: Some("v".into()),
+        xnat_pass: Some("pw2".into()),
+        ..EnvSnapshot::default()
+    };
+    assert!(cfg
+        .resolve_with(None, &env, &keyring)
+        .unwrap()
+        .alias_token
+        .is_none());
+
+    // XNAT_ALIAS + XNAT_SECRET win over everything; one without the other is an error.
+    let env = EnvSnapshot {
+        xnat_alias: Some("A".into()),
+        xnat_secret: Some("S".into()),
+        xnat_user: Some("v".into()),
+        ..EnvSnapshot::default()
+    };
+    let p = cfg.resolve_with(None, &env, &keyring).unwrap();
+    let t = p.alias_token.unwrap();
+    assert_eq!((t.alias.as_str(), t.stored.is_none()), ("A", true));
+    let half = EnvSnapshot {
+        xnat_secret: Some("S".into()),
+        ..EnvSnapshot::default()
+    };
+    assert!(cfg.resolve_with(None, &half, &keyring).is_err());
+
+    // A keyring without the secret leaves the profile on its password.
+    let p = cfg
+        .resolve_with(None, &EnvSnapshot::default(), &FakeStore::new(&[]))
+        .unwrap();
+    assert!(p.alias_token.is_none());
 }
