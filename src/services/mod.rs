@@ -15,6 +15,7 @@ pub mod download;
 pub mod events;
 pub mod experiments;
 pub mod extract;
+pub mod manifest;
 pub mod metadata;
 pub mod pipelines;
 pub mod poll;

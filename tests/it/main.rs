@@ -17,6 +17,7 @@ mod event;
 mod everyday;
 mod failure_paths;
 mod local_extract;
+mod manifest;
 mod pipeline;
 mod prearchive;
 mod project;

@@ -39,6 +39,10 @@ pub struct ListCmd {
     pub target: Target,
     #[command(flatten)]
     pub list: ListArgs,
+    /// Also write the listed scans (after --filter/--sort-by/--limit) to FILE as JSON lines, for
+    /// `session download --manifest FILE`
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
 }
 
 /// `scan show`.
@@ -99,7 +103,55 @@ async fn list(a: ListCmd, ctx: &Context) -> Result<()> {
     let controls = a.list.controls()?;
     let p = parent(ctx, &a.target).await?;
     let rows = scans::list(ctx.client().await?, &p).await?;
+    if let Some(path) = &a.manifest {
+        write_manifest(ctx, path, &a.target, &p, &rows, &controls)?;
+    }
     ctx.out().rows(&rows, &controls)
+}
+
+/// The scans `scan list` selected, one manifest line each.
+fn write_manifest(
+    ctx: &Context,
+    path: &std::path::Path,
+    target: &Target,
+    p: &ScanParent,
+    rows: &[crate::services::experiments::ScanRow],
+    controls: &crate::core::output::ListControls,
+) -> Result<()> {
+    use crate::services::manifest::{self, Entry};
+    let project = p
+        .project
+        .clone()
+        .or_else(|| target.session.project.or_default(ctx))
+        .unwrap_or_default();
+    let given = &target.session.experiment;
+    let selected = crate::core::output::listing_of(rows, controls)?;
+    let entries: Vec<Entry> = selected
+        .rows
+        .iter()
+        .map(|r| {
+            let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            Entry {
+                project: project.clone(),
+                session_id: p.experiment_id.clone(),
+                session_label: if given != &p.experiment_id {
+                    given.clone()
+                } else {
+                    String::new()
+                },
+                subject_label: target.subject.clone().unwrap_or_default(),
+                scan_id: Some(text("id")),
+                scan_type: text("type"),
+            }
+        })
+        .collect();
+    manifest::write(path, &entries)?;
+    ctx.messages().info(&format!(
+        "Wrote {} scan(s) to the manifest {}",
+        entries.len(),
+        path.display()
+    ));
+    Ok(())
 }
 
 async fn show(a: ShowCmd, ctx: &Context) -> Result<()> {
