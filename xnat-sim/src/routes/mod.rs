@@ -32,6 +32,7 @@ pub mod subject_edit;
 pub mod subjects;
 pub mod tokens;
 pub mod users;
+pub mod xsync;
 
 #[cfg(test)]
 mod tests_core;
@@ -63,6 +64,7 @@ pub fn router(app: AppState) -> Router {
         .merge(tokens::router())
         .merge(users::router())
         .merge(docker::router())
+        .merge(xsync::router())
         .merge(events::router())
         .merge(pipelines::router())
         .merge(containers::router())

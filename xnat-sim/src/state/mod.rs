@@ -369,6 +369,7 @@ pub struct State {
     /// When true, a caller without credentials gets a `guest` session (a site with open access).
     pub guest_sessions: bool,
     pub counters: Counters,
+    pub xsync: crate::routes::xsync::XsyncState,
 }
 
 impl State {
@@ -399,6 +400,7 @@ impl State {
             clock_offset_ms: 0,
             guest_sessions: false,
             counters: Counters::default(),
+            xsync: Default::default(),
         }
     }
 
