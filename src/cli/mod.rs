@@ -33,6 +33,7 @@ pub mod vars;
 pub mod version;
 pub mod whoami;
 pub mod wrapper;
+pub mod xsync;
 
 use std::path::PathBuf;
 
@@ -178,6 +179,9 @@ pub enum Command {
     /// Manage Event Service subscriptions and list the event types and actions they use
     #[command(subcommand)]
     Event(event::EventCommand),
+    /// Manage the XSync plugin: project setups, sync status and history, sync triggers, credentials
+    #[command(subcommand)]
+    Xsync(xsync::XsyncCommand),
     /// List and launch legacy pipelines and follow their jobs
     #[command(subcommand)]
     Pipeline(pipeline::PipelineCommand),
@@ -226,6 +230,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Anon(c) => anon::run(c, ctx).await,
         Command::Scp(c) => scp::run(c, ctx).await,
         Command::Event(c) => event::run(c, ctx).await,
+        Command::Xsync(c) => xsync::run(c, ctx).await,
         Command::Pipeline(c) => pipeline::run(c, ctx).await,
         Command::Command(c) => command::run(c, ctx).await,
         Command::Vars(c) => vars::run(c, ctx).await,

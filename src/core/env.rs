@@ -80,3 +80,6 @@ pub const XNAT_DICOM_TLS_CA_BUNDLE: &str = "XNAT_DICOM_TLS_CA_BUNDLE";
 pub const XNAT_DICOM_TLS_CERT: &str = "XNAT_DICOM_TLS_CERT";
 /// `session upload-dicom`: client key for TLS.
 pub const XNAT_DICOM_TLS_KEY: &str = "XNAT_DICOM_TLS_KEY";
+
+/// The remote XNAT password for `xsync refresh-credentials` (after `--remote-pass-stdin`).
+pub const XNAT_XSYNC_REMOTE_PASS: &str = "XNAT_XSYNC_REMOTE_PASS";

@@ -35,3 +35,4 @@ pub mod upgrade;
 pub mod upload;
 pub mod users;
 pub mod verify;
+pub mod xsync;

@@ -108,7 +108,6 @@ const ABSENT: &[(&str, &str)] = &[
         "legacy pipelines: not yet ported (no issue yet)",
     ),
     ("scp", "DICOM SCP receivers: not yet ported (no issue yet)"),
-    ("xsync", "XSync: not yet ported (no issue yet)"),
 ];
 
 /// Reference commands we have with another shape but the same command line.

@@ -33,3 +33,4 @@ mod upgrade;
 mod upload;
 mod upload_dicom;
 mod vars;
+mod xsync;
