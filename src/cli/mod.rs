@@ -11,6 +11,7 @@ pub mod auth;
 pub mod command;
 pub mod completion;
 pub mod config;
+pub mod container;
 pub mod context;
 pub mod dicom;
 pub mod doctor;
@@ -194,6 +195,9 @@ pub enum Command {
     /// List Container Service wrappers; enable, disable and configure them (site or project)
     #[command(subcommand)]
     Wrapper(wrapper::WrapperCommand),
+    /// List, inspect, launch and kill Container Service containers; read and follow their logs
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
     /// Work with downloaded files locally (no server)
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -235,6 +239,7 @@ pub async fn run(cli: Cli, ctx: &Context) -> Result<()> {
         Command::Command(c) => command::run(c, ctx).await,
         Command::Vars(c) => vars::run(c, ctx).await,
         Command::Wrapper(c) => wrapper::run(c, ctx).await,
+        Command::Container(c) => container::run(c, ctx).await,
         Command::Dicom(c) => dicom::run(c, ctx).await,
         Command::Upgrade(a) => upgrade::run(a, ctx).await,
         Command::Version(a) => version::run(a, ctx),

@@ -7,6 +7,7 @@ pub mod anon;
 pub mod audit_log;
 pub mod catalogs;
 pub mod commands;
+pub mod containers;
 pub mod custom_vars;
 pub mod dicom;
 pub mod docker;

@@ -428,3 +428,311 @@ fn wrapper_config_get_resolves_names_and_refuses_ambiguous_ones() {
     let (_, code) = crate::support::run(&env, &["wrapper", "config", "get", "77"]);
     assert_eq!(code, 5);
 }
+
+// ---- container ---------------------------------------------------------------------------
+
+use std::time::Duration;
+
+use xnat_sim::state::containers::{Outcome, RunPlan};
+
+/// The dcm2niix command registered, its wrapper enabled site-wide and for DEMO_MR, and
+/// containers that take `step` per state and per log line.
+fn ready(step_ms: u64, lines: u32, outcome: Outcome) -> TestEnv {
+    let env = TestEnv::demo();
+    register(&env);
+    env.sim.with_state_mut(|st| {
+        st.cs.site_enabled.insert(1);
+        st.cs.project_enabled.insert(("DEMO_MR".into(), 1));
+        st.cs.plan = RunPlan {
+            step: Duration::from_millis(step_ms),
+            lines,
+            outcome,
+        };
+    });
+    env
+}
+
+fn fast(env: &TestEnv, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = command(env, args);
+    cmd.env("XNATCTL_POLL_MS", "20");
+    cmd
+}
+
+fn status_of(env: &TestEnv, id: u64) -> String {
+    env.sim.with_state(|st| {
+        st.cs.containers[&id]
+            .status(std::time::Instant::now())
+            .to_string()
+    })
+}
+
+const LAUNCH: &[&str] = &[
+    "container",
+    "launch",
+    "dcm2niix-session",
+    "-P",
+    "DEMO_MR",
+    "-E",
+    "XNAT_E00001",
+];
+
+fn launch_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = LAUNCH.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn launch_wait_follows_the_new_container_to_complete_and_prints_it() {
+    let env = ready(40, 2, Outcome::Complete);
+    env.clear_requests();
+    let out = fast(&env, &launch_args(&["--wait", "-o", "json"]))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err,
+        "Launching wrapper 1 (dcm2niix-session) in project DEMO_MR...\n"
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["id"], 1);
+    assert_eq!(c["status"], "Complete");
+    assert_eq!(c["wrapper-id"], 1);
+    assert_eq!(c["inputs"][0]["name"], "session");
+    assert_eq!(c["inputs"][0]["value"], "XNAT_E00001");
+    let statuses: Vec<&str> = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["Created", "Running", "Complete"]);
+    let writes: Vec<String> = env
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("POST /xapi"))
+        .collect();
+    assert_eq!(writes, ["POST /xapi/projects/DEMO_MR/wrappers/1/launch"]);
+}
+
+#[test]
+fn launch_wait_exits_1_when_the_container_fails() {
+    let env = ready(20, 1, Outcome::Failed);
+    let out = fast(&env, &launch_args(&["--wait", "-q"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: container 1 ended with status 'Failed': exit code 1\n"
+    );
+}
+
+#[test]
+fn launch_wait_times_out_with_exit_4_and_leaves_the_container_running() {
+    let env = ready(20, 1, Outcome::Hang);
+    let started = std::time::Instant::now();
+    let out = fast(&env, &launch_args(&["--wait", "--timeout", "0.5"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("timed out: the launch of wrapper 1 in project DEMO_MR after 0.5s: still 'container 1: Running'"),
+        "{err}"
+    );
+    assert_eq!(status_of(&env, 1), "Running");
+    assert!(!env.request_lines().iter().any(|l| l.contains("/kill")));
+}
+
+#[test]
+fn launch_without_wait_prints_the_queued_report() {
+    let env = ready(20, 1, Outcome::Complete);
+    let out = report(&env, fast(&env, &launch_args(&["--param", "bids=true"])));
+    assert_eq!(
+        out,
+        "exit 0\n--- stdout\n--- stderr\nLaunching wrapper 1 (dcm2niix-session) in project DEMO_MR...\n✓ Launch queued: workflow-id=To be assigned wrapper-id=1\n--- writes\nPOST /xapi/projects/DEMO_MR/wrappers/1/launch\n"
+    );
+    let (json, code) = crate::support::run(&env, &launch_args(&["-o", "json"]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["workflow-id"], "To be assigned");
+    assert_eq!(v["params"]["session"], "XNAT_E00001");
+}
+
+#[test]
+fn launch_refuses_bad_input_before_launching() {
+    let env = ready(20, 1, Outcome::Complete);
+    env.clear_requests();
+    // no '=': a usage error, before any request
+    let (_, code) = crate::support::run(&env, &launch_args(&["--param", "bids"]));
+    assert_eq!(code, 2);
+    assert!(env.request_lines().is_empty());
+    let (_, code) = crate::support::run(&env, &launch_args(&["--param", "session=X"]));
+    assert_eq!(code, 1, "-E and --param for the same input");
+    let out = command(&env, &["container", "launch", "nope", "-P", "DEMO_MR"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("available: 1 (dcm2niix-session, command 1)")
+    );
+    // not enabled for this project: XNAT would accept it and never start it
+    let out = command(
+        &env,
+        &["container", "launch", "1", "-P", "DEMO_CT", "-E", "X"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("wrapper 1 (dcm2niix-session) is not enabled for project DEMO_CT"),
+        "{err}"
+    );
+    assert!(
+        err.contains("xnatctl wrapper enable 1 1 -P DEMO_CT"),
+        "{err}"
+    );
+    let dry = report(&env, command(&env, &launch_args(&["--dry-run"])));
+    assert!(dry.contains("[dry-run] Would launch wrapper 1 (dcm2niix-session) in project DEMO_MR with params: {\"session\":\"XNAT_E00001\"}\n"), "{dry}");
+    assert!(dry.ends_with("--- writes\n\n"), "{dry}");
+    assert!(env.request_lines().iter().all(|l| !l.contains("/launch")));
+    let (_, code) = crate::support::run(&env, &["container", "launch", "1", "-P", "NOPE"]);
+    assert_eq!(code, 5);
+}
+
+#[test]
+fn container_list_and_show_in_each_format() {
+    let env = ready(10, 1, Outcome::Complete);
+    let (_, code) = crate::support::run(&env, LAUNCH);
+    assert_eq!(code, 0);
+    std::thread::sleep(Duration::from_millis(60));
+    let (q, code) = crate::support::run(&env, &["container", "list", "-P", "DEMO_MR", "-q"]);
+    assert_eq!((q.as_str(), code), ("1\n", 0));
+    let (tsv, _) = crate::support::run(&env, &["container", "list", "-o", "tsv"]);
+    let lines: Vec<&str> = tsv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id\tstatus\tcommand-id\tproject\tuser-id\tstarted-display"
+    );
+    assert!(
+        lines[1].starts_with("1\tComplete\t1\tDEMO_MR\tadmin\t20"),
+        "{tsv}"
+    );
+    let (json, _) = crate::support::run(&env, &["container", "list", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["started-display"], v[0]["history"][0]["time-recorded"]);
+    let (none, code) =
+        crate::support::run(&env, &["container", "list", "--status", "Running", "-q"]);
+    assert_eq!((none.as_str(), code), ("", 0));
+    let (other, _) = crate::support::run(&env, &["container", "list", "-P", "DEMO_CT", "-q"]);
+    assert_eq!(other, "");
+    let (show, code) = crate::support::run(&env, &["container", "show", "1", "-o", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(v["status"], "Complete");
+    let (_, code) = crate::support::run(&env, &["container", "show", "99"]);
+    assert_eq!(code, 5);
+    // another user sees none of admin's containers
+    let out = as_user(&env, &["container", "list", "-q"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+}
+
+#[test]
+fn logs_print_the_log_and_follow_streams_each_byte_once() {
+    let env = ready(60, 5, Outcome::Complete);
+    let (_, code) = crate::support::run(&env, LAUNCH);
+    assert_eq!(code, 0);
+    let out = fast(
+        &env,
+        &["container", "logs", "1", "--follow", "--interval", "0.02"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: String = (1..=5).map(|i| format!("[1] step {i} of 5\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    // it really followed: several reads of a growing log
+    let reads = env
+        .request_lines()
+        .iter()
+        .filter(|l| l.ends_with("/logs/stdout"))
+        .count();
+    assert!(reads > 2, "{reads}");
+    let (again, code) = crate::support::run(&env, &["container", "logs", "1"]);
+    assert_eq!((again, code), (expected, 0));
+    let (err, code) = crate::support::run(&env, &["container", "logs", "1", "--stderr"]);
+    assert_eq!((err.as_str(), code), ("", 0));
+    let (_, code) = crate::support::run(&env, &["container", "logs", "9"]);
+    assert_eq!(
+        code, 5,
+        "checked first: the plugin's logs route answers 500"
+    );
+}
+
+#[test]
+fn logs_follow_of_a_failed_container_exits_1_after_the_whole_log() {
+    let env = ready(20, 2, Outcome::Failed);
+    let (_, code) = crate::support::run(&env, LAUNCH);
+    assert_eq!(code, 0);
+    let out = fast(&env, &["container", "logs", "1", "--stderr", "--follow"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "error: simulated failure (exit code 1)\n"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_logs_follow_with_exit_7() {
+    let env = ready(20, 1, Outcome::Hang);
+    let (_, code) = crate::support::run(&env, LAUNCH);
+    assert_eq!(code, 0);
+    let child = crate::support::spawn(&fast(&env, &["container", "logs", "1", "--follow"]));
+    crate::support::wait_for_request(&env, |l| l.ends_with("/logs/stdout"));
+    crate::support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[1] step 1 of 1\n");
+}
+
+#[test]
+fn kill_stops_a_running_container_once() {
+    let env = ready(20, 1, Outcome::Hang);
+    let (_, code) = crate::support::run(&env, LAUNCH);
+    assert_eq!(code, 0);
+    let dry = report(
+        &env,
+        command(&env, &["container", "kill", "1", "--dry-run"]),
+    );
+    assert!(
+        dry.contains("[dry-run] Would kill container 1 (now "),
+        "{dry}"
+    );
+    assert!(dry.ends_with("--- writes\n\n"), "{dry}");
+    assert_eq!(
+        as_user(&env, &["container", "kill", "1", "-y"])
+            .status
+            .code(),
+        Some(6)
+    );
+    let out = report(&env, command(&env, &["container", "kill", "1", "-y"]));
+    assert_eq!(out, "exit 0\n--- stdout\n--- stderr\n✓ Killed container 1\n--- writes\nPOST /xapi/containers/1/kill\n");
+    assert_eq!(status_of(&env, 1), "Killed");
+    let (_, code) = crate::support::run(&env, &["container", "kill", "1", "-y"]);
+    assert_eq!(code, 1, "no longer running: the daemon's error");
+    let (_, code) = crate::support::run(&env, &["container", "kill", "99", "-y"]);
+    assert_eq!(code, 5);
+}

@@ -263,8 +263,28 @@ fn json_keys_and_types_of_the_container_service() {
         &["wrapper", "list"],
         &["wrapper", "config", "get", "1"],
     ];
+    env.sim.with_state_mut(|st| {
+        st.cs.site_enabled.insert(1);
+        st.cs.project_enabled.insert(("DEMO_MR".into(), 1));
+        st.cs.plan.step = std::time::Duration::from_millis(5);
+    });
+    let launch = &[
+        "container",
+        "launch",
+        "1",
+        "-P",
+        "DEMO_MR",
+        "-E",
+        "XNAT_E00001",
+    ];
+    let containers: &[&[&str]] = &[
+        launch,
+        &["container", "list", "-P", "DEMO_MR"],
+        &["container", "show", "1"],
+    ];
     let mut shapes = vec![create.replace(file, "FILE")];
     shapes.extend(commands.iter().map(|args| shape_of(&env, args)));
+    shapes.extend(containers.iter().map(|args| shape_of(&env, args)));
     insta::assert_snapshot!(shapes.join("\n"));
 }
 
