@@ -2,6 +2,7 @@
 //! verbs in `project/` (`transfer`, `transfer-init`, `transfer-check`, `transfer-status`,
 //! `transfer-history`).
 
+mod pull;
 mod transfer;
 mod transfer_check;
 mod transfer_init;
@@ -47,6 +48,8 @@ pub enum ProjectCommand {
     TransferStatus(transfer_status::TransferStatusArgs),
     /// List the transfers of a project from the local journal
     TransferHistory(transfer_status::TransferHistoryArgs),
+    /// Mirror a project into a folder, incrementally, every file verified
+    Pull(pull::PullArgs),
 }
 
 /// Arguments of `project list`.
@@ -135,6 +138,7 @@ pub async fn run(cmd: ProjectCommand, ctx: &Context) -> Result<()> {
         ProjectCommand::TransferCheck(a) => transfer_check::run(a, ctx).await,
         ProjectCommand::TransferStatus(a) => transfer_status::status(a, ctx).await,
         ProjectCommand::TransferHistory(a) => transfer_status::history(a, ctx).await,
+        ProjectCommand::Pull(a) => pull::run(a, ctx).await,
     }
 }
 

@@ -23,6 +23,7 @@ pub mod poll;
 pub mod prearchive;
 pub mod project_transfer;
 pub mod projects;
+pub mod pull;
 pub mod resources;
 pub mod scans;
 pub mod scp;

@@ -137,6 +137,10 @@ const ADDED: &[(&str, &str)] = &[
         "doctor",
         "diagnoses URL, TLS, proxy, credentials, access, version and clock (issue 17)",
     ),
+    (
+        "project pull",
+        "incremental, verified project mirror (issue 15, docs/pull.md)",
+    ),
 ];
 
 fn reason<'a>(table: &'a [(&str, &str)], path: &str) -> Option<&'a str> {

@@ -304,3 +304,26 @@ fn json_keys_and_types_of_vars_apply() {
     vars apply: [{"object":"string","id":"string","field":"string","old":"string","new":"string","status":"string","error":"null"}]
     "#);
 }
+
+#[test]
+fn json_keys_and_types_of_project_pull() {
+    let env = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mirror").display().to_string();
+    let shapes = [
+        shape_of(env, &["project", "pull", "-P", "DEMO_MR", "--out", &out]),
+        shape_of(
+            env,
+            &[
+                "project",
+                "pull",
+                "-P",
+                "DEMO_MR",
+                "--out",
+                &out,
+                "--dry-run",
+            ],
+        ),
+    ];
+    insta::assert_snapshot!(shapes.join("\n"));
+}

@@ -21,6 +21,7 @@ mod manifest;
 mod pipeline;
 mod prearchive;
 mod project;
+mod pull;
 mod resource;
 mod scan;
 mod scp;

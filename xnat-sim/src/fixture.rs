@@ -160,6 +160,7 @@ pub fn add_experiment(
             time: Some("09:30:00".to_string()),
             modality: crate::routes::scans::modality_of(xsi_type),
             insert_date: crate::state::now_timestamp(),
+            last_modified: crate::state::now_timestamp(),
             insert_user: user.to_string(),
             attrs: BTreeMap::new(),
             fields: BTreeMap::new(),

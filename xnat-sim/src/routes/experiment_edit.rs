@@ -211,6 +211,7 @@ fn create(
             time: None,
             modality,
             insert_date: now_timestamp(),
+            last_modified: now_timestamp(),
             insert_user: caller.name().to_string(),
             attrs: Default::default(),
             fields: Default::default(),

@@ -267,6 +267,8 @@ pub struct Experiment {
     pub time: Option<String>,
     pub modality: Option<String>,
     pub insert_date: String,
+    /// Moves when the session or its scans' resources change (see `routes::files::resolve`).
+    pub last_modified: String,
     pub insert_user: String,
     /// Other shortcut values (`UID`, `session_type`, `fieldStrength`, `scanner`, `note`, ...).
     pub attrs: BTreeMap<String, String>,

@@ -32,15 +32,25 @@ pub fn resources<'a>(st: &'a SimState, t: &Target) -> Option<&'a Vec<Resource>> 
     }
 }
 
+/// The resources of `t`, for a change: a session's (or its scans') resources changing moves
+/// the session's `last_modified` (what `project pull` compares). On a real XNAT the session's
+/// meta `last_modified` moves when the session item is saved, which file uploads through the
+/// REST catalog services may not do (UNCONFIRMED); `project pull --rescan` covers that.
 pub fn resources_mut<'a>(st: &'a mut SimState, t: &Target) -> Option<&'a mut Vec<Resource>> {
     match t {
         Target::Project(p) => st.projects.get_mut(p).map(|p| &mut p.resources),
         Target::Subject(s) => st.subjects.get_mut(s).map(|s| &mut s.resources),
-        Target::Experiment(e) => st.experiments.get_mut(e).map(|e| &mut e.resources),
+        Target::Experiment(e) => st.experiments.get_mut(e).map(|e| {
+            e.last_modified = crate::state::now_timestamp();
+            &mut e.resources
+        }),
         Target::Scan(e, s) => st
             .experiments
             .get_mut(e)
-            .and_then(|e| e.scan_mut(s))
+            .and_then(|e| {
+                e.last_modified = crate::state::now_timestamp();
+                e.scan_mut(s)
+            })
             .map(|s| &mut s.resources),
     }
 }
