@@ -519,3 +519,30 @@ fn passwords_with_any_characters_work_from_stdin_and_the_environment() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
 }
+
+#[test]
+fn revoking_a_stored_token_due_for_renewal_revokes_the_renewed_one() {
+    let env = TestEnv::demo();
+    with_profile(&env);
+    assert!(issue(&env).status.success());
+    let out = cmd(&env)
+        .env("XNATCTL_TOKEN_RENEW_BEFORE", "3d")
+        .args(["auth", "token", "revoke", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("renewed"), "{}", stderr_of(&out));
+    assert!(
+        enabled_aliases(&env).is_empty(),
+        "no live token is left behind"
+    );
+    assert!(
+        cmd(&env)
+            .args(["auth", "token", "show"])
+            .output()
+            .unwrap()
+            .status
+            .code()
+            == Some(5)
+    );
+}

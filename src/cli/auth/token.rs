@@ -246,17 +246,26 @@ async fn revoke(a: RevokeArgs, ctx: &Context) -> Result<()> {
                 .dry_run(&format!("Would revoke alias token {alias} on {}", p.url));
             return Ok(());
         }
-        match ctx.client().await {
-            Ok(client) => tokens::invalidate(client, &alias).await?,
+        let revoked = match ctx.client().await {
+            Ok(client) => {
+                // Building the client may have just renewed the stored token: revoke the one
+                // that is stored now, not the one it replaced.
+                let now = match (is_stored, store.get(&p.name, &p.url)) {
+                    (true, Some(now)) => now.alias,
+                    _ => alias.clone(),
+                };
+                tokens::invalidate(client, &now).await?;
+                now
+            }
             // A dead token cannot log in to revoke itself; there is nothing left to revoke.
-            Err(Error::TokenExpired { .. }) if is_stored => {}
+            Err(Error::TokenExpired { .. }) if is_stored => alias.clone(),
             Err(e) => return Err(e),
-        }
+        };
         if is_stored {
             store.remove(&p.name, &p.url, &OsSecretStore)?;
         }
         ctx.messages()
-            .success(&format!("revoked alias token {alias} on {}", p.url));
+            .success(&format!("revoked alias token {revoked} on {}", p.url));
         Ok(())
     })
     .await
