@@ -307,6 +307,26 @@ fn html_message(body: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The hint under a 403: a project role for project data, an administrator for the site's APIs,
+/// nothing for a local permission (a directory `upgrade` cannot write).
+fn permission_hint(what: &str) -> Option<String> {
+    let project_data = [
+        "/data/projects",
+        "/data/experiments",
+        "/data/subjects",
+        "/data/archive",
+    ]
+    .iter()
+    .any(|p| what.contains(p));
+    if project_data {
+        Some("check your role in the project (owner, member or collaborator)".into())
+    } else if what.contains("/xapi/") || what.contains("/data/") {
+        Some("this needs a site administrator account (or the role the site grants for it)".into())
+    } else {
+        None
+    }
+}
+
 /// Cut `text` to at most `max` characters, adding `…` when it was cut.
 pub fn snippet(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -373,9 +393,7 @@ impl Error {
             ),
             Error::SessionExpired(_) => Some("run 'xnatctl auth login' to log in again".into()),
             Error::TokenExpired { fix, .. } => Some(fix.clone()),
-            Error::PermissionDenied(_) => {
-                Some("check your role in the project (owner, member or collaborator)".into())
-            }
+            Error::PermissionDenied(what) => permission_hint(what),
             // Only subjects and sessions are looked up by label inside a project; for anything
             // else (a saved search, a scan, a resource, a bare path) this advice would mislead.
             Error::NotFound { kind, .. } if matches!(kind.as_str(), "subject" | "session") => {

@@ -22,6 +22,13 @@ fn exit_codes_follow_the_documented_vocabulary() {
         (Error::PermissionDenied("x".into()), 6),
         (Error::Cancelled, 7),
         (
+            Error::UpdateAvailable {
+                current: "0.1.0".into(),
+                latest: "0.2.0".into(),
+            },
+            100,
+        ),
+        (
             Error::Http {
                 status: 500,
                 method: "POST".into(),
@@ -132,4 +139,19 @@ fn wrapped_failures_keep_their_cause() {
         source: json_err,
     };
     assert!(e.source().is_some());
+}
+
+#[test]
+fn a_403_hint_fits_what_was_refused() {
+    let hint = |what: &str| Error::PermissionDenied(what.into()).hint();
+    assert!(hint("DELETE /data/projects/P/subjects/S")
+        .unwrap()
+        .contains("role in the project"));
+    assert!(hint("GET /xapi/events/subscriptions")
+        .unwrap()
+        .contains("site administrator"));
+    assert_eq!(
+        hint("cannot write to /usr/local/bin: run the upgrade as the binary's owner"),
+        None
+    );
 }
