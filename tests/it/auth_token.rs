@@ -546,3 +546,39 @@ fn revoking_a_stored_token_due_for_renewal_revokes_the_renewed_one() {
             == Some(5)
     );
 }
+
+#[test]
+fn a_project_pull_outlives_the_session_timeout_on_a_token() {
+    let (env, alias, secret) = short_sessions();
+    // A request for a session's scan files arrives after the session has been idle too long.
+    let mut slow = FaultRule::latency("GET", "/data/experiments/*/scans/*", 1_200);
+    slow.remaining = Some(1);
+    env.sim.add_fault(slow);
+    let dest = env.home.path().join("mirror");
+    let out = cmd(&env)
+        .env("XNAT_URL", env.url())
+        .env("XNAT_ALIAS", &alias)
+        .env("XNAT_SECRET", &secret)
+        .args(["project", "pull", "-P", "DEMO_MR", "-w", "1", "--out"])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = env.request_lines();
+    assert!(
+        env.sim.requests().iter().any(|r| r.status == 401),
+        "the session did expire mid-job: {lines:?}"
+    );
+    assert_eq!(
+        support::count_requests(&env, "POST /data/JSESSION"),
+        2,
+        "{lines:?}"
+    );
+    assert!(
+        support::files_under(&dest)
+            .iter()
+            .any(|f| f.ends_with(".dcm")),
+        "{:?}",
+        support::files_under(&dest)
+    );
+}
