@@ -167,6 +167,33 @@ fn json_keys_and_types_of_project_transfer() {
 }
 
 #[test]
+fn json_keys_and_types_of_xsync_refresh_credentials() {
+    let env = TestEnv::empty();
+    env.sim.with_state_mut(|st| {
+        xnat_sim::fixture::dicom_project(st, "P", (1, 1, 1, 1), 0);
+        st.xsync.setup("P", "https://remote.example.org", "RP");
+    });
+    let out = env
+        .cmd()
+        .args(["xsync", "refresh-credentials", "-P", "P"])
+        .args(["--remote-url", "https://remote.example.org"])
+        .args([
+            "--remote-user",
+            "alice",
+            "--remote-pass-stdin",
+            "-y",
+            "-o",
+            "json",
+        ])
+        .write_stdin("s3cret\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    insta::assert_snapshot!(format!("xsync refresh-credentials: {}", shape(&v)));
+}
+
+#[test]
 fn json_keys_and_types_of_event_commands() {
     let env = TestEnv::demo();
     let definition = env.home.path().join("sub.json");
