@@ -701,7 +701,22 @@ fn ctrl_c_stops_logs_follow_with_exit_7() {
     let (_, code) = crate::support::run(&env, LAUNCH);
     assert_eq!(code, 0);
     let child = crate::support::spawn(&fast(&env, &["container", "logs", "1", "--follow"]));
-    crate::support::wait_for_request(&env, |l| l.ends_with("/logs/stdout"));
+    // two reads of the log: the first one's bytes are written by then
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while env
+        .request_lines()
+        .iter()
+        .filter(|l| l.ends_with("/logs/stdout"))
+        .count()
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            env.request_lines()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     crate::support::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(7));

@@ -722,7 +722,9 @@ async fn launch(
                 user: caller.name().to_string(),
                 image,
                 params: params.clone(),
-                workflow_id: "To be assigned".into(),
+                // The workflow is created while the queued launch resolves, after the answer
+                // said `To be assigned`: the container carries the real id.
+                workflow_id: (1000 + id).to_string(),
                 launched: Instant::now(),
                 launched_wall: chrono::Utc::now(),
                 plan,
