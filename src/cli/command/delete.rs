@@ -1,11 +1,9 @@
 //! `xnatctl command delete ID`: existence check, then `DELETE /xapi/commands/{id}`.
 
 use clap::Args;
-use serde_json::Value;
 
-use crate::cli::shared::{mutate, ConfirmArgs};
+use crate::cli::shared::{delete_by_id, ConfirmArgs, Deletion};
 use crate::cli::Context;
-use crate::core::audit::AuditRecord;
 use crate::core::Result;
 use crate::services::commands;
 
@@ -21,26 +19,17 @@ pub struct DeleteArgs {
 
 /// Run `command delete`.
 pub async fn run(a: DeleteArgs, ctx: &Context) -> Result<()> {
-    let id = a.id;
-    let mut rec = AuditRecord::new("command delete");
-    rec.detail("id", Value::from(id));
-    mutate(
+    let what = Deletion {
+        operation: "command delete",
+        noun: "command",
+        id: a.id,
+    };
+    delete_by_id(
         ctx,
-        "Delete this command?",
+        what,
         &a.confirm,
-        rec,
-        |mode, _| async move {
-            let client = ctx.client().await?;
-            commands::show(client, id).await?;
-            if !mode.apply() {
-                ctx.messages()
-                    .dry_run(&format!("Would delete command {id}"));
-                return Ok(());
-            }
-            commands::delete(client, id).await?;
-            ctx.messages().success(&format!("Deleted command {id}"));
-            Ok(())
-        },
+        |c, id| async move { commands::show(&c, id).await },
+        |c, id| async move { commands::delete(&c, id).await },
     )
     .await
 }

@@ -1,13 +1,9 @@
-//! `xnatctl event delete ID`: `DELETE /xapi/events/subscription/{id}` (a dry run checks that
-//! the subscription exists).
+//! `xnatctl event delete ID`: existence check, then `DELETE /xapi/events/subscription/{id}`.
 
 use clap::Args;
-use serde_json::Value;
 
-use crate::cli::shared::args::ConfirmArgs;
-use crate::cli::shared::mutate::mutate;
+use crate::cli::shared::{delete_by_id, ConfirmArgs, Deletion};
 use crate::cli::Context;
-use crate::core::audit::AuditRecord;
 use crate::core::Result;
 use crate::services::events;
 
@@ -23,22 +19,17 @@ pub struct DeleteArgs {
 
 /// Run `event delete`.
 pub async fn run(a: DeleteArgs, ctx: &Context) -> Result<()> {
-    let id = a.id;
-    let mut rec = AuditRecord::new("event delete");
-    rec.detail("id", Value::from(id));
-    let question = "Delete this event subscription?";
-    mutate(ctx, question, &a.confirm, rec, |mode, _| async move {
-        let client = ctx.client().await?;
-        if !mode.apply() {
-            events::show(client, id).await?;
-            ctx.messages()
-                .dry_run(&format!("Would delete event subscription {id}"));
-            return Ok(());
-        }
-        events::delete(client, id).await?;
-        ctx.messages()
-            .success(&format!("Deleted event subscription {id}"));
-        Ok(())
-    })
+    let what = Deletion {
+        operation: "event delete",
+        noun: "event subscription",
+        id: a.id,
+    };
+    delete_by_id(
+        ctx,
+        what,
+        &a.confirm,
+        |c, id| async move { events::show(&c, id).await },
+        |c, id| async move { events::delete(&c, id).await },
+    )
     .await
 }

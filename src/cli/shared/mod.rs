@@ -14,4 +14,4 @@ pub use args::{ConfirmArgs, ListArgs, ProjectArg, SessionRef, SessionTarget, Wor
 pub use input::{
     parse_batch, password_from_stdin, prompt_line, prompt_password, read_batch, refuse_password,
 };
-pub use mutate::{mutate, AuditNotes, Mode};
+pub use mutate::{delete_by_id, mutate, AuditNotes, Deletion, Mode};

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::args::ConfirmArgs;
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
+use crate::core::client::XnatClient;
 use crate::core::Result;
 
 /// Whether a confirmed command changes things or only shows what it would change.
@@ -76,4 +77,51 @@ where
     record.error = result.as_ref().err().map(|e| e.to_string());
     ctx.audit(record);
     result
+}
+
+/// What [`delete_by_id`] deletes: the audit operation (`scp delete`) and the noun its messages use.
+pub struct Deletion<'a> {
+    /// The audited operation.
+    pub operation: &'a str,
+    /// `DICOM SCP receiver`, `command`, ...
+    pub noun: &'a str,
+    /// The object's numeric id.
+    pub id: u64,
+}
+
+/// The one shape of "delete the object with this id": ask, read it (in a dry run too, so a wrong
+/// id fails the same way), delete it, say so; audited through [`mutate`].
+pub async fn delete_by_id<C, CF, CT, D, DF>(
+    ctx: &Context,
+    what: Deletion<'_>,
+    confirm: &ConfirmArgs,
+    check: C,
+    delete: D,
+) -> Result<()>
+where
+    C: FnOnce(XnatClient, u64) -> CF,
+    CF: Future<Output = Result<CT>>,
+    D: FnOnce(XnatClient, u64) -> DF,
+    DF: Future<Output = Result<()>>,
+{
+    let Deletion {
+        operation,
+        noun,
+        id,
+    } = what;
+    let mut record = AuditRecord::new(operation);
+    record.detail("id", Value::from(id));
+    let question = format!("Delete this {noun}?");
+    mutate(ctx, &question, confirm, record, |mode, _| async move {
+        let client = ctx.client().await?.clone();
+        check(client.clone(), id).await?;
+        if !mode.apply() {
+            ctx.messages().dry_run(&format!("Would delete {noun} {id}"));
+            return Ok(());
+        }
+        delete(client, id).await?;
+        ctx.messages().success(&format!("Deleted {noun} {id}"));
+        Ok(())
+    })
+    .await
 }
