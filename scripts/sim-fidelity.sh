@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fidelity evidence for xnat-sim (issue 3): run the Python xnatctl 0.6.0 against the simulator's
+# Fidelity evidence for xnat-sim (issues 3, 12, 13): run the Python xnatctl 0.6.0 against the simulator's
 # demo fixture and check that each command succeeds. Optional in CI because it pip-installs the
 # reference into a private virtualenv (target/pyref). Prints one PASS/FAIL line per command and
 # exits 1 if any failed.
@@ -87,6 +87,45 @@ expect_fail "pipeline list" "the reference asks GET /data/pipelines, which XNAT 
 expect_fail "pipeline run" "the reference posts to /data/experiments/E/pipelines/NAME, which XNAT does not route" \
   pipeline run DicomToNifti -E XNAT_E00001
 expect_fail "pipeline jobs" "the reference asks GET /data/pipelines/jobs, which XNAT does not route" pipeline jobs
+
+# Site administration (issue 12): read commands, then every write command on this fresh simulator.
+check "admin version"       admin version
+check "admin plugins"       admin plugins
+check "admin plugins show"  admin plugins show containers
+check "admin site-config get" admin site-config get
+check "admin site-config get KEY (boolean)" admin site-config get requireLogin
+expect_fail "admin site-config get KEY (string)" "the simulator answers string properties as raw text (UNCONFIRMED, xnat-sim README); the reference parses every value as JSON" \
+  admin site-config get siteId
+check "admin site-config set" admin site-config set siteDescription hello --yes
+expect_fail "admin audit" "the simulator answers 404 for /xapi/audit, like a site without an audit API; the reference then says audit logging may not be enabled" admin audit
+check "admin user list"     admin user list
+check "admin user show"     admin user show admin
+check "admin user groups"   admin user groups admin
+check "admin user roles"    admin user roles admin
+check "admin user add"      admin user add user DEMO_MR_member
+check "admin user disable"  admin user disable user --yes
+check "admin user enable"   admin user enable user --yes
+check "admin user roles --grant"  admin user roles user --grant Administrator --yes
+check "admin user roles --revoke" admin user roles user --revoke Administrator --yes
+check "admin user kill-sessions"  admin user kill-sessions user --yes
+check "admin user remove"   admin user remove user --project DEMO_MR --yes
+check "admin refresh-catalogs" admin refresh-catalogs DEMO_MR
+check "admin docker images" admin docker images
+check "admin docker hubs"   admin docker hubs
+check "admin docker server" admin docker server
+check "admin docker pull"   admin docker pull busybox:latest --yes
+printf 'version "6.1"\n(0010,0010) := "ANON"\n' >"$work/anon.das"
+check "anon show"           anon show
+check "anon show --project" anon show --project DEMO_MR
+check "anon set --project"  anon set "$work/anon.das" --project DEMO_MR --yes
+check "anon enable --project"  anon enable --project DEMO_MR --yes
+check "anon disable --project" anon disable --project DEMO_MR --yes
+check "scp list"            scp list
+check "scp show"            scp show 1
+check "scp create"          scp create --ae-title TEST2 --port 8105 --yes
+check "scp disable"         scp disable 2 --yes
+check "scp enable"          scp enable 2 --yes
+check "scp delete"          scp delete 2 --yes
 
 if [ -d "$work/dl" ]; then
   echo "downloaded files:"; (cd "$work" && find dl dl2 -type f | sort | head -20 | sed 's/^/      /')
