@@ -58,11 +58,7 @@ pub async fn run(a: UpgradeArgs, ctx: &Context) -> Result<()> {
     if let Some(command) = &check.upgrade_command {
         return Err(Error::Operation(format!(
             "{} is managed by {}: run `{command}` instead",
-            check.path,
-            serde_json::to_value(&check.install_method)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
+            check.path, check.install_method
         )));
     }
     if check.archive.is_none() {

@@ -21,6 +21,18 @@ pub enum InstallMethod {
     System,
 }
 
+impl std::fmt::Display for InstallMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InstallMethod::Standalone => "standalone",
+            InstallMethod::Cargo => "cargo",
+            InstallMethod::Homebrew => "homebrew",
+            InstallMethod::Nix => "nix",
+            InstallMethod::System => "system",
+        })
+    }
+}
+
 /// The install method, and for managed installs the command to use instead.
 #[derive(Debug, Clone, Serialize)]
 pub struct Installation {
