@@ -226,21 +226,13 @@ async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
         rec,
         |mode, _| async move {
             let client = ctx.client().await?;
-            let targets: Vec<(String, String)> = match &single {
-                Some(p) => vec![(
+            let single = single.map(|p| {
+                (
                     a.local_project.clone().unwrap_or_else(|| p.clone()),
-                    a.remote_project.clone().unwrap_or_else(|| p.clone()),
-                )],
-                None => {
-                    let bound = xsync::bound_to(client, &remote_url).await?;
-                    if bound.is_empty() {
-                        return Err(Error::Operation(format!(
-                            "No XSync-bound projects matched --remote-url {remote_url}"
-                        )));
-                    }
-                    bound.into_iter().map(|b| (b.local, b.remote)).collect()
-                }
-            };
+                    a.remote_project.clone().unwrap_or(p),
+                )
+            });
+            let targets = xsync::refresh_targets(client, single, &remote_url).await?;
             let password = if !mode.apply() {
                 String::new()
             } else if let Some(p) = piped {
@@ -251,7 +243,7 @@ async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
                 prompt_password("Remote XNAT password: ")?
             };
             let mut rows = Vec::new();
-            for (local, remote) in targets {
+            for xsync::Bound { local, remote } in targets {
                 let r = Refresh {
                     remote_url: remote_url.clone(),
                     remote_user: a.remote_user.clone(),

@@ -140,6 +140,25 @@ pub async fn bound_to(client: &XnatClient, remote_url: &str) -> Result<Vec<Bound
         .collect())
 }
 
+/// The (local, remote) project pairs a credential refresh covers: `single` (its remote name
+/// defaulting to the local one), or every project bound to `remote_url`.
+pub async fn refresh_targets(
+    client: &XnatClient,
+    single: Option<(String, String)>,
+    remote_url: &str,
+) -> Result<Vec<Bound>> {
+    if let Some((local, remote)) = single {
+        return Ok(vec![Bound { local, remote }]);
+    }
+    let bound = bound_to(client, remote_url).await?;
+    if bound.is_empty() {
+        return Err(Error::Operation(format!(
+            "No XSync-bound projects matched --remote-url {remote_url}"
+        )));
+    }
+    Ok(bound)
+}
+
 /// What a credential refresh needs.
 #[derive(Debug, Clone)]
 pub struct Refresh {
