@@ -84,20 +84,11 @@ pub async fn run(a: ApplyArgs, ctx: &Context) -> Result<()> {
     rec.detail("objects", Value::from(ids.clone()));
     let (snap, plan) = (&snap, &plan);
     mutate(ctx, &question, &a.confirm, rec, |mode, notes| async move {
-        let row = |c: &Change, status: Status, error: Option<String>| ChangeRow {
-            object: c.object.clone(),
-            id: c.id.clone(),
-            field: c.field.clone(),
-            old: c.old.clone(),
-            new: c.new.clone(),
-            status,
-            error,
-        };
         if !mode.apply() {
             let rows: Vec<ChangeRow> = plan
                 .changes
                 .iter()
-                .map(|c| row(c, Status::DryRun, None))
+                .map(|c| ChangeRow::of(c, Status::DryRun, None))
                 .collect();
             ctx.out().rows(&rows, &ListControls::default())?;
             ctx.messages().dry_run(&format!(
@@ -121,36 +112,14 @@ pub async fn run(a: ApplyArgs, ctx: &Context) -> Result<()> {
             .filter(|c| !refused.contains_key(c.id.as_str()))
             .collect();
         let dropped = metadata::confirm(client, snap, &written).await?;
-        let mut rows = Vec::with_capacity(n);
+        let rows = metadata::applied_rows(&plan.changes, &refused, &dropped);
         let mut failed = 0;
-        for c in &plan.changes {
-            let error = match refused.get(c.id.as_str()) {
-                Some(e) => Some(e.clone()),
-                None => dropped
-                    .iter()
-                    .find(|d| d.id == c.id && d.field == c.field)
-                    .map(|d| {
-                        if c.new.is_empty() && d.stored == c.old {
-                            format!(
-                                "not kept: the server still has '{}' (XNAT does not clear a value over REST)",
-                                d.stored
-                            )
-                        } else {
-                            format!("not kept: the server has '{}'", d.stored)
-                        }
-                    }),
-            };
-            if let Some(e) = &error {
+        for r in &rows {
+            if let Some(e) = &r.error {
                 failed += 1;
                 ctx.messages()
-                    .warn(&format!("{} {}: {e}", c.object, c.field));
+                    .warn(&format!("{} {}: {e}", r.object, r.field));
             }
-            let status = if error.is_some() {
-                Status::Failed
-            } else {
-                Status::Success
-            };
-            rows.push(row(c, status, error));
         }
         ctx.out().rows(&rows, &ListControls::default())?;
         notes.detail("failed", Value::from(failed));

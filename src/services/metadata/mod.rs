@@ -826,5 +826,57 @@ impl Row for ChangeRow {
     const ID: &'static str = "id";
 }
 
+impl ChangeRow {
+    /// The row of `change` with its outcome.
+    pub fn of(change: &Change, status: Status, error: Option<String>) -> Self {
+        ChangeRow {
+            object: change.object.clone(),
+            id: change.id.clone(),
+            field: change.field.clone(),
+            old: change.old.clone(),
+            new: change.new.clone(),
+            status,
+            error,
+        }
+    }
+}
+
+/// The rows of an applied plan, in plan order: a change fails with the error of its object's
+/// refused PUT (`refused`, by object id) or with the value the re-read found instead (`dropped`);
+/// every other change succeeded.
+pub fn applied_rows(
+    changes: &[Change],
+    refused: &HashMap<&str, String>,
+    dropped: &[Dropped],
+) -> Vec<ChangeRow> {
+    changes
+        .iter()
+        .map(|c| {
+            let error = match refused.get(c.id.as_str()) {
+                Some(e) => Some(e.clone()),
+                None => dropped
+                    .iter()
+                    .find(|d| d.id == c.id && d.field == c.field)
+                    .map(|d| {
+                        if c.new.is_empty() && d.stored == c.old {
+                            format!(
+                                "not kept: the server still has '{}' (XNAT does not clear a value over REST)",
+                                d.stored
+                            )
+                        } else {
+                            format!("not kept: the server has '{}'", d.stored)
+                        }
+                    }),
+            };
+            let status = if error.is_some() {
+                Status::Failed
+            } else {
+                Status::Success
+            };
+            ChangeRow::of(c, status, error)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;
