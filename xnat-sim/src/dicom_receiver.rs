@@ -1,14 +1,36 @@
-//! XNAT's DICOM receiver (`--dicom-listen ADDR`): C-ECHO and C-STORE over DICOM upper layer
-//! associations; each stored instance becomes a Part 10 file in the prearchive, grouped into one
-//! session per StudyInstanceUID, as XNAT's DICOM SCP receiver files them.
+//! XNAT's DICOM receivers: C-ECHO and C-STORE over DICOM upper layer associations, one listener
+//! per receiver port, as XNAT's `DicomSCPManager` runs one `DicomSCP` per port with an
+//! application entity for each *enabled* receiver (`DicomSCPInstance`) on that port.
 //!
-//! Routing follows XNAT's default identifier: `Project: X` (and `Subject:`, `Session:`) in
-//! Patient Comments (0010,4000) or Study Comments (0032,4000); otherwise the project is
-//! `Unassigned`, the subject the Patient's Name and the session the Patient ID. A called AE title
-//! other than the receiver's is rejected, as XNAT does.
+//! * An association is accepted only when its called AE title belongs to an enabled receiver on
+//!   the listener's port; otherwise it is rejected (A-ASSOCIATE-RJ, rejected-permanent,
+//!   service-user, "called AE title not recognized"), as dcm4che's `Device` does for an AE title
+//!   it does not host. Receivers are read at each association, so `/xapi/dicomscp` changes are
+//!   visible to the next client at once.
+//! * The `--dicom-listen` listener ([`spawn`]) stands for XNAT's default DICOM port
+//!   [`DEFAULT_PORT`] (the fixture's receiver `XNAT:8104`), whatever address it is bound to. It
+//!   stays up even when no receiver on that port is enabled (then it rejects every association;
+//!   XNAT would not listen at all).
+//! * Opt-in ([`enable_receiver_ports`], `--dicom-receiver-ports exact|ephemeral`): every other
+//!   port with an enabled receiver gets a listener of its own, on that port (`exact`) or on a free
+//!   one (`ephemeral`, for tests; [`listener_for`] and `GET /__sim/dicom/listeners` tell where),
+//!   and loses it when its last enabled receiver is disabled or deleted, as XNAT cycles the port.
+//!
+//! Each stored instance becomes a Part 10 file filed as the receiver routes it (XNAT's
+//! `GradualDicomImporter`, with the receiver's flags looked up per C-STORE like
+//! `DicomSCPManager.isDirectArchive(aeTitle, port)`): grouped into one session per
+//! StudyInstanceUID by the default identifier (`dicomObjectIdentifier`): `Project: X` (and
+//! `Subject:`, `Session:`) in Patient Comments (0010,4000) or Study Comments (0032,4000);
+//! otherwise the project is `Unassigned`, the subject the Patient's Name and the session the
+//! Patient ID. With `directArchive` and a project identified, the session goes straight into the
+//! archive instead of the prearchive (XNAT files it as a direct-archive session and archives it
+//! once the study is idle; the simulator archives it at once); with no project it goes to the
+//! prearchive, as XNAT does. `customProcessing` runs XNAT's archive processors, of which the
+//! simulator has none, so it changes nothing.
 
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,17 +38,21 @@ use std::time::Duration;
 
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, OpenFileOptions};
-use dicom_ul::association::server::AsyncServerAssociation;
-use dicom_ul::pdu::{PDataValue, PDataValueType};
+use dicom_ul::association::server::{AccessControl, AsyncServerAssociation};
+use dicom_ul::pdu::{AssociationRJServiceUserReason, PDataValue, PDataValueType, UserIdentity};
 use dicom_ul::{Pdu, ServerAssociationOptions};
 use tokio::net::TcpStream;
 
+use crate::params::Caller;
 use crate::routes::files::{tmp_path, Incoming};
 use crate::routes::import::{label_of, store_in_prearchive};
+use crate::routes::prearchive::{archive_session, ArchiveTarget};
 use crate::AppState;
 
-/// The AE title the receiver answers to unless told otherwise (XNAT's default).
+/// The AE title of XNAT's default receiver.
 pub const DEFAULT_AE_TITLE: &str = "XNAT";
+/// XNAT's default DICOM port, the port of its default receiver `XNAT:8104`.
+pub const DEFAULT_PORT: u32 = 8104;
 /// Study Comments (0032,4000): retired from the standard, still read by XNAT's routing.
 const STUDY_COMMENTS: dicom_core::Tag = dicom_core::Tag(0x0032, 0x4000);
 const VERIFICATION: &str = "1.2.840.10008.1.1";
@@ -43,8 +69,59 @@ pub struct ReceiverFaults {
     pub delay: Duration,
 }
 
-/// Listen on `addr` (port 0: any free port) on a thread of its own; returns the bound address.
-/// The receiver lives as long as the process.
+/// Where listeners for receiver ports other than [`DEFAULT_PORT`] are bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortBinding {
+    /// On the receiver's own port, as XNAT does.
+    Exact,
+    /// On a free port (tests): ask [`listener_for`] where.
+    Ephemeral,
+}
+
+impl std::str::FromStr for PortBinding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "exact" => Ok(PortBinding::Exact),
+            "ephemeral" => Ok(PortBinding::Ephemeral),
+            other => Err(format!("expected exact or ephemeral, got {other:?}")),
+        }
+    }
+}
+
+/// One running listener.
+#[derive(Debug)]
+pub struct Listener {
+    /// The receiver port it serves.
+    pub port: u32,
+    /// Where it is bound.
+    pub addr: SocketAddr,
+    /// Started by [`spawn`] (`--dicom-listen`): never stopped by receiver changes.
+    fixed: bool,
+    /// Dropping it stops the listener.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The DICOM listeners of the simulator (kept in its state).
+#[derive(Debug, Default)]
+pub struct Listeners {
+    /// Host and binding of per-receiver-port listeners, when enabled.
+    per_port: Option<(IpAddr, PortBinding)>,
+    running: Vec<Listener>,
+}
+
+impl Listeners {
+    /// Receiver port → bound address, for every running listener (the newest per port).
+    pub fn addresses(&self) -> std::collections::BTreeMap<u32, SocketAddr> {
+        self.running.iter().map(|l| (l.port, l.addr)).collect()
+    }
+}
+
+/// Listen on `addr` (port 0: any free port) for XNAT's default receiver port [`DEFAULT_PORT`], on
+/// a thread of its own; returns the bound address. The listener lives as long as the process.
+/// Unless a receiver on that port already has `ae_title`, the default receiver (id 1) takes it
+/// (or, if it is gone, a new receiver is added), so `--dicom-aet` keeps meaning "the AE title
+/// the receiver answers to".
 pub fn spawn(app: AppState, addr: SocketAddr, ae_title: &str) -> std::io::Result<SocketAddr> {
     spawn_with(app, addr, ae_title, ReceiverFaults::default())
 }
@@ -56,59 +133,200 @@ pub fn spawn_with(
     ae_title: &str,
     faults: ReceiverFaults,
 ) -> std::io::Result<SocketAddr> {
+    ensure_receiver(&app, ae_title);
+    let (bound, stop) = start(app.clone(), addr, DEFAULT_PORT, faults)?;
+    app.write().dicom_listeners.running.push(Listener {
+        port: DEFAULT_PORT,
+        addr: bound,
+        fixed: true,
+        _stop: stop,
+    });
+    Ok(bound)
+}
+
+fn ensure_receiver(app: &AppState, ae_title: &str) {
+    use crate::routes::dicomscp::{ScpReceiver, DEFAULT_IDENTIFIER};
+    let mut st = app.write();
+    let known = st
+        .scp_receivers
+        .values()
+        .any(|r| r.port == DEFAULT_PORT && r.ae_title == ae_title);
+    if known {
+        return;
+    }
+    match st.scp_receivers.get_mut(&1) {
+        Some(r) if r.port == DEFAULT_PORT => {
+            r.ae_title = ae_title.to_string();
+            r.label = format!("{ae_title}:{DEFAULT_PORT}");
+        }
+        _ => {
+            let id = st.scp_receivers.keys().max().copied().unwrap_or(0) + 1;
+            let r = ScpReceiver::new(id, ae_title, DEFAULT_PORT, DEFAULT_IDENTIFIER);
+            st.scp_receivers.insert(id, r);
+        }
+    }
+}
+
+/// From now on, give every port with an enabled receiver a listener of its own on `host`
+/// (see the module documentation), starting with the receivers there are now.
+pub fn enable_receiver_ports(app: &AppState, host: IpAddr, binding: PortBinding) {
+    app.write().dicom_listeners.per_port = Some((host, binding));
+    sync_ports(app);
+}
+
+/// Where the listener for receiver port `port` is bound, if one runs.
+pub fn listener_for(app: &AppState, port: u32) -> Option<SocketAddr> {
+    app.read().dicom_listeners.addresses().get(&port).copied()
+}
+
+/// Start and stop per-port listeners so that exactly the ports with an enabled receiver have
+/// one (XNAT cycles a receiver's port when it is created, changed, enabled, disabled or
+/// deleted). Does nothing unless [`enable_receiver_ports`] was called.
+pub fn sync_ports(app: &AppState) {
+    let mut st = app.write();
+    let Some((host, binding)) = st.dicom_listeners.per_port else {
+        return;
+    };
+    let wanted: BTreeSet<u32> = st
+        .scp_receivers
+        .values()
+        .filter(|r| r.enabled)
+        .map(|r| r.port)
+        .collect();
+    st.dicom_listeners
+        .running
+        .retain(|l| l.fixed || wanted.contains(&l.port));
+    for port in wanted {
+        if st.dicom_listeners.running.iter().any(|l| l.port == port) {
+            continue;
+        }
+        let Ok(number) = u16::try_from(port) else {
+            continue;
+        };
+        let bind = match binding {
+            PortBinding::Exact => SocketAddr::new(host, number),
+            PortBinding::Ephemeral => SocketAddr::new(host, 0),
+        };
+        match start(app.clone(), bind, port, ReceiverFaults::default()) {
+            Ok((addr, stop)) => {
+                tracing::info!("DICOM receivers on port {port} listen on {addr}");
+                st.dicom_listeners.running.push(Listener {
+                    port,
+                    addr,
+                    fixed: false,
+                    _stop: stop,
+                });
+            }
+            // XNAT logs this too and leaves the port's receivers unavailable.
+            Err(e) => tracing::warn!("cannot listen for DICOM receivers on {bind}: {e}"),
+        }
+    }
+}
+
+/// Bind `addr` and serve receiver port `port` on a thread of its own until the returned sender
+/// is dropped.
+fn start(
+    app: AppState,
+    addr: SocketAddr,
+    port: u32,
+    faults: ReceiverFaults,
+) -> std::io::Result<(SocketAddr, tokio::sync::oneshot::Sender<()>)> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
-    let ae_title = ae_title.to_string();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
-        .name("xnat-sim-dicom".into())
+        .name(format!("xnat-sim-dicom-{port}"))
         .spawn(move || {
             rt.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                serve(listener, app, ae_title, faults).await;
+                tokio::select! {
+                    _ = serve(listener, app, port, faults) => {}
+                    _ = rx => {}
+                }
             })
         })?;
-    Ok(bound)
+    Ok((bound, tx))
 }
 
-/// Accept associations until the listener fails.
+/// Accept associations for the receivers on `port` until the listener fails.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: AppState,
-    ae_title: String,
+    port: u32,
     faults: ReceiverFaults,
 ) {
     while let Ok((socket, _)) = listener.accept().await {
-        let (app, ae, faults) = (app.clone(), ae_title.clone(), faults.clone());
+        let (app, faults) = (app.clone(), faults.clone());
         tokio::spawn(async move {
-            if let Err(e) = handle(socket, &app, &ae, &faults).await {
+            if let Err(e) = handle(socket, &app, port, &faults).await {
                 tracing::debug!("DICOM association ended: {e}");
             }
         });
     }
 }
 
+/// Accept a called AE title only if an enabled receiver on this port has it.
+struct EnabledReceivers {
+    app: AppState,
+    port: u32,
+}
+
+impl AccessControl for EnabledReceivers {
+    fn check_access(
+        &self,
+        _this_ae_title: &str,
+        _calling_ae_title: &str,
+        called_ae_title: &str,
+        _user_identity: Option<&UserIdentity>,
+    ) -> Result<(), AssociationRJServiceUserReason> {
+        let called = called_ae_title.trim();
+        let st = self.app.read();
+        let known = st
+            .scp_receivers
+            .values()
+            .any(|r| r.enabled && r.port == self.port && r.ae_title == called);
+        if known {
+            Ok(())
+        } else {
+            Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized)
+        }
+    }
+}
+
+/// The receiver an association was made with.
+struct Route {
+    ae_title: String,
+    port: u32,
+}
+
 async fn handle(
     socket: TcpStream,
     app: &AppState,
-    ae_title: &str,
+    port: u32,
     faults: &ReceiverFaults,
 ) -> Result<(), String> {
     let opts = ServerAssociationOptions::new()
-        .accept_called_ae_title()
-        .ae_title(ae_title.to_string())
+        .ae_access_control(EnabledReceivers {
+            app: app.clone(),
+            port,
+        })
         .with_abstract_syntax(VERIFICATION)
         .promiscuous(true);
     let mut assoc = opts
         .establish_async(socket)
         .await
         .map_err(|e| e.to_string())?;
+    let route = Route {
+        ae_title: assoc.called_ae_title().trim().to_string(),
+        port,
+    };
     let mut command = Vec::new();
     let mut data = Vec::new();
     let mut pending: Option<(u8, Command)> = None;
@@ -160,7 +378,7 @@ async fn handle(
                                 .find(|c| c.id == pc)
                                 .map(|c| c.transfer_syntax.trim_end_matches('\0').to_string())
                                 .unwrap_or_default();
-                            let status = match store(app, &cmd, &ts, &data) {
+                            let status = match store(app, &route, &cmd, &ts, &data) {
                                 Ok(()) => 0x0000,
                                 Err(e) => {
                                     tracing::warn!(
@@ -293,7 +511,13 @@ fn routing_value(comments: &str, key: &str) -> Option<String> {
 }
 
 /// Write the instance as a Part 10 file and file it in the prearchive.
-fn store(app: &AppState, cmd: &Command, ts: &str, dataset: &[u8]) -> Result<(), String> {
+fn store(
+    app: &AppState,
+    route: &Route,
+    cmd: &Command,
+    ts: &str,
+    dataset: &[u8],
+) -> Result<(), String> {
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(cmd.sop_class.as_str())
         .media_storage_sop_instance_uid(cmd.sop_instance.as_str())
@@ -319,14 +543,14 @@ fn store(app: &AppState, cmd: &Command, ts: &str, dataset: &[u8]) -> Result<(), 
         let _ = std::fs::remove_file(&tmp);
         return Err(e.to_string());
     }
-    let result = file_it(app, &tmp);
+    let result = file_it(app, route, &tmp);
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
 }
 
-fn file_it(app: &AppState, tmp: &Path) -> Result<(), String> {
+fn file_it(app: &AppState, route: &Route, tmp: &Path) -> Result<(), String> {
     let header = crate::dicom::read_header(tmp)?;
     if header.study_uid.is_empty() {
         return Err("no StudyInstanceUID".into());
@@ -375,7 +599,35 @@ fn file_it(app: &AppState, tmp: &Path) -> Result<(), String> {
     );
     let session = pick(routed("Session"), [&header.patient_id, &header.study_uid]);
     let member = (incoming, header);
-    store_in_prearchive(&mut st, &project, None, &subject, &session, &[&member]);
+    let idx = store_in_prearchive(&mut st, &project, None, &subject, &session, &[&member]);
+    // Looked up per instance, as `DicomSCPManager.isDirectArchive(aeTitle, port)` is; a receiver
+    // deleted mid-association counts as not direct-archiving.
+    let direct = st
+        .scp_receivers
+        .values()
+        .any(|r| r.ae_title == route.ae_title && r.port == route.port && r.direct_archive);
+    if direct && project != "Unassigned" {
+        // XNAT's received-file user is an administrator.
+        let admin = st
+            .users
+            .values()
+            .find(|u| u.admin)
+            .map(|u| u.username.clone());
+        let caller = Caller {
+            username: admin,
+            admin: true,
+            session_id: None,
+        };
+        let target = ArchiveTarget {
+            project: Some(project.clone()),
+            subject: Some(subject),
+            session: Some(session),
+        };
+        if archive_session(&mut st, &caller, idx, &target, "append").is_err() {
+            st.prearchive[idx].status = "CONFLICT".into();
+            return Err("direct archive failed".into());
+        }
+    }
     Ok(())
 }
 

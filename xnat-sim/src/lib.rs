@@ -210,8 +210,9 @@ impl SimHandle {
         })
     }
 
-    /// Start the DICOM receiver (C-ECHO, C-STORE into the prearchive) on a free local port,
-    /// answering to `ae_title`; returns its address.
+    /// Start the DICOM listener for XNAT's default receiver port (8104) on a free local port
+    /// (C-ECHO, C-STORE into the prearchive), with a receiver on that port answering to
+    /// `ae_title` (see [`dicom_receiver::spawn`]); returns its address.
     pub fn start_dicom_receiver(&self, ae_title: &str) -> std::io::Result<SocketAddr> {
         dicom_receiver::spawn(
             self.app.clone(),
@@ -232,6 +233,21 @@ impl SimHandle {
             ae_title,
             faults,
         )
+    }
+
+    /// Give every other port with an enabled receiver a listener of its own on a free local
+    /// port, from now on (see [`dicom_receiver::enable_receiver_ports`]).
+    pub fn listen_on_receiver_ports(&self) {
+        dicom_receiver::enable_receiver_ports(
+            &self.app,
+            std::net::IpAddr::from([127, 0, 0, 1]),
+            dicom_receiver::PortBinding::Ephemeral,
+        );
+    }
+
+    /// Where the DICOM listener for receiver port `port` is bound, if one runs.
+    pub fn dicom_listener(&self, port: u32) -> Option<SocketAddr> {
+        dicom_receiver::listener_for(&self.app, port)
     }
 
     pub fn addr(&self) -> SocketAddr {

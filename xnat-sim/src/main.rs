@@ -31,12 +31,17 @@ struct Args {
     /// Session inactivity timeout, seconds.
     #[arg(long, default_value_t = 900)]
     session_timeout: u64,
-    /// Also run the DICOM receiver (C-ECHO, C-STORE into the prearchive) on this address.
+    /// Also run the DICOM receivers (C-ECHO, C-STORE into the prearchive): this address serves
+    /// the receivers on XNAT's default port 8104 (the default receiver XNAT:8104).
     #[arg(long, value_name = "ADDR")]
     dicom_listen: Option<SocketAddr>,
-    /// The receiver's AE title.
+    /// The AE title of the default receiver.
     #[arg(long, value_name = "AET", default_value = xnat_sim::dicom_receiver::DEFAULT_AE_TITLE)]
     dicom_aet: String,
+    /// Also listen for receivers on other ports, on the --dicom-listen host: on each receiver's
+    /// own port (exact) or on a free port (ephemeral; GET /__sim/dicom/listeners tells where).
+    #[arg(long, value_name = "MODE", requires = "dicom_listen")]
+    dicom_receiver_ports: Option<xnat_sim::dicom_receiver::PortBinding>,
     /// Serve below this context path (e.g. /xnat), as a non-ROOT Tomcat deployment does.
     #[arg(long, value_name = "PATH")]
     context_path: Option<String>,
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
         }
     }
     let (dicom_listen, dicom_aet) = (args.dicom_listen, args.dicom_aet.clone());
+    let receiver_ports = args.dicom_receiver_ports;
     let config = SimConfig {
         fixture: args.fixture,
         generate: args.generate,
@@ -96,6 +102,15 @@ fn main() -> ExitCode {
             match xnat_sim::dicom_receiver::spawn(handle.app().clone(), addr, &dicom_aet) {
                 Ok(bound) => {
                     let _ = writeln!(out, "DICOM receiver {dicom_aet} on {bound}");
+                    if let Some(binding) = receiver_ports {
+                        let app = handle.app();
+                        xnat_sim::dicom_receiver::enable_receiver_ports(app, addr.ip(), binding);
+                        for (port, at) in app.read().dicom_listeners.addresses() {
+                            if port != xnat_sim::dicom_receiver::DEFAULT_PORT {
+                                let _ = writeln!(out, "DICOM receiver port {port} on {at}");
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: DICOM receiver on {addr}: {e}");

@@ -2,8 +2,11 @@
 //! `DicomSCPInstance`): list, one by id, create, update, delete, and the object identifiers.
 //!
 //! Reads need a login, writes and `GET /{id}` need an admin (403 otherwise). An unknown id is 404,
-//! a second receiver with the same AE title and port is 400. The instances are bookkeeping only:
-//! the simulator's DICOM receiver (`--dicom-listen`) is not started or stopped by them.
+//! a second receiver with the same AE title and port is 400. The receivers drive the simulator's
+//! DICOM listeners (`crate::dicom_receiver`): an association is accepted only for the AE title of
+//! an enabled receiver on the listener's port, and each change re-syncs the per-port listeners,
+//! as XNAT's `DicomSCPManager` cycles the receiver's port. `GET /__sim/dicom/listeners` (a
+//! simulator control endpoint) tells where each receiver port listens.
 
 use std::collections::BTreeMap;
 
@@ -42,7 +45,7 @@ pub struct ScpReceiver {
 }
 
 impl ScpReceiver {
-    fn new(id: u64, ae_title: &str, port: u32, identifier: &str) -> Self {
+    pub fn new(id: u64, ae_title: &str, port: u32, identifier: &str) -> Self {
         ScpReceiver {
             id,
             ae_title: ae_title.to_string(),
@@ -71,6 +74,19 @@ pub fn router() -> Router<AppState> {
         .route("/xapi/dicomscp", get(list).post(create))
         .route("/xapi/dicomscp/identifiers", get(identifiers))
         .route("/xapi/dicomscp/{id}", get(one).put(update).delete(remove))
+        .route("/__sim/dicom/listeners", get(listeners))
+}
+
+/// `GET /__sim/dicom/listeners`: `{"8104": "127.0.0.1:40111", ...}`, receiver port → address.
+async fn listeners(State(app): State<AppState>) -> Response {
+    let map: serde_json::Map<String, Value> = app
+        .read()
+        .dicom_listeners
+        .addresses()
+        .into_iter()
+        .map(|(port, addr)| (port.to_string(), Value::from(addr.to_string())))
+        .collect();
+    json_response(StatusCode::OK, &Value::Object(map))
 }
 
 fn denied(caller: &Caller) -> Option<Response> {
@@ -196,6 +212,8 @@ async fn create(State(app): State<AppState>, caller: Caller, body: Bytes) -> Res
     }
     let out = body_of(&r);
     st.scp_receivers.insert(id, r);
+    drop(st);
+    crate::dicom_receiver::sync_ports(&app);
     json_response(StatusCode::OK, &out)
 }
 
@@ -232,6 +250,8 @@ async fn update(
     }
     let out = body_of(&r);
     st.scp_receivers.insert(id, r);
+    drop(st);
+    crate::dicom_receiver::sync_ports(&app);
     json_response(StatusCode::OK, &out)
 }
 
@@ -243,8 +263,12 @@ async fn remove(State(app): State<AppState>, caller: Caller, Path(id): Path<Stri
         Ok(i) => i,
         Err(r) => return r,
     };
-    match app.write().scp_receivers.remove(&id) {
-        Some(_) => ok_empty(),
+    let removed = app.write().scp_receivers.remove(&id);
+    match removed {
+        Some(_) => {
+            crate::dicom_receiver::sync_ports(&app);
+            ok_empty()
+        }
         None => xapi_error(StatusCode::NOT_FOUND, ""),
     }
 }

@@ -347,6 +347,8 @@ pub struct State {
     pub configs: BTreeMap<String, ConfigEntry>,
     /// DICOM SCP receivers (`/xapi/dicomscp`), by id; XNAT starts with `XNAT:8104`.
     pub scp_receivers: BTreeMap<u64, crate::routes::dicomscp::ScpReceiver>,
+    /// The DICOM listeners serving those receivers, by receiver port.
+    pub dicom_listeners: crate::dicom_receiver::Listeners,
     /// The Container Service's Docker daemon connection (`/xapi/docker/server`).
     pub docker_server: serde_json::Value,
     /// Event Service subscriptions (`/xapi/events/subscription`), by id, as XNAT serialises them.
@@ -388,6 +390,7 @@ impl State {
             site_config: crate::routes::site::default_site_config(),
             configs: BTreeMap::new(),
             scp_receivers: crate::routes::dicomscp::default_receivers(),
+            dicom_listeners: Default::default(),
             docker_server: crate::routes::docker::default_server(),
             event_subscriptions: BTreeMap::new(),
             pipelines: pipelines::PipelineEngine::default(),
