@@ -94,10 +94,10 @@ check "admin plugins"       admin plugins
 check "admin plugins show"  admin plugins show containers
 check "admin site-config get" admin site-config get
 check "admin site-config get KEY (boolean)" admin site-config get requireLogin
-expect_fail "admin site-config get KEY (string)" "the simulator answers string properties as raw text (UNCONFIRMED, xnat-sim README); the reference parses every value as JSON" \
+expect_fail "admin site-config get KEY (string)" "XNAT answers a string property as raw unquoted text (SiteConfigApi returns Object; WebConfig puts StringHttpMessageConverter before Jackson: xnat-sim README); the reference parses every value as JSON" \
   admin site-config get siteId
 check "admin site-config set" admin site-config set siteDescription hello --yes
-expect_fail "admin audit" "the simulator answers 404 for /xapi/audit, like a site without an audit API; the reference then says audit logging may not be enabled" admin audit
+expect_fail "admin audit" "stock XNAT has no /xapi/audit (only the Restlet /data/services/audit/{xsiType}/{ids}, one item's history: xnat-sim README), so the simulator answers 404; the reference then says audit logging may not be enabled" admin audit
 check "admin user list"     admin user list
 check "admin user show"     admin user show admin
 check "admin user groups"   admin user groups admin

@@ -157,11 +157,24 @@ pub async fn set_enabled(client: &XnatClient, username: &str, enabled: bool) -> 
     Ok(())
 }
 
+/// What `kill_sessions` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KilledSessions {
+    /// The server ended the user's sessions (200 with the ids it invalidated).
+    Ended,
+    /// The user had no active session, so nothing was done: XNAT's `UsersApi.invalidateUser`
+    /// answers 304 Not Modified ("Indicated user has no active sessions, so no action was taken").
+    NoneActive,
+}
+
 /// `DELETE /xapi/users/active/<u>`: end every live session of the user.
-pub async fn kill_sessions(client: &XnatClient, username: &str) -> Result<()> {
+pub async fn kill_sessions(client: &XnatClient, username: &str) -> Result<KilledSessions> {
     let path = format!("/xapi/users/active/{}", seg(username)?);
-    client.delete(&path, &[]).await?;
-    Ok(())
+    let resp = client.delete(&path, &[]).await?;
+    Ok(match resp.status().as_u16() {
+        304 => KilledSessions::NoneActive,
+        _ => KilledSessions::Ended,
+    })
 }
 
 /// `PUT` (grant) or `DELETE` (revoke) `/xapi/users/<u>/roles/<role>` (admins only).

@@ -440,6 +440,29 @@ fn user_kill_sessions_really_ends_them_and_non_admins_get_exit_6() {
     );
     let (active, _) = run(&env, &["admin", "user", "list", "--active", "-q"]);
     assert!(!active.contains("alice"), "{active}");
+    // No session left: XNAT answers 304 (no action taken), which is not an error.
+    insta::assert_snapshot!(
+        report(&env, command(&env, &["admin", "user", "kill-sessions", "alice", "--yes"])),
+        @r"
+        exit 0
+        --- stdout
+        --- stderr
+        No active sessions for: alice (nothing to terminate)
+        --- writes
+        DELETE /xapi/users/active/alice
+        "
+    );
+    assert_eq!(
+        env.sim
+            .requests()
+            .last()
+            .map(|r| (r.path.clone(), r.status)),
+        Some(("/xapi/users/active/alice".to_string(), 304))
+    );
+    let unknown = command(&env, &["admin", "user", "kill-sessions", "nobody", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(5), "{}", stderr_of(&unknown));
 }
 
 #[test]

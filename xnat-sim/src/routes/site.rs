@@ -125,17 +125,26 @@ async fn get_all(State(app): State<AppState>) -> Response {
     )
 }
 
-/// Strings come back as raw text; other values as JSON (UNCONFIRMED, see README).
+/// One preference as `SiteConfigApi.getSpecifiedSiteConfigProperty` answers it: the method
+/// returns the preference's `Object` with `produces = application/json`, and XNAT's `WebConfig`
+/// registers `StringHttpMessageConverter` before Jackson. Spring picks the first converter that
+/// can write the value's class in the selected type, and the string converter writes `String` in
+/// any type (`*/*`), so a string preference comes back as its raw text, unquoted, under
+/// `Content-Type: application/json`; other values go through Jackson as JSON.
 fn value_response(v: &Value) -> Response {
     match v {
-        Value::String(s) => text(StatusCode::OK, s.clone()),
+        Value::String(s) => raw_string(s),
         other => json_resp(StatusCode::OK, other),
     }
 }
 
+fn raw_string(s: &str) -> Response {
+    crate::envelope::with_type(StatusCode::OK, "application/json", s.to_string())
+}
+
 async fn get_one(State(app): State<AppState>, Path(key): Path<String>) -> Response {
     if key == "siteId" {
-        return text(StatusCode::OK, app.read().site_id.clone());
+        return raw_string(&app.read().site_id);
     }
     match app.read().site_config.get(&key) {
         Some(v) => value_response(v),
@@ -236,5 +245,38 @@ pub fn default_site_config() -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn parts(v: Value) -> (String, String) {
+        let r = value_response(&v);
+        let ct = r.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (ct, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_string_preference_is_its_raw_text_typed_as_json_and_others_are_json() {
+        assert_eq!(
+            parts(json!("15 minutes")).await,
+            ("application/json".into(), "15 minutes".into())
+        );
+        assert_eq!(
+            parts(json!(true)).await,
+            ("application/json".into(), "true".into())
+        );
+        assert_eq!(
+            parts(json!(["a"])).await,
+            ("application/json".into(), "[\"a\"]".into())
+        );
     }
 }

@@ -224,7 +224,8 @@ async fn active(State(app): State<AppState>, caller: Caller) -> Response {
     json(StatusCode::OK, &Value::Object(out))
 }
 
-/// `GET /xapi/users/active/{user}` (self/admin): the user's session ids.
+/// `GET /xapi/users/active/{user}` (self/admin): the user's session ids; none → 304, as
+/// `UsersApi.getUserActiveSessions` throws `NotModifiedException("No sessions found for user")`.
 async fn active_of(
     State(app): State<AppState>,
     caller: Caller,
@@ -237,11 +238,27 @@ async fn active_of(
     if !st.users.contains_key(&user) {
         return xapi_error(StatusCode::NOT_FOUND, "");
     }
-    json(StatusCode::OK, &json!(sessions_of(&st, &user)))
+    let ids = sessions_of(&st, &user);
+    if ids.is_empty() {
+        return not_modified();
+    }
+    json(StatusCode::OK, &json!(ids))
 }
 
-/// `DELETE /xapi/users/active/{user}` (self/admin): invalidate every session of the user and
-/// answer the ids that were ended.
+/// 304 with no body (HTTP forbids one), what XAPI's `NotModifiedException` becomes.
+fn not_modified() -> Response {
+    let mut r = Response::new(axum::body::Body::empty());
+    *r.status_mut() = StatusCode::NOT_MODIFIED;
+    r
+}
+
+/// `DELETE /xapi/users/active/{user}` (self/admin), XNAT's `UsersApi.invalidateUser`: invalidate
+/// every session of the user and answer the ids that were ended, less the caller's own session
+/// when users end their own. A user with no active session → 304 with no body ("Indicated user
+/// has no active sessions, so no action was taken": `NotModifiedException`). XNAT answers a user
+/// who never logged in since the last restart (no principal in Spring's session registry) with
+/// `UserNotFoundException` instead, whose XAPI status the source does not pin (UNCONFIRMED); the
+/// simulator answers 304 for both. An unknown user → 404.
 async fn kill_sessions(
     State(app): State<AppState>,
     caller: Caller,
@@ -255,8 +272,13 @@ async fn kill_sessions(
         return xapi_error(StatusCode::NOT_FOUND, "");
     }
     let ids = sessions_of(&st, &user);
+    if ids.is_empty() {
+        return not_modified();
+    }
     st.sessions.retain(|_, s| s.username != user);
-    json(StatusCode::OK, &json!(ids))
+    let own = caller.session_id.as_deref();
+    let ended: Vec<&String> = ids.iter().filter(|id| Some(id.as_str()) != own).collect();
+    json(StatusCode::OK, &json!(ended))
 }
 
 /// `PUT /xapi/users/{user}/roles/{role}` (admin): grant a site role; 200 empty.

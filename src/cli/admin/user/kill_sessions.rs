@@ -34,9 +34,14 @@ pub async fn run(a: KillSessionsArgs, ctx: &Context) -> Result<()> {
                     .dry_run(&format!("would terminate active sessions for: {username}"));
                 return Ok(());
             }
-            users::kill_sessions(ctx.client().await?, &username).await?;
-            ctx.messages()
-                .success(&format!("Terminated active sessions for: {username}"));
+            match users::kill_sessions(ctx.client().await?, &username).await? {
+                users::KilledSessions::Ended => ctx
+                    .messages()
+                    .success(&format!("Terminated active sessions for: {username}")),
+                users::KilledSessions::NoneActive => ctx.messages().info(&format!(
+                    "No active sessions for: {username} (nothing to terminate)"
+                )),
+            }
             Ok(())
         },
     )
