@@ -747,6 +747,25 @@ fn docker_pull_posts_the_image_and_dry_run_sends_nothing() {
     --- writes
     POST /xapi/docker/pull?image=busybox%3Alatest&save-commands=true
     ");
+    // The daemon now holds a pulled image (already-held tags are not duplicated).
+    let tags = |env: &TestEnv| {
+        let (json, _) = run(env, &["admin", "docker", "images", "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["tags"][0].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tags(&env), ["busybox:latest", "xnat/dcm2niix:latest"]);
+    run(&env, &["admin", "docker", "pull", "alpine", "--yes"]);
+    assert_eq!(
+        tags(&env),
+        ["busybox:latest", "xnat/dcm2niix:latest", "alpine:latest"]
+    );
+    // An empty site's daemon holds no image until one is pulled.
+    let empty = TestEnv::empty();
+    assert!(tags(&empty).is_empty());
 }
 
 #[test]

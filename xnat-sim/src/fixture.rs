@@ -21,6 +21,7 @@ use crate::state::{
 };
 
 pub fn demo(state: &mut State) {
+    state.docker_images = crate::routes::docker::demo_images();
     if !state.users.contains_key("user") {
         let u = state.add_user("user", "user", false);
         u.first_name = "Normal".into();

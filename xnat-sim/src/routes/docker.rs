@@ -1,6 +1,8 @@
-//! The Container Service plugin's Docker endpoints (`/xapi/docker/...`), read side: the images
-//! the daemon holds, the configured hubs and the daemon connection, shaped as the plugin's
-//! `DockerImage`, `DockerHub` and `DockerServer` beans serialise (kebab-case keys).
+//! The Container Service plugin's Docker endpoints (`/xapi/docker/...`): the images the daemon
+//! holds (none on an empty site, a few with `--fixture demo`, plus what `pull` fetched), the
+//! configured hubs (the plugin's default Docker Hub) and the daemon connection (the plugin's
+//! default local socket, changeable), shaped as the plugin's `DockerImage`, `DockerHub` and
+//! `DockerServer` beans serialise (kebab-case keys).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -22,16 +24,21 @@ pub fn router() -> Router<AppState> {
         .route("/xapi/docker/pull", post(pull))
 }
 
-async fn images() -> Response {
+/// The images of the demo fixture's daemon (an empty site's daemon holds none).
+pub fn demo_images() -> Vec<Value> {
+    vec![
+        json!({"image-id": "sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741",
+               "tags": ["busybox:latest"], "size": 4261550, "labels": {}}),
+        json!({"image-id": "sha256:9c1e8f1c2f4b0d6b6d1e3a1b8a7c2d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c",
+               "tags": ["xnat/dcm2niix:latest", "xnat/dcm2niix:1.0"], "size": 158000000,
+               "labels": {"org.nrg.commands": "[]"}}),
+    ]
+}
+
+async fn images(State(app): State<AppState>) -> Response {
     json(
         StatusCode::OK,
-        &json!([
-            {"image-id": "sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741",
-             "tags": ["busybox:latest"], "size": 4261550, "labels": {}},
-            {"image-id": "sha256:9c1e8f1c2f4b0d6b6d1e3a1b8a7c2d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c",
-             "tags": ["xnat/dcm2niix:latest", "xnat/dcm2niix:1.0"], "size": 158000000,
-             "labels": {"org.nrg.commands": "[]"}}
-        ]),
+        &Value::Array(app.read().docker_images.clone()),
     )
 }
 
@@ -74,13 +81,38 @@ async fn set_server(State(app): State<AppState>, caller: Caller, body: Bytes) ->
     json(StatusCode::OK, &Value::Object(m))
 }
 
-/// `POST /xapi/docker/pull?image=I[&save-commands=true|false]` (admin): 200 empty; no image → 400.
-async fn pull(caller: Caller, q: Params) -> Response {
+/// `POST /xapi/docker/pull?image=I[&save-commands=true|false]` (admin; the plugin's
+/// `DockerRestApi.pullImageFromDefaultHub` returns `void`): 200 empty, and the daemon now holds
+/// the image (`NAME` means `NAME:latest`, as Docker resolves it); no image → 400. Saving the
+/// image's commands (its `org.nrg.commands` label) is not modelled: pulled images have none.
+async fn pull(State(app): State<AppState>, caller: Caller, q: Params) -> Response {
     if !caller.admin {
         return xapi_error(StatusCode::FORBIDDEN, "");
     }
-    if q.get("image").is_none_or(|i| i.is_empty()) {
+    let Some(image) = q.get("image").filter(|i| !i.is_empty()) else {
         return xapi_error(StatusCode::BAD_REQUEST, "");
+    };
+    let tag = with_tag(image);
+    let mut st = app.write();
+    let held = st.docker_images.iter().any(|i| {
+        i["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t.as_str() == Some(tag.as_str())))
+    });
+    if !held {
+        let id = format!("sha256:{}", crate::state::md5_hex(tag.as_bytes()).repeat(2));
+        st.docker_images
+            .push(json!({"image-id": id, "tags": [tag], "size": 0, "labels": {}}));
     }
     text(StatusCode::OK, "")
+}
+
+/// `busybox` → `busybox:latest`; a tag or digest already given is kept.
+fn with_tag(image: &str) -> String {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    if name.contains(':') || name.contains('@') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    }
 }

@@ -351,6 +351,9 @@ pub struct State {
     pub dicom_listeners: crate::dicom_receiver::Listeners,
     /// The Container Service's Docker daemon connection (`/xapi/docker/server`).
     pub docker_server: serde_json::Value,
+    /// The images the Docker daemon holds (`/xapi/docker/images`), as `DockerImage` JSON; the
+    /// demo fixture has a few, `/xapi/docker/pull` adds one.
+    pub docker_images: Vec<serde_json::Value>,
     /// Event Service subscriptions (`/xapi/events/subscription`), by id, as XNAT serialises them.
     pub event_subscriptions: BTreeMap<u64, serde_json::Value>,
     /// The legacy pipeline engine's workflows and the plan of the next launches.
@@ -392,6 +395,7 @@ impl State {
             scp_receivers: crate::routes::dicomscp::default_receivers(),
             dicom_listeners: Default::default(),
             docker_server: crate::routes::docker::default_server(),
+            docker_images: Vec::new(),
             event_subscriptions: BTreeMap::new(),
             pipelines: pipelines::PipelineEngine::default(),
             cs: containers::ContainerService::default(),
