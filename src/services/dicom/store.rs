@@ -561,7 +561,38 @@ impl Assoc {
     }
 }
 
+/// A stream whose TCP socket can be told to acknowledge at once.
+trait QuickAck {
+    /// Turn delayed ACKs off until the kernel turns them back on (Linux resets the mode on its
+    /// own, so this is called before every wait for an answer).
+    fn quick_ack(&self);
+}
+
+fn quick_ack_tcp(stream: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+    #[cfg(not(target_os = "linux"))]
+    let _ = stream;
+}
+
+impl QuickAck for TcpStream {
+    fn quick_ack(&self) {
+        quick_ack_tcp(self);
+    }
+}
+
+impl QuickAck for AsyncTlsStream {
+    fn quick_ack(&self) {
+        quick_ack_tcp(self.get_ref().0);
+    }
+}
+
 /// Send a command (and its data set) and wait for the response's status.
+///
+/// Before waiting, the socket is put in quick-ACK mode: dcmtk's storescp writes each response
+/// PDU in two pieces (its 12-byte header, then the rest) with Nagle's algorithm on, so the second
+/// piece waits until the first is acknowledged; with Linux's delayed ACK that was 40 ms per file
+/// (measured with strace against storescp 3.6.7: 46 ms per file on one association before).
 async fn exchange<S>(
     assoc: &mut AsyncClientAssociation<S>,
     pc: u8,
@@ -569,7 +600,7 @@ async fn exchange<S>(
     dataset: Option<&[u8]>,
 ) -> std::result::Result<(u16, Option<String>), String>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     let pdu = Pdu::PData {
         data: vec![PDataValue {
@@ -590,6 +621,7 @@ where
     }
     let mut response = Vec::new();
     loop {
+        assoc.inner_stream().quick_ack();
         match assoc
             .receive()
             .await
