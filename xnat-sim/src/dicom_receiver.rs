@@ -99,7 +99,19 @@ pub struct Listener {
     /// Started by [`spawn`] (`--dicom-listen`): never stopped by receiver changes.
     fixed: bool,
     /// Dropping it stops the listener.
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// The listener's thread (ends once it stopped and closed its socket).
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Stop it and wait until its socket is closed.
+    fn stop(self) {
+        drop(self.stop);
+        if let Some(t) = self.thread {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The DICOM listeners of the simulator (kept in its state).
@@ -134,12 +146,13 @@ pub fn spawn_with(
     faults: ReceiverFaults,
 ) -> std::io::Result<SocketAddr> {
     ensure_receiver(&app, ae_title);
-    let (bound, stop) = start(app.clone(), addr, DEFAULT_PORT, faults)?;
+    let (bound, stop, thread) = start(app.clone(), addr, DEFAULT_PORT, faults)?;
     app.write().dicom_listeners.running.push(Listener {
         port: DEFAULT_PORT,
         addr: bound,
         fixed: true,
-        _stop: stop,
+        stop,
+        thread: Some(thread),
     });
     Ok(bound)
 }
@@ -193,9 +206,11 @@ pub fn sync_ports(app: &AppState) {
         .filter(|r| r.enabled)
         .map(|r| r.port)
         .collect();
-    st.dicom_listeners
-        .running
-        .retain(|l| l.fixed || wanted.contains(&l.port));
+    let (keep, gone): (Vec<Listener>, Vec<Listener>) =
+        std::mem::take(&mut st.dicom_listeners.running)
+            .into_iter()
+            .partition(|l| l.fixed || wanted.contains(&l.port));
+    st.dicom_listeners.running = keep;
     for port in wanted {
         if st.dicom_listeners.running.iter().any(|l| l.port == port) {
             continue;
@@ -208,29 +223,42 @@ pub fn sync_ports(app: &AppState) {
             PortBinding::Ephemeral => SocketAddr::new(host, 0),
         };
         match start(app.clone(), bind, port, ReceiverFaults::default()) {
-            Ok((addr, stop)) => {
+            Ok((addr, stop, thread)) => {
                 tracing::info!("DICOM receivers on port {port} listen on {addr}");
                 st.dicom_listeners.running.push(Listener {
                     port,
                     addr,
                     fixed: false,
-                    _stop: stop,
+                    stop,
+                    thread: Some(thread),
                 });
             }
             // XNAT logs this too and leaves the port's receivers unavailable.
             Err(e) => tracing::warn!("cannot listen for DICOM receivers on {bind}: {e}"),
         }
     }
+    // Stopped outside the lock (an association being set up may be reading the receivers), and
+    // waited for, so that the port is closed when the change that closed it has been answered.
+    drop(st);
+    for l in gone {
+        l.stop();
+    }
 }
 
 /// Bind `addr` and serve receiver port `port` on a thread of its own until the returned sender
 /// is dropped.
+type Started = (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+);
+
 fn start(
     app: AppState,
     addr: SocketAddr,
     port: u32,
     faults: ReceiverFaults,
-) -> std::io::Result<(SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+) -> std::io::Result<Started> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
@@ -239,7 +267,7 @@ fn start(
         .enable_all()
         .build()?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name(format!("xnat-sim-dicom-{port}"))
         .spawn(move || {
             rt.block_on(async move {
@@ -252,7 +280,7 @@ fn start(
                 }
             })
         })?;
-    Ok((bound, tx))
+    Ok((bound, tx, thread))
 }
 
 /// Accept associations for the receivers on `port` until the listener fails.
