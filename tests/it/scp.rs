@@ -532,3 +532,39 @@ fn a_direct_archive_receiver_archives_a_routed_study_and_prearchives_an_unrouted
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(prearchive_names(&env).contains(&"PATUN".to_string()));
 }
+
+#[test]
+fn a_whitelisting_receiver_admits_only_the_listed_callers() {
+    let Some(echoscu) = tool("echoscu") else {
+        return;
+    };
+    let env = TestEnv::empty();
+    let addr = env.sim.start_dicom_receiver("XNAT").unwrap();
+    let set = |list: &[&str]| {
+        env.sim.with_state_mut(|st| {
+            let r = st.scp_receivers.get_mut(&1).unwrap();
+            r.whitelist_enabled = true;
+            r.whitelist = list.iter().map(|s| s.to_string()).collect();
+        })
+    };
+    let echo_as = |calling: &str| {
+        Command::new(&echoscu)
+            .args(["-aet", calling, "-aec", "XNAT", "127.0.0.1"])
+            .arg(addr.port().to_string())
+            .output()
+            .unwrap()
+    };
+    set(&["SCANNER@127.0.0.1"]);
+    assert!(echo_as("SCANNER").status.success());
+    let other = echo_as("OTHER");
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("Calling AE Title Not Recognized"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    set(&["127.0.0.0/8"]);
+    assert!(echo_as("OTHER").status.success());
+    set(&["SCANNER@10.0.0.0/8"]);
+    assert!(!echo_as("SCANNER").status.success());
+}

@@ -15,6 +15,9 @@
 //!   port with an enabled receiver gets a listener of its own, on that port (`exact`) or on a free
 //!   one (`ephemeral`, for tests; [`listener_for`] and `GET /__sim/dicom/listeners` tell where),
 //!   and loses it when its last enabled receiver is disabled or deleted, as XNAT cycles the port.
+//! * A receiver with `whitelistEnabled` then admits only a calling AE title or peer address on
+//!   its whitelist (`AE`, `ADDRESS[/BITS]`, `AE@ADDRESS[/BITS]`); anyone else is rejected with
+//!   "calling AE title not recognized", as XNAT's `WhitelistAssociationHandler` does.
 //!
 //! Each stored instance becomes a Part 10 file filed as the receiver routes it (XNAT's
 //! `GradualDicomImporter`, with the receiver's flags looked up per C-STORE like
@@ -300,32 +303,77 @@ pub async fn serve(
     }
 }
 
-/// Accept a called AE title only if an enabled receiver on this port has it.
+/// Accept a called AE title only if an enabled receiver on this port has it, then (XNAT's
+/// `WhitelistAssociationHandler`, consulted after dcm4che found the AE) only a calling AE title
+/// or peer address on that receiver's whitelist when it has `whitelistEnabled`.
 struct EnabledReceivers {
     app: AppState,
     port: u32,
+    peer: Option<std::net::IpAddr>,
 }
 
 impl AccessControl for EnabledReceivers {
     fn check_access(
         &self,
         _this_ae_title: &str,
-        _calling_ae_title: &str,
+        calling_ae_title: &str,
         called_ae_title: &str,
         _user_identity: Option<&UserIdentity>,
     ) -> Result<(), AssociationRJServiceUserReason> {
         let called = called_ae_title.trim();
         let st = self.app.read();
-        let known = st
+        let Some(r) = st
             .scp_receivers
             .values()
-            .any(|r| r.enabled && r.port == self.port && r.ae_title == called);
-        if known {
-            Ok(())
-        } else {
-            Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized)
+            .find(|r| r.enabled && r.port == self.port && r.ae_title == called)
+        else {
+            return Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized);
+        };
+        if r.whitelist_enabled && !whitelisted(&r.whitelist, calling_ae_title.trim(), self.peer) {
+            return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
         }
+        Ok(())
     }
+}
+
+/// Whether a whitelist lets `calling` from `peer` in: an entry is `AE@ADDRESS`, `ADDRESS` or
+/// `AE`, where an address is an IP or a CIDR block (Spring's `IpAddressMatcher`).
+fn whitelisted(list: &[String], calling: &str, peer: Option<IpAddr>) -> bool {
+    list.iter().any(|entry| {
+        let parts: Vec<&str> = entry.split('@').collect();
+        match parts.as_slice() {
+            [ae, address] => *ae == calling && ip_matches(address, peer),
+            [one] => ip_matches(one, peer) || *one == calling,
+            _ => false,
+        }
+    })
+}
+
+fn ip_matches(pattern: &str, peer: Option<IpAddr>) -> bool {
+    let Some(peer) = peer else {
+        return false;
+    };
+    let (address, bits) = match pattern.split_once('/') {
+        Some((a, b)) => match b.parse::<u32>() {
+            Ok(n) => (a, Some(n)),
+            Err(_) => return false,
+        },
+        None => (pattern, None),
+    };
+    let Ok(address) = address.parse::<IpAddr>() else {
+        return false;
+    };
+    let (a, p, width) = match (address, peer.to_canonical()) {
+        (IpAddr::V4(a), IpAddr::V4(p)) => (u32::from(a) as u128, u32::from(p) as u128, 32),
+        (IpAddr::V6(a), IpAddr::V6(p)) => (u128::from(a), u128::from(p), 128),
+        _ => return false,
+    };
+    let bits = bits.unwrap_or(width).min(width);
+    if bits == 0 {
+        return true;
+    }
+    let shift = width - bits;
+    (a >> shift) == (p >> shift)
 }
 
 /// The receiver an association was made with.
@@ -340,10 +388,12 @@ async fn handle(
     port: u32,
     faults: &ReceiverFaults,
 ) -> Result<(), String> {
+    let peer = socket.peer_addr().ok().map(|a| a.ip());
     let opts = ServerAssociationOptions::new()
         .ae_access_control(EnabledReceivers {
             app: app.clone(),
             port,
+            peer,
         })
         .with_abstract_syntax(VERIFICATION)
         .promiscuous(true);
@@ -662,6 +712,21 @@ fn file_it(app: &AppState, route: &Route, tmp: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitelists_match_ae_titles_addresses_and_cidr_blocks() {
+        let local = Some(IpAddr::from([127, 0, 0, 1]));
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(whitelisted(&list(&["SCU"]), "SCU", local));
+        assert!(!whitelisted(&list(&["SCU"]), "OTHER", local));
+        assert!(whitelisted(&list(&["127.0.0.1"]), "ANY", local));
+        assert!(whitelisted(&list(&["127.0.0.0/8"]), "ANY", local));
+        assert!(!whitelisted(&list(&["10.0.0.0/8"]), "ANY", local));
+        assert!(whitelisted(&list(&["SCU@127.0.0.1"]), "SCU", local));
+        assert!(!whitelisted(&list(&["SCU@10.1.2.3"]), "SCU", local));
+        assert!(!whitelisted(&list(&["OTHER@127.0.0.1"]), "SCU", local));
+        assert!(!whitelisted(&[], "SCU", local));
+    }
 
     #[test]
     fn routing_values_come_from_comments() {

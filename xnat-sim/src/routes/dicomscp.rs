@@ -174,6 +174,16 @@ fn apply(r: &mut ScpReceiver, m: &serde_json::Map<String, Value>) {
             *field = v;
         }
     }
+    if let Some(list) = m.get("whitelist").and_then(Value::as_array) {
+        // XNAT keeps the distinct non-blank entries (`DicomSCPManager.saveDicomSCPInstance`).
+        let mut kept: Vec<String> = Vec::new();
+        for item in list.iter().filter_map(Value::as_str).map(str::trim) {
+            if !item.is_empty() && !kept.iter().any(|k| k == item) {
+                kept.push(item.to_string());
+            }
+        }
+        r.whitelist = kept;
+    }
     r.label = format!("{}:{}", r.ae_title, r.port);
 }
 
@@ -283,5 +293,9 @@ mod tests {
         let m = json!({"port": 11112, "enabled": false});
         apply(&mut r, m.as_object().unwrap());
         assert_eq!((r.label.as_str(), r.enabled), ("A:11112", false));
+        let m = json!({"whitelistEnabled": true, "whitelist": ["SCU", " ", "SCU", "10.0.0.0/8"]});
+        apply(&mut r, m.as_object().unwrap());
+        assert!(r.whitelist_enabled);
+        assert_eq!(r.whitelist, ["SCU", "10.0.0.0/8"]);
     }
 }
