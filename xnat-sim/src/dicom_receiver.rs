@@ -218,9 +218,13 @@ pub fn sync_ports(app: &AppState) {
         if st.dicom_listeners.running.iter().any(|l| l.port == port) {
             continue;
         }
+        // XNAT does not validate ports; one it cannot bind leaves the receivers unavailable.
         let Ok(number) = u16::try_from(port) else {
             continue;
         };
+        if number == 0 {
+            continue;
+        }
         let bind = match binding {
             PortBinding::Exact => SocketAddr::new(host, number),
             PortBinding::Ephemeral => SocketAddr::new(host, 0),

@@ -187,6 +187,36 @@ fn apply(r: &mut ScpReceiver, m: &serde_json::Map<String, Value>) {
     r.label = format!("{}:{}", r.ae_title, r.port);
 }
 
+/// XNAT's `AE_TITLE_PATTERN`: 1-16 printable ASCII characters, no backslash, no leading or
+/// trailing space.
+fn valid_ae_title(ae: &str) -> bool {
+    (1..=16).contains(&ae.len())
+        && ae.chars().all(|c| (' '..='~').contains(&c) && c != '\\')
+        && !ae.starts_with(' ')
+        && !ae.ends_with(' ')
+}
+
+/// What `DicomSCPManager.saveDicomSCPInstance` refuses before saving: an unknown object
+/// identifier (`DicomScpUnknownDOIException`) or an AE title off its pattern
+/// (`DicomScpInvalidAeTitleException`); 400 here (UNCONFIRMED: the reference saw 400/500 for a
+/// bad identifier). The port is not checked at all: XNAT accepts 0 and ports other receivers
+/// use (the reference verified it live); the simulator then listens on no port outside 1-65535.
+fn rejected(r: &ScpReceiver) -> Option<Response> {
+    if r.identifier != DEFAULT_IDENTIFIER {
+        return Some(xapi_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Unknown DICOM object identifier: {}", r.identifier),
+        ));
+    }
+    if !valid_ae_title(&r.ae_title) {
+        return Some(xapi_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid AE-title: {}", r.ae_title),
+        ));
+    }
+    None
+}
+
 fn duplicate(st: &crate::state::State, r: &ScpReceiver) -> bool {
     st.scp_receivers
         .values()
@@ -205,11 +235,8 @@ async fn create(State(app): State<AppState>, caller: Caller, body: Bytes) -> Res
     let id = st.scp_receivers.keys().max().copied().unwrap_or(0) + 1;
     let mut r = ScpReceiver::new(id, "", 0, DEFAULT_IDENTIFIER);
     apply(&mut r, &m);
-    if r.ae_title.trim().is_empty() || r.port == 0 || r.port > 65535 {
-        return xapi_error(
-            StatusCode::BAD_REQUEST,
-            "A DICOM SCP instance needs an AE title and a port",
-        );
+    if let Some(e) = rejected(&r) {
+        return e;
     }
     if duplicate(&st, &r) {
         return xapi_error(
@@ -249,6 +276,9 @@ async fn update(
         return xapi_error(StatusCode::NOT_FOUND, "");
     };
     apply(&mut r, &m);
+    if let Some(e) = rejected(&r) {
+        return e;
+    }
     if duplicate(&st, &r) {
         return xapi_error(
             StatusCode::BAD_REQUEST,
@@ -297,5 +327,19 @@ mod tests {
         apply(&mut r, m.as_object().unwrap());
         assert!(r.whitelist_enabled);
         assert_eq!(r.whitelist, ["SCU", "10.0.0.0/8"]);
+    }
+
+    #[test]
+    fn ae_titles_follow_xnats_pattern_and_ports_are_not_checked() {
+        for ok in ["XNAT", "A B", "SIXTEEN_CHARS_XX", "~!"] {
+            assert!(valid_ae_title(ok), "{ok}");
+        }
+        for bad in ["", " XNAT", "XNAT ", "A\\B", "SEVENTEEN_CHARS_X", "É"] {
+            assert!(!valid_ae_title(bad), "{bad}");
+        }
+        let r = ScpReceiver::new(2, "OK", 0, DEFAULT_IDENTIFIER);
+        assert!(rejected(&r).is_none());
+        let r = ScpReceiver::new(2, "OK", 104, "nope");
+        assert!(rejected(&r).is_some());
     }
 }
