@@ -142,6 +142,22 @@ pub fn transport_kind(err: &(dyn StdError + 'static)) -> Transport {
     }
 }
 
+/// Whether writing a small request failed because the peer had already closed the connection
+/// (`EPIPE`): a request written in one piece, such as a login, then never reached the server.
+/// (A large body may break off with the same error after the server read part of it.)
+pub fn never_received(err: &(dyn StdError + 'static)) -> bool {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        if e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 /// Retry budget and backoff shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -22,6 +22,7 @@ use reqwest::{Method, StatusCode};
 
 use crate::core::env;
 use crate::core::error::{Error, Result};
+use crate::core::retry;
 
 pub use path::{seg, seg_strict};
 pub use probe::{PingInfo, UserInfo};
@@ -162,6 +163,9 @@ fn validate_base_url(raw: &str) -> Result<String> {
     Ok(trimmed.to_string())
 }
 
+/// Logins sent again after failing to be written on a closed pooled connection.
+const MAX_UNSENT_LOGINS: u32 = 4;
+
 /// Longest session id accepted from a login answer (Tomcat's are 32 hex characters, plus a
 /// `.route` suffix behind a balancer).
 const MAX_TOKEN_LEN: usize = 256;
@@ -285,22 +289,42 @@ impl XnatClient {
 
     /// Log in with Basic auth (`POST /data/JSESSION`) and keep the returned session token.
     ///
-    /// A single attempt, never retried: repeating a failed login can lock an account.
+    /// A single attempt, never retried once the server may have seen it: repeating a failed
+    /// login can lock an account. Only a login that could not even be written (a pooled
+    /// connection the server had closed) is sent again.
     pub async fn authenticate(&self) -> Result<String> {
         let (Some(user), Some(pass)) = (&self.inner.username, &self.inner.password) else {
             return Err(Error::Auth("username and password required".into()));
         };
         let url = self.url_for("/data/JSESSION")?;
         let started = std::time::Instant::now();
-        let resp = self
-            .inner
-            .http
-            .post(url.clone())
-            .basic_auth(user, Some(pass))
-            .header(reqwest::header::CONTENT_LENGTH, "0")
-            .send()
-            .await
-            .map_err(|e| self.transport_error(&Method::POST, "/data/JSESSION", e))?;
+        let mut unsent = 0;
+        let resp = loop {
+            let sent = self
+                .inner
+                .http
+                .post(url.clone())
+                .basic_auth(user, Some(pass))
+                .header(reqwest::header::CONTENT_LENGTH, "0")
+                .send()
+                .await;
+            match sent {
+                Ok(resp) => break resp,
+                // A pooled keep-alive connection the server closed a moment ago (a server
+                // drops the connection after answering 401 to an upload whose body it did not
+                // read) refuses the login as it is written. The server never received it, so
+                // it is no failed login; the next attempt takes another connection. Several
+                // parallel requests rejected at once can leave several such connections.
+                Err(e) if unsent < MAX_UNSENT_LOGINS && retry::never_received(&e) => {
+                    unsent += 1;
+                    tracing::debug!(
+                        error = %e.without_url(),
+                        "the login could not be written on a closed connection; sending it again"
+                    );
+                }
+                Err(e) => return Err(self.transport_error(&Method::POST, "/data/JSESSION", e)),
+            }
+        };
         let status = resp.status();
         tracing::debug!(
             event = "http_request",

@@ -83,3 +83,71 @@ fn debug_hides_secrets() {
         "{text}"
     );
 }
+
+/// A server that answers one request on its first connection, then closes that connection
+/// (FIN, then RST as a server does when it drops a connection with unread input), and answers
+/// a login on the next connection.
+fn closing_then_login_server() -> (String, std::thread::JoinHandle<usize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let read_head = |s: &std::net::TcpStream| {
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut first = String::new();
+            r.read_line(&mut first).unwrap();
+            loop {
+                let mut l = String::new();
+                if r.read_line(&mut l).unwrap() == 0 || l == "\r\n" {
+                    break;
+                }
+            }
+            first
+        };
+        let (mut s, _) = listener.accept().unwrap();
+        read_head(&s);
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(s);
+        let mut connections = 1;
+        listener.set_nonblocking(false).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        connections += 1;
+        let first = read_head(&s);
+        assert!(first.starts_with("POST /data/JSESSION"), "{first}");
+        s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 32\r\n\r\nABCDEF0123456789ABCDEF0123456789",
+        )
+        .unwrap();
+        connections
+    });
+    (url, handle)
+}
+
+#[tokio::test]
+async fn a_login_on_a_pooled_connection_the_server_just_closed_is_sent_on_a_new_one() {
+    let (url, server) = closing_then_login_server();
+    let mut o = ClientOptions::new(&url);
+    o.username = Some("u".into());
+    o.password = Some("p".into());
+    let c = XnatClient::new(o).unwrap();
+    let resp = c
+        .inner
+        .http
+        .get(format!("{url}/probe"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    // Block the runtime so the pooled connection's task cannot notice the close before the
+    // login picks the connection up: the window a busy machine opens by chance.
+    std::thread::sleep(Duration::from_millis(200));
+    let token = c.authenticate().await.unwrap();
+    assert_eq!(token, "ABCDEF0123456789ABCDEF0123456789");
+    assert_eq!(server.join().unwrap(), 2);
+}
