@@ -96,6 +96,39 @@ fn export_lists_every_subject_with_set_and_free_variables_in_two_requests() {
 }
 
 #[test]
+fn export_filters_on_a_var_column_whose_name_holds_a_colon() {
+    let env = project(3);
+    // A subject variable named like the standard `group` column is exported as `var:group`.
+    env.sim.with_state_mut(|st| {
+        for (i, s) in st.subjects.values_mut().enumerate() {
+            s.fields
+                .insert("group".into(), ["ctl", "pat:1", "pat:2"][i].into());
+        }
+    });
+    let out = file(&env, "g.csv");
+    let o = env
+        .cmd()
+        .args(["vars", "export", "-P", P, "--level", "subject"])
+        .args([
+            "--columns",
+            "var:group",
+            "--filter",
+            "var:group:pat:*",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "id,label,var:group\n\
+         XNAT_S00002,GEN00001_S0002,pat:1\n\
+         XNAT_S00003,GEN00001_S0003,pat:2\n"
+    );
+}
+
+#[test]
 fn export_filters_rows_and_chooses_columns_in_json_and_tsv() {
     let env = project(4);
     let json = file(&env, "s.json");

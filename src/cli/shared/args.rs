@@ -31,7 +31,8 @@ impl ConfirmArgs {
 /// `--filter`, `--sort-by`, `--limit`, `--columns`, on every list command.
 #[derive(Debug, Clone, Args, Default)]
 pub struct ListArgs {
-    /// Keep rows whose FIELD matches the glob (case-insensitive), e.g. `label:SUB*`; repeatable
+    /// Keep rows whose FIELD matches the glob (case-insensitive), e.g. `label:SUB*`; repeatable.
+    /// A FIELD may hold ':' (`var:group:ctl*`): the longest field name that matches wins
     #[arg(long, value_name = "FIELD:GLOB")]
     pub filter: Vec<String>,
     /// Sort by FIELD, optionally `:desc`

@@ -22,7 +22,8 @@ pub struct ExportArgs {
     /// Columns to write after id and label (default: every standard field and variable)
     #[arg(long, value_name = "A,B,..")]
     pub columns: Option<String>,
-    /// Keep rows whose FIELD matches the glob (case-insensitive), e.g. `gender:female`; repeatable
+    /// Keep rows whose FIELD matches the glob (case-insensitive), e.g. `gender:female` or
+    /// `var:group:ctl*` (the longest column name that matches wins); repeatable
     #[arg(long, value_name = "FIELD:GLOB")]
     pub filter: Vec<String>,
     /// The file to write; its extension (.csv, .tsv, .json) picks the format

@@ -104,18 +104,18 @@ impl ListControls {
             let known = known_fields(listing);
             let mut compiled = Vec::new();
             for (field, glob) in &self.filters {
-                if !known.contains(field) {
+                let Some((field, glob)) = resolve_filter(&known, field, glob) else {
                     return Err(Error::usage(format!(
                         "unknown --filter field '{field}'; available fields: {}",
                         known.join(", ")
                     )));
-                }
-                compiled.push((field, fnmatch_regex(glob)));
+                };
+                compiled.push((field, fnmatch_regex(&glob)));
             }
             listing.rows.retain(|row| {
-                compiled.iter().all(|(field, re)| {
-                    re.is_match(&tsv::cell(row.get(field.as_str())).to_lowercase())
-                })
+                compiled
+                    .iter()
+                    .all(|(field, re)| re.is_match(&tsv::cell(row.get(*field)).to_lowercase()))
             });
         }
         if let Some((field, desc)) = &self.sort {
@@ -165,6 +165,24 @@ fn known_fields(listing: &Listing) -> Vec<String> {
         }
     }
     keys
+}
+
+/// The field and glob of `--filter FIELD:GLOB`, parsed as `field` and `glob` (split at the
+/// first ':'), once the listing's fields are known. A field name may hold ':' itself (a custom
+/// variable column `var:group`), so the longest known field that the whole text starts with,
+/// followed by ':', wins; the glob keeps any further ':' (`date:2024-*T10:*`).
+fn resolve_filter<'a>(known: &'a [String], field: &str, glob: &str) -> Option<(&'a str, String)> {
+    let text = format!("{field}:{glob}");
+    known
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.as_str(),
+                text.strip_prefix(k.as_str())?.strip_prefix(':')?,
+            ))
+        })
+        .max_by_key(|(k, _)| k.len())
+        .map(|(k, glob)| (k, glob.to_string()))
 }
 
 /// Translate a shell glob (`*`, `?`, `[seq]`, `[!seq]`) into an anchored, lower-cased regex, the
@@ -334,6 +352,32 @@ mod tests {
         assert_eq!(
             ids(&apply(&["label:sub*", "ID:E[14]"], None, None, None).unwrap()),
             ["E1", "E4"]
+        );
+    }
+
+    #[test]
+    fn a_filter_field_may_hold_colons_and_the_longest_known_field_wins() {
+        let mut l = listing();
+        l.rows[0].insert("var:group".into(), json!("ctl:a"));
+        l.rows[1].insert("var:group".into(), json!("pat"));
+        l.rows[2].insert("var".into(), json!("group:pat"));
+        let run = |l: &Listing, f: &str| {
+            let c = ListControls::parse(&[f.to_string()], None, None, None).unwrap();
+            let mut l = l.clone();
+            c.apply(&mut l).map(|()| ids(&l).join(","))
+        };
+        assert_eq!(run(&l, "var:group:pat").unwrap(), "E2");
+        // The glob keeps its own colons.
+        assert_eq!(run(&l, "var:group:ctl:*").unwrap(), "E1");
+        assert_eq!(run(&l, "label:sub_a").unwrap(), "E2");
+        // `var` is a field too, but the longer `var:group` is the one meant.
+        assert_eq!(run(&l, "var:group:?*").unwrap(), "E1,E2");
+        assert_eq!(run(&l, "var:gr*").unwrap(), "E3");
+        let e = run(&l, "vars:group:x").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("unknown --filter field 'vars'"),
+            "{e}"
         );
     }
 
