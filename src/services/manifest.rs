@@ -1,13 +1,17 @@
 //! Selection manifests: what `session list` / `scan list` selected, written as JSON lines (one
 //! session or scan per line, with its project and labels), and read back by `session download
-//! --manifest` so a download acts on exactly that selection.
+//! --manifest` so a download acts on exactly that selection; and the one document such a
+//! download prints for all its sessions.
 
 use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::output::{Report, Row};
 use crate::core::{Error, Result};
+use crate::services::download::Preview;
+use crate::services::transfer::{ItemStatus, Operation, TransferItem, TransferSummary};
 
 /// One line of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +120,91 @@ pub fn selections(entries: &[Entry]) -> Vec<Selection> {
         }
     }
     out
+}
+
+/// The summaries of a manifest's sessions as one document: in JSON the array of the
+/// per-session summaries (each the shape `session download -E` prints); in a table one row per
+/// item, led by its session.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct Summaries(pub Vec<TransferSummary>);
+
+impl Summaries {
+    /// Record a session that failed before anything was transferred (it could not be resolved
+    /// or listed), so the document names it too.
+    pub fn push_failed(&mut self, s: &Selection, error: &Error, elapsed: std::time::Duration) {
+        let item = TransferItem::failed(s.session_id.clone(), error.to_string());
+        let mut summary = TransferSummary::new(Operation::Download, vec![item], elapsed);
+        summary.session_id = Some(s.session_id.clone());
+        summary.project = Some(s.project.clone());
+        self.0.push(summary);
+    }
+}
+
+/// One line of the table and TSV forms of [`Summaries`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionItemRow {
+    /// The session's accession ID.
+    pub session: String,
+    /// The item.
+    pub id: String,
+    /// What happened to it.
+    pub status: ItemStatus,
+    /// Files in place.
+    pub files: Option<usize>,
+    /// Files moved by this run.
+    pub transferred: Option<usize>,
+    /// Bytes.
+    pub bytes: Option<u64>,
+    /// Why it failed.
+    pub error: String,
+}
+
+impl Row for SessionItemRow {
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("session", "Session"),
+        ("id", "Item"),
+        ("status", "Status"),
+        ("files", "Files"),
+        ("transferred", "Transferred"),
+        ("bytes", "Bytes"),
+        ("error", "Error"),
+    ];
+    const ID: &'static str = "id";
+}
+
+impl Report for Summaries {
+    type Row = SessionItemRow;
+    fn rows(&self) -> Vec<SessionItemRow> {
+        self.0
+            .iter()
+            .flat_map(|s| {
+                s.items.iter().map(|i| SessionItemRow {
+                    session: s.session_id.clone().unwrap_or_default(),
+                    id: i.id.clone(),
+                    status: i.status,
+                    files: i.files,
+                    transferred: i.transferred,
+                    bytes: i.bytes,
+                    error: i.error.clone().unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The `--dry-run` plans of a manifest's sessions as one document: in JSON the array of the
+/// per-session previews (each the shape `session download -E --dry-run` prints); in a table
+/// every planned file, session after session.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct Previews(pub Vec<Preview>);
+
+impl Report for Previews {
+    type Row = crate::services::download::PreviewFile;
+    fn rows(&self) -> Vec<Self::Row> {
+        self.0.iter().flat_map(|p| p.rows()).collect()
+    }
 }
 
 #[cfg(test)]

@@ -123,6 +123,61 @@ fn json_keys_and_types_of_transfers() {
 }
 
 #[test]
+fn a_manifest_download_prints_one_array_of_the_single_session_documents() {
+    let env = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.jsonl");
+    std::fs::write(
+        &m,
+        "{\"project\":\"DEMO_MR\",\"session_id\":\"XNAT_E00001\"}\n\
+         {\"project\":\"DEMO_MR\",\"session_id\":\"XNAT_E00002\"}\n",
+    )
+    .unwrap();
+    let m = m.display().to_string();
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    for dry in [&[][..], &["--dry-run"]] {
+        let (a, b) = (
+            out(&format!("a{}", dry.len())),
+            out(&format!("b{}", dry.len())),
+        );
+        let one = json_shape(
+            env,
+            &[
+                &["session", "download", "-E", "XNAT_E00001", "--out", &a],
+                dry,
+            ]
+            .concat(),
+        );
+        let all = env
+            .cmd()
+            .args([
+                "session",
+                "download",
+                "--manifest",
+                &m,
+                "--out",
+                &b,
+                "-o",
+                "json",
+            ])
+            .args(dry)
+            .output()
+            .unwrap();
+        assert!(all.status.success(), "{}", stderr_of(&all));
+        let v: Value = serde_json::from_slice(&all.stdout)
+            .unwrap_or_else(|e| panic!("{dry:?}: stdout is not one JSON document ({e})"));
+        let ids: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["session_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["XNAT_E00001", "XNAT_E00002"], "{dry:?}");
+        assert_eq!(shape(&v), Value::Array(vec![one]), "{dry:?}");
+    }
+}
+
+#[test]
 fn json_keys_and_types_of_project_transfer() {
     let env = TestEnv::empty();
     env.sim.with_state_mut(|st| {

@@ -134,3 +134,58 @@ fn a_malformed_manifest_names_its_line_and_downloads_nothing() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_manifest_session_that_fails_is_a_failed_entry_of_the_one_document() {
+    let env = TestEnv::demo();
+    let m = env.home.path().join("sel.jsonl");
+    std::fs::write(
+        &m,
+        "{\"project\":\"DEMO_MR\",\"session_id\":\"XNAT_E00001\"}\n\
+         {\"project\":\"DEMO_MR\",\"session_id\":\"XNAT_E09999\"}\n",
+    )
+    .unwrap();
+    let out = env.home.path().join("data");
+    let o = env
+        .cmd()
+        .args(["session", "download", "-o", "json", "--out"])
+        .arg(&out)
+        .arg("--manifest")
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr_of(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs = v.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{v}");
+    assert_eq!(runs[0]["session_id"], "XNAT_E00001");
+    assert_eq!(runs[0]["status"], "success");
+    assert_eq!(runs[1]["session_id"], "XNAT_E09999");
+    assert_eq!(runs[1]["project"], "DEMO_MR");
+    assert_eq!(runs[1]["status"], "failed");
+    assert_eq!(runs[1]["items"][0]["id"], "XNAT_E09999");
+    assert!(stderr_of(&o).contains("XNAT_E09999: "), "{}", stderr_of(&o));
+    // The table names each item's session.
+    let o = env
+        .cmd()
+        .args(["session", "download", "-o", "tsv", "--out"])
+        .arg(&out)
+        .arg("--manifest")
+        .arg(&m)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0], "session\tid\tstatus\tfiles\ttransferred\tbytes\terror",
+        "{text}"
+    );
+    assert!(lines[1].starts_with("XNAT_E00001\t"), "{text}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("XNAT_E09999\tXNAT_E09999\tfailed\t"),
+        "{text}"
+    );
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::shared::download::{
-    run as download, ExtractArgs, ResourceFilterArgs, Target, TransferArgs,
+    run as download, transfer, ExtractArgs, Ran, ResourceFilterArgs, Target, TransferArgs,
 };
 use crate::cli::shared::ProjectArg;
 use crate::cli::Context;
@@ -73,7 +73,8 @@ pub async fn run(args: DownloadArgs, ctx: &Context) -> Result<()> {
 }
 
 /// Each session of the manifest in turn (its listed scans only, on a scan manifest); a failed
-/// session does not stop the others, Ctrl-C does. Exit 1 when any session failed.
+/// session does not stop the others, Ctrl-C does. The sessions' summaries (or dry-run plans)
+/// print as one document at the end, also after Ctrl-C. Exit 1 when any session failed.
 async fn from_manifest(
     ctx: &Context,
     path: &std::path::Path,
@@ -83,7 +84,11 @@ async fn from_manifest(
     let selections = manifest::selections(&manifest::read(path)?);
     let total = selections.len();
     let mut failed = 0;
+    let mut cancelled = false;
+    let mut summaries = manifest::Summaries::default();
+    let mut previews = manifest::Previews::default();
     for s in &selections {
+        let started = std::time::Instant::now();
         let req = PlanRequest {
             scans: match &s.scans {
                 Some(ids) => ScanSelection::Only(ids.clone()),
@@ -98,14 +103,48 @@ async fn from_manifest(
             subject: None,
             experiment: &s.session_id,
         };
-        match download(ctx, target, req, &args.transfer).await {
+        let outcome = match transfer(ctx, target, req, &args.transfer).await {
+            Ok(Ran::Preview(p)) => {
+                previews.0.push(p);
+                Ok(())
+            }
+            Ok(Ran::Done {
+                summary,
+                closing,
+                outcome,
+            }) => {
+                summaries.0.push(summary);
+                if let Some(line) = closing {
+                    ctx.messages().success(&line);
+                }
+                outcome
+            }
+            Err(e) => {
+                if !matches!(e, Error::Cancelled) {
+                    summaries.push_failed(s, &e, started.elapsed());
+                }
+                Err(e)
+            }
+        };
+        match outcome {
             Ok(()) => {}
-            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            Err(Error::Cancelled) => {
+                cancelled = true;
+                break;
+            }
             Err(e) => {
                 failed += 1;
                 ctx.messages().warn(&format!("{}: {e}", s.session_id));
             }
         }
+    }
+    if args.transfer.dry_run {
+        ctx.out().report(&previews)?;
+    } else {
+        ctx.out().report(&summaries)?;
+    }
+    if cancelled {
+        return Err(Error::Cancelled);
     }
     if failed > 0 {
         return Err(Error::Batch { failed, total });

@@ -16,6 +16,7 @@ use crate::services::download::{
     self, build_plan, execute, resolve_session, resolve_session_of_subject, ExecOptions,
     PlanRequest, Preview, ResourceFilter, ScanSelection, SessionLock,
 };
+use crate::services::transfer::TransferSummary;
 use crate::services::verify::verify_tree;
 
 /// Options shared by the three download commands.
@@ -121,13 +122,53 @@ pub async fn resolve_target(ctx: &Context, t: Target<'_>) -> Result<download::Se
     }
 }
 
+/// What one session's run produced, before anything of it goes to stdout, so that a
+/// manifest's sessions print as one document.
+pub enum Ran {
+    /// `--dry-run`: the plan.
+    Preview(Preview),
+    /// The transfer ran: its summary, the closing line for stderr and the exit outcome.
+    Done {
+        /// The summary document.
+        summary: TransferSummary,
+        /// "Downloaded ..." (none when nothing finished).
+        closing: Option<String>,
+        /// The run's error, if it failed, was cancelled or did not verify.
+        outcome: Result<()>,
+    },
+}
+
 /// Plan, then (unless `--dry-run`) download, verify and print the summary.
 pub async fn run(
     ctx: &Context,
     target: Target<'_>,
-    mut req: PlanRequest,
+    req: PlanRequest,
     t: &TransferArgs,
 ) -> Result<()> {
+    match transfer(ctx, target, req, t).await? {
+        Ran::Preview(preview) => ctx.out().report(&preview),
+        Ran::Done {
+            summary,
+            closing,
+            outcome,
+        } => {
+            ctx.out().report(&summary)?;
+            if let Some(line) = closing {
+                ctx.messages().success(&line);
+            }
+            outcome
+        }
+    }
+}
+
+/// Plan, then (unless `--dry-run`) download and verify; stderr gets the run's messages, the
+/// caller prints the document.
+pub async fn transfer(
+    ctx: &Context,
+    target: Target<'_>,
+    mut req: PlanRequest,
+    t: &TransferArgs,
+) -> Result<Ran> {
     let started = Instant::now();
     let workers = t.workers.resolve(ctx);
     req.workers = workers;
@@ -141,7 +182,7 @@ pub async fn run(
             ctx.messages()
                 .warn(&format!("{id}: cannot list files: {e}"));
         }
-        return ctx.out().report(&preview);
+        return Ok(Ran::Preview(preview));
     }
     if matches!(req.scans, ScanSelection::None) && plan.files.is_empty() && plan.items.is_empty() {
         let label = req.filter.include.first().cloned().unwrap_or_default();
@@ -193,9 +234,11 @@ pub async fn run(
         let n = v.matched + v.unverifiable.len();
         ctx.messages().success(&format!("Verified {n} files"));
     }
-    ctx.out().report(&summary)?;
-    if let Some(line) = download::closing_line(&plan, &report, &summary) {
-        ctx.messages().success(&line);
-    }
-    download::outcome(&summary, report.cancelled, report.auth_failed.as_deref())
+    let closing = download::closing_line(&plan, &report, &summary);
+    let outcome = download::outcome(&summary, report.cancelled, report.auth_failed.as_deref());
+    Ok(Ran::Done {
+        summary,
+        closing,
+        outcome,
+    })
 }
