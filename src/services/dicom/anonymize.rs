@@ -204,16 +204,32 @@ pub fn plan(input: &Path, output: &Path, recursive: bool) -> Result<Vec<(PathBuf
             .collect()
     };
     for (src, dest) in &pairs {
-        if let (Ok(a), Ok(b)) = (src.canonicalize(), dest.canonicalize()) {
-            if a == b {
-                return Err(Error::Usage(format!(
-                    "output {} would overwrite its input; choose another output",
-                    dest.display()
-                )));
-            }
+        if same_file(src, dest) {
+            return Err(Error::Usage(format!(
+                "output {} would overwrite its input; choose another output",
+                dest.display()
+            )));
         }
     }
     Ok(pairs)
+}
+
+/// Whether `dest` exists and is `src` (the same inode, or the same canonical path elsewhere).
+fn same_file(src: &Path, dest: &Path) -> bool {
+    let Ok(d) = std::fs::metadata(dest) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = &d;
+        std::fs::metadata(src).is_ok_and(|s| (s.dev(), s.ino()) == (d.dev(), d.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = d;
+        matches!((src.canonicalize(), dest.canonicalize()), (Ok(a), Ok(b)) if a == b)
+    }
 }
 
 /// Anonymize `input` into `output`. `cancel` is polled between files; a cancelled run stops
@@ -261,7 +277,9 @@ fn anonymize_file(
         status: status.into(),
         error,
     };
-    let mut obj = match read::open_full(src) {
+    // The pixel data is neither parsed nor changed: it stays in the source file and is copied
+    // into the output as bytes after the rewritten attributes.
+    let (mut obj, tail) = match read::open_for_rewrite(src) {
         Ok(o) => o,
         Err(ReadError::NotDicom) => return row("skipped", Some(ReadError::NotDicom.message())),
         Err(e) => return row("failed", Some(e.message())),
@@ -280,7 +298,11 @@ fn anonymize_file(
     if opts.dry_run {
         return row("would_anonymize", None);
     }
-    match write::write_object_atomic(&obj, dest, None) {
+    let written = match &tail {
+        Some(t) => write::write_object_with_tail_atomic(&obj, t, dest, None),
+        None => write::write_object_atomic(&obj, dest, None),
+    };
+    match written {
         Ok(()) => row("anonymized", None),
         Err(e) => row("failed", Some(e)),
     }
@@ -562,6 +584,91 @@ mod tests {
         assert_eq!(UidMap::load(&path).unwrap().replace("1.2.3"), new);
         std::fs::write(&path, "[1]").unwrap();
         assert!(UidMap::load(&path).is_err());
+    }
+
+    /// The pixel data is copied as bytes (not decoded and re-encoded) in every uncompressed
+    /// transfer syntax; a private element after it still goes (the whole-file path).
+    #[test]
+    fn pixel_data_is_copied_unchanged_and_elements_after_it_are_still_scrubbed() {
+        use dicom_dictionary_std::uids;
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        std::fs::create_dir_all(&input).unwrap();
+        let cases = [
+            ("explicit.dcm", uids::EXPLICIT_VR_LITTLE_ENDIAN, None),
+            ("implicit.dcm", uids::IMPLICIT_VR_LITTLE_ENDIAN, None),
+            ("big.dcm", "1.2.840.10008.1.2.2", None),
+            (
+                "after.dcm",
+                uids::EXPLICIT_VR_LITTLE_ENDIAN,
+                Some("trailing-secret".to_string()),
+            ),
+        ];
+        for (name, ts, after) in &cases {
+            let sample = Sample {
+                transfer_syntax: ts,
+                after_pixels: after.clone(),
+                ..Sample::default()
+            };
+            write_sample(&input.join(name), &sample);
+            // Only the file with an element after its pixel data is read whole.
+            let (_, tail) = read::open_for_rewrite(&input.join(name)).unwrap();
+            assert_eq!(tail.is_none(), after.is_some(), "{name}");
+        }
+        let out = dir.path().join("out");
+        let opts = AnonymizeOptions::default();
+        let r = anonymize(&input, &out, &opts, &UidMap::new(), &|| false).unwrap();
+        assert_eq!((r.processed, r.failed), (4, 0), "{r:?}");
+        for (name, ts, _) in &cases {
+            let a = read::open_full(&input.join(name)).unwrap();
+            let b = read::open_full(&out.join(name)).unwrap();
+            assert_eq!(b.meta().transfer_syntax(), *ts);
+            let pixels = |o: &dicom_object::DefaultDicomObject| {
+                o.element(tags::PIXEL_DATA)
+                    .unwrap()
+                    .to_bytes()
+                    .unwrap()
+                    .to_vec()
+            };
+            assert_eq!(pixels(&a), pixels(&b), "{name}");
+            assert_eq!(
+                read::string_of(&b, tags::PATIENT_NAME).as_deref(),
+                Some(PLACEHOLDER)
+            );
+            let text = all_text(&out.join(name));
+            assert!(
+                !text.contains("Smith") && !text.contains("secret"),
+                "{name}: {text}"
+            );
+        }
+    }
+
+    /// A file cut inside its pixel data fails and leaves no output behind.
+    #[test]
+    fn a_truncated_file_fails_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        std::fs::create_dir_all(&input).unwrap();
+        let p = input.join("cut.dcm");
+        write_sample(&p, &Sample::default());
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 3]).unwrap();
+        let out = dir.path().join("out");
+        let r = anonymize(
+            &input,
+            &out,
+            &AnonymizeOptions::default(),
+            &UidMap::new(),
+            &|| false,
+        )
+        .unwrap();
+        assert_eq!((r.processed, r.failed), (0, 1), "{r:?}");
+        assert!(
+            r.files[0].error.as_deref().unwrap().contains("claims"),
+            "{r:?}"
+        );
+        let left = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0);
     }
 
     #[test]

@@ -152,30 +152,43 @@ impl Cursor<'_> {
                     tag.0, tag.1
                 ));
             }
-            let is_sq = vr == Some(VR::SQ);
-            if len == UNDEFINED {
-                if tag == (0x7FE0, 0x0010) {
-                    self.fragments(limit)?;
-                } else if is_sq || (!self.explicit && vr.is_none()) {
-                    self.sequence(None, limit, depth + 1)?;
-                } else {
-                    return Err(format!(
-                        "element ({:04X},{:04X}) has an undefined length that this reader does not support",
-                        tag.0, tag.1
-                    ));
-                }
-            } else if is_sq {
-                let end = self.pos.saturating_add(len as usize);
-                self.skip(tag, len, limit)?;
-                self.pos -= len as usize;
-                self.sequence(Some(end), limit, depth + 1)?;
-                self.pos = end;
-            } else {
-                self.skip(tag, len, limit)?;
-            }
+            self.value(tag, vr, len, limit, depth)?;
         }
         if until_item_end {
             return Err("file ends inside a sequence item".into());
+        }
+        Ok(())
+    }
+
+    /// Skip (and check) the value of an element whose header was just read.
+    fn value(
+        &mut self,
+        tag: (u16, u16),
+        vr: Option<VR>,
+        len: u32,
+        limit: usize,
+        depth: usize,
+    ) -> Result<(), String> {
+        let is_sq = vr == Some(VR::SQ);
+        if len == UNDEFINED {
+            if tag == (0x7FE0, 0x0010) {
+                self.fragments(limit)?;
+            } else if is_sq || (!self.explicit && vr.is_none()) {
+                self.sequence(None, limit, depth + 1)?;
+            } else {
+                return Err(format!(
+                    "element ({:04X},{:04X}) has an undefined length that this reader does not support",
+                    tag.0, tag.1
+                ));
+            }
+        } else if is_sq {
+            let end = self.pos.saturating_add(len as usize);
+            self.skip(tag, len, limit)?;
+            self.pos -= len as usize;
+            self.sequence(Some(end), limit, depth + 1)?;
+            self.pos = end;
+        } else {
+            self.skip(tag, len, limit)?;
         }
         Ok(())
     }
@@ -239,6 +252,36 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Layout, String> {
     }
     c.dataset(bytes.len(), false, 0)?;
     Ok(layout)
+}
+
+/// Where the top-level PixelData element starts when the file can be split there: its length is
+/// defined and it is the file's last element. Everything before it can then be parsed and
+/// rewritten alone, and the rest copied as bytes. `head` is the start of the file, `file_len`
+/// its size. `None` when that does not apply: no pixel data in `head`, encapsulated pixel data,
+/// elements after it, a deflated data set, or a structure error (which the full check names).
+/// The elements before the pixel data are bounds-checked as [`check`] does.
+pub(crate) fn pixel_data_split(head: &[u8], file_len: u64) -> Option<usize> {
+    let (layout, mut c) = meta_cursor(head).ok()?;
+    match layout.transfer_syntax.as_str() {
+        "1.2.840.10008.1.2" => c.explicit = false,
+        "1.2.840.10008.1.2.2" => c.big = true,
+        "1.2.840.10008.1.2.1.99" => return None,
+        _ => {}
+    }
+    let limit = head.len();
+    while c.pos < limit {
+        let start = c.pos;
+        let (tag, vr, len) = c.header().ok()?;
+        if tag == (0x7FE0, 0x0010) {
+            return (len != UNDEFINED && c.pos as u64 + u64::from(len) == file_len)
+                .then_some(start);
+        }
+        if tag.0 == 0xFFFE {
+            return None;
+        }
+        c.value(tag, vr, len, limit, 0).ok()?;
+    }
+    None
 }
 
 /// The meta group only (`bytes` may be just the head of the file).
@@ -311,5 +354,27 @@ mod tests {
         let err = check(&bytes).unwrap_err();
         assert!(err.contains("claims 65535 bytes"), "{err}");
         assert!(check(&bytes[..l.dataset_start + 3]).is_err());
+    }
+
+    #[test]
+    fn the_pixel_data_split_is_found_only_when_it_ends_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.dcm");
+        write_sample(&p, &Sample::default());
+        let bytes = std::fs::read(&p).unwrap();
+        let len = bytes.len() as u64;
+        let at = pixel_data_split(&bytes, len).unwrap();
+        assert_eq!(&bytes[at..at + 4], &[0xE0, 0x7F, 0x10, 0x00]);
+        // A head that stops before the pixel data, a file longer or shorter than the element.
+        assert_eq!(pixel_data_split(&bytes[..at], len), None);
+        assert_eq!(pixel_data_split(&bytes, len + 2), None);
+        assert_eq!(pixel_data_split(&bytes, len - 2), None);
+        let after = Sample {
+            after_pixels: Some("x".into()),
+            ..Sample::default()
+        };
+        write_sample(&p, &after);
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(pixel_data_split(&bytes, bytes.len() as u64), None);
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, Tag, VR};
-use dicom_dictionary_std::StandardDataDictionary;
+use dicom_dictionary_std::{tags, StandardDataDictionary};
 use serde::Serialize;
 
 use super::read::{self, element_text, ReadError};
@@ -337,7 +337,14 @@ fn modify_file(path: &Path, changes: &[Assignment], opts: &ModifyOptions) -> Mod
         changes: vec![],
         error: Some(error),
     };
-    let mut obj = match read::open_full(path) {
+    // Unless a change is to the pixel data or after it, the pixel data is not parsed: it is
+    // copied into the new file as bytes.
+    let opened = if changes.iter().all(|a| a.tag < tags::PIXEL_DATA) {
+        read::open_for_rewrite(path)
+    } else {
+        read::open_full(path).map(|o| (o, None))
+    };
+    let (mut obj, tail) = match opened {
         Ok(o) => o,
         Err(ReadError::NotDicom) => return fail("skipped", ReadError::NotDicom.message()),
         Err(e) => return fail("failed", e.message()),
@@ -371,7 +378,11 @@ fn modify_file(path: &Path, changes: &[Assignment], opts: &ModifyOptions) -> Mod
             return fail("failed", e);
         }
     }
-    match write::write_object_atomic(&obj, path, Some(path)) {
+    let written = match &tail {
+        Some(t) => write::write_object_with_tail_atomic(&obj, t, path, Some(path)),
+        None => write::write_object_atomic(&obj, path, Some(path)),
+    };
+    match written {
         Ok(()) => ModifiedFile {
             file,
             status: "modified".into(),
@@ -420,6 +431,9 @@ mod tests {
         assert_eq!((r.modified, r.skipped, r.failed), (1, 1, 0));
         assert_eq!(r.files[0].changes[0].old.as_deref(), Some("PAT001"));
         assert_eq!(std::fs::read(dir.path().join("a.dcm.bak")).unwrap(), before);
+        // The pixel data element (last, 12 + 8 bytes) was copied as it was.
+        let after = std::fs::read(&p).unwrap();
+        assert_eq!(after[after.len() - 20..], before[before.len() - 20..]);
         let obj = read::open_full(&p).unwrap();
         assert_eq!(
             read::string_of(&obj, dicom_dictionary_std::tags::PATIENT_ID).as_deref(),

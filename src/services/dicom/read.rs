@@ -48,14 +48,65 @@ pub(crate) fn load(path: &Path) -> Result<(Vec<u8>, super::layout::Layout), Read
 
 fn open_with(path: &Path, opts: OpenFileOptions) -> Result<DefaultDicomObject, ReadError> {
     let (bytes, _) = load(path)?;
+    parse(&bytes, opts)
+}
+
+/// Parse checked bytes of a Part 10 file (with or without its preamble).
+fn parse(bytes: &[u8], opts: OpenFileOptions) -> Result<DefaultDicomObject, ReadError> {
     let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         &bytes[128..]
     } else {
-        &bytes[..]
+        bytes
     };
     opts.read_preamble(dicom_object::file::ReadPreamble::Never)
         .from_reader(body)
         .map_err(|e| ReadError::Broken(one_line(&e)))
+}
+
+/// Bytes read to find where a file's pixel data starts.
+const REWRITE_HEAD: u64 = 64 * 1024;
+
+/// The part of a file after its header, left on disk to be copied as bytes.
+#[derive(Debug)]
+pub(crate) struct Tail {
+    /// The open source file.
+    pub file: std::fs::File,
+    /// Offset of the first byte (the PixelData element's header).
+    pub from: u64,
+    /// Bytes up to the end of the file.
+    pub len: u64,
+}
+
+/// A file about to be rewritten with changes to its attributes. When its pixel data has a
+/// defined length and is its last element (the common case), only the first 64 KiB are read,
+/// what precedes the pixel data is checked and parsed, and the pixel data comes back as a
+/// [`Tail`] to be copied unchanged; otherwise the whole file is read, checked and parsed.
+pub(crate) fn open_for_rewrite(
+    path: &Path,
+) -> Result<(DefaultDicomObject, Option<Tail>), ReadError> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| ReadError::Broken(format!("cannot read: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let file_len = file.metadata().map_err(cannot)?.len();
+    let mut head = Vec::with_capacity(REWRITE_HEAD.min(file_len) as usize);
+    (&file)
+        .take(REWRITE_HEAD)
+        .read_to_end(&mut head)
+        .map_err(cannot)?;
+    if !looks_like_dicom(&head) {
+        return Err(ReadError::NotDicom);
+    }
+    if let Some(split) = super::layout::pixel_data_split(&head, file_len) {
+        let obj = parse(&head[..split], OpenFileOptions::new())?;
+        let from = split as u64;
+        let tail = Tail {
+            file,
+            from,
+            len: file_len - from,
+        };
+        return Ok((obj, Some(tail)));
+    }
+    open_full(path).map(|obj| (obj, None))
 }
 
 /// The header of a file: everything before the pixel data.

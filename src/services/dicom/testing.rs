@@ -15,6 +15,10 @@ pub(crate) struct Sample {
     pub modality: Option<String>,
     pub study_uid: String,
     pub sop_uid: String,
+    /// Transfer syntax UID of the data set.
+    pub transfer_syntax: &'static str,
+    /// A private element written after the pixel data (as some scanners do).
+    pub after_pixels: Option<String>,
 }
 
 impl Default for Sample {
@@ -24,6 +28,8 @@ impl Default for Sample {
             modality: Some("MR".into()),
             study_uid: "1.2.3.4.5".into(),
             sop_uid: "1.2.3.4.5.6.7".into(),
+            transfer_syntax: uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            after_pixels: None,
         }
     }
 }
@@ -93,10 +99,14 @@ pub(crate) fn write_sample(path: &Path, sample: &Sample) {
         VR::OW,
         PrimitiveValue::U16(vec![1, 2, 3, 4].into()),
     ));
+    if let Some(v) = &sample.after_pixels {
+        obj.put(s(Tag(0x7FE1, 0x0010), VR::LO, "ACME"));
+        obj.put(s(Tag(0x7FE1, 0x1001), VR::LO, v));
+    }
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(uids::MR_IMAGE_STORAGE)
         .media_storage_sop_instance_uid(sample.sop_uid.as_str())
-        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .transfer_syntax(sample.transfer_syntax)
         .implementation_class_uid("1.2.3.999")
         .build()
         .unwrap();

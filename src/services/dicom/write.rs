@@ -2,16 +2,39 @@
 //! directory (same file system, so the rename is atomic), then a rename over the target.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use dicom_object::DefaultDicomObject;
+
+use super::read::Tail;
 
 /// Write `obj` to `target` through a temporary name; `mode_from` gives the permissions to keep
 /// (the file being replaced). On any failure the temporary file is removed and `target` is
 /// untouched.
 pub(crate) fn write_object_atomic(
     obj: &DefaultDicomObject,
+    target: &Path,
+    mode_from: Option<&Path>,
+) -> Result<(), String> {
+    write_atomic(obj, None, target, mode_from)
+}
+
+/// Write `obj` (parsed from the part of a file before its pixel data) followed by the bytes of
+/// `tail` copied unchanged (in the kernel: `copy_file_range` on Linux), through a temporary
+/// name as [`write_object_atomic`] does. `obj` must keep the source's transfer syntax.
+pub(crate) fn write_object_with_tail_atomic(
+    obj: &DefaultDicomObject,
+    tail: &Tail,
+    target: &Path,
+    mode_from: Option<&Path>,
+) -> Result<(), String> {
+    write_atomic(obj, Some(tail), target, mode_from)
+}
+
+fn write_atomic(
+    obj: &DefaultDicomObject,
+    tail: Option<&Tail>,
     target: &Path,
     mode_from: Option<&Path>,
 ) -> Result<(), String> {
@@ -36,6 +59,18 @@ pub(crate) fn write_object_atomic(
         })?;
         w.flush()
             .map_err(|e| format!("writing {}: {e}", target.display()))?;
+    }
+    if let Some(t) = tail {
+        let failed = |e: std::io::Error| format!("writing {}: {e}", target.display());
+        let mut from = &t.file;
+        from.seek(SeekFrom::Start(t.from)).map_err(failed)?;
+        let copied = std::io::copy(&mut from.take(t.len), &mut tmp.as_file()).map_err(failed)?;
+        if copied != t.len {
+            return Err(format!(
+                "writing {}: the source shrank while it was copied",
+                target.display()
+            ));
+        }
     }
     if let Some(src) = mode_from {
         if let Ok(meta) = std::fs::metadata(src) {
