@@ -6,10 +6,11 @@
 #   dicom validate -r     10,000 small files (target >= 10x)
 # Needs storescp (dcmtk) and the reference in a venv:
 #   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install xnatctl==0.6.0
-#   XNATCTL_PY=/tmp/venv/bin/xnatctl scripts/bench-dicom.sh   # RUNS=3 FILES=1000 SMALL=10000 SKIP_BUILD=1
+#   XNATCTL_PY=/tmp/venv/bin/xnatctl scripts/bench-dicom.sh   # RUNS=5 FILES=1000 SMALL=10000 SKIP_BUILD=1
+# Runs of the two tools alternate; each line gives medians, peak RSS and the load average.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 files=${FILES:-1000}
 small=${SMALL:-10000}
 workers=${WORKERS:-4}
@@ -73,7 +74,7 @@ PY
 }
 gen "$work/big" "$files" 512
 gen "$work/small" "$small" 8
-echo "data: $files files x 512 KiB, $small small files; runs=$runs (medians)"
+echo "data: $files files x 512 KiB, $small small files; runs=$runs (medians, interleaved); $(nproc) cores"
 
 # The reference's upload-dicom runs its REST login preamble: give it a simulator to log into.
 export HOME="$work/home" XNAT_URL="http://127.0.0.1:$sim_port" XNAT_USER=admin XNAT_PASS=admin
@@ -86,24 +87,53 @@ storescp --fork -aet STORESCP -od "$work/scp" "$scp_port" >"$work/scp.log" 2>&1 
 pids+=($!)
 sleep 1
 
-bench() { python3 scripts/benchlib.py "$runs" -- "$@"; }
-row() { # NAME RUST_JSON PY_JSON
-  python3 - "$1" "$2" "$3" <<'PY'
-import json, sys
-name, r, p = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-print(f"{name:<22} xnatctl {r['median_s']:7.2f}s {r['peak_rss_kib']/1024:6.1f} MiB | "
-      f"python {p['median_s']:7.2f}s {p['peak_rss_kib']/1024:6.1f} MiB | "
-      f"speed-up {p['median_s']/r['median_s']:5.1f}x")
+# One run of a command: {"median_s": wall, "peak_rss_kib": rss} (GNU time through benchlib).
+once() { python3 scripts/benchlib.py 1 -- "$@"; }
+# pair NAME CLEANUP -- RUST_CMD... -- PY_CMD...: the two commands alternate (xnatctl, python,
+# xnatctl, ...) so that a noisy neighbour hits both alike; CLEANUP runs after every run, untimed.
+pair() {
+  local name=$1 cleanup=$2; shift 3
+  local a=() b=()
+  while [ "$1" != -- ]; do a+=("$1"); shift; done
+  shift; b=("$@")
+  local ra=() rb=()
+  for _ in $(seq "$runs"); do
+    ra+=("$(once "${a[@]}")"); eval "$cleanup"
+    rb+=("$(once "${b[@]}")"); eval "$cleanup"
+  done
+  python3 - "$name" "$(uptime)" "${ra[*]}" "${rb[*]}" <<'PY'
+import json, statistics, sys
+name, load = sys.argv[1], sys.argv[2].split("load average:")[-1].strip()
+dec = json.JSONDecoder()
+def parse(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i].isspace():
+            i += 1
+            continue
+        o, i = dec.raw_decode(s, i)
+        out.append(o)
+    return out
+r, p = parse(sys.argv[3]), parse(sys.argv[4])
+rm = statistics.median(x["median_s"] for x in r)
+pm = statistics.median(x["median_s"] for x in p)
+rr = max(x["peak_rss_kib"] for x in r) / 1024
+pr = max(x["peak_rss_kib"] for x in p) / 1024
+print(f"{name:<22} xnatctl {rm:7.2f}s {rr:6.1f} MiB | python {pm:7.2f}s {pr:6.1f} MiB | "
+      f"speed-up {pm/rm:5.1f}x | load {load}")
 PY
 }
 up=(session upload-dicom "$work/big" --host 127.0.0.1 --port "$scp_port" --called-aet STORESCP -w "$workers")
-r=$(bench "$rs" -q "${up[@]}"); rm -rf "$work/scp"/*
-p=$(bench "$py" "${up[@]}"); rm -rf "$work/scp"/*
-row "upload-dicom -w $workers" "$r" "$p"
-r=$(bench "$rs" -q dicom anonymize "$work/big" "$work/anon-rs" -r)
-p=$(bench "$py" dicom anonymize "$work/big" "$work/anon-py" -r)
-row "anonymize -r" "$r" "$p"
+pair "upload-dicom -w $workers" 'rm -rf "$work"/scp/*' -- "$rs" -q "${up[@]}" -- "$py" "${up[@]}"
+# Each anonymize run writes into a fresh directory (as a first run does; replacing existing
+# outputs costs both tools extra file-system work that is not the tool's).
+anon() { # TOOL...: anonymize into a new directory under $work/anon
+  local out; out=$(mktemp -u -p "$work/anon")
+  "$@" dicom anonymize "$work/big" "$out" -r
+}
+export -f anon
+export work
+mkdir -p "$work/anon"
+pair "anonymize -r" 'rm -rf "$work"/anon/*' -- bash -c 'anon "$@"' _ "$rs" -q -- bash -c 'anon "$@"' _ "$py"
 # validate exits 1 on invalid files in xnatctl; these are all valid.
-r=$(bench "$rs" -q dicom validate "$work/small" -r)
-p=$(bench "$py" dicom validate "$work/small" -r)
-row "validate -r" "$r" "$p"
+pair "validate -r" ':' -- "$rs" -q dicom validate "$work/small" -r -- "$py" dicom validate "$work/small" -r
