@@ -244,6 +244,14 @@ impl AuthManager {
         found
     }
 
+    /// Hold while logging in to store a new session, from looking for a cached one to saving
+    /// the new one: a command starting at the same time waits, then reuses that session instead
+    /// of logging in again. A lock of its own, since [`Self::save`] takes the file's lock.
+    pub async fn login_lock(&self) -> Result<fsutil::FileLock> {
+        fsutil::lock_exclusive_async(&self.path.with_file_name(format!("{SESSION_FILE}.login")))
+            .await
+    }
+
     /// Store `token` for `url` and `username`, replacing that user's previous entry for the URL.
     pub fn save(&self, url: &str, username: Option<&str>, token: &str) -> Result<CachedSession> {
         self.save_at(url, username, token, Utc::now())

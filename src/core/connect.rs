@@ -44,7 +44,7 @@ pub async fn connect(
         Some(_) => None,
         None => cache.load(&p.url, login_user.as_deref()),
     };
-    let source = match (&p.token, &cached) {
+    let mut source = match (&p.token, &cached) {
         (Some(_), _) => SessionSource::Token,
         (None, Some(_)) => SessionSource::Cache,
         (None, None) => SessionSource::Login,
@@ -62,10 +62,21 @@ pub async fn connect(
         if login_user.is_none() || !has_password {
             return Err(Error::Auth(not_logged_in(p)));
         }
-        let token = client.authenticate().await?;
-        if let Some(user) = &user_for_cache {
-            if let Err(e) = cache.save(&p.url, Some(user), &token) {
-                warn(&format!("could not cache the session: {e}"));
+        // Best effort: without the lock two commands at once only make one login too many.
+        let _login = cache.login_lock().await.ok();
+        match cache.load(&p.url, login_user.as_deref()) {
+            // Another command logged in while this one waited.
+            Some(s) => {
+                client.set_token(Some(s.token));
+                source = SessionSource::Cache;
+            }
+            None => {
+                let token = client.authenticate().await?;
+                if let Some(user) = &user_for_cache {
+                    if let Err(e) = cache.save(&p.url, Some(user), &token) {
+                        warn(&format!("could not cache the session: {e}"));
+                    }
+                }
             }
         }
     }

@@ -98,6 +98,15 @@ pub fn lock_exclusive(path: &Path) -> Result<FileLock> {
     Ok(FileLock { _file: file })
 }
 
+/// [`lock_exclusive`] for async code: the wait happens on a blocking thread, so a runtime
+/// waiting for another process's renewal keeps its other tasks (Ctrl-C) running.
+pub async fn lock_exclusive_async(path: &Path) -> Result<FileLock> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || lock_exclusive(&path))
+        .await
+        .map_err(|e| Error::Operation(format!("waiting for a file lock: {e}")))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

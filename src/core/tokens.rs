@@ -271,6 +271,14 @@ impl TokenStore {
         self.read()
     }
 
+    /// Hold while renewing a stored token, from reading it to saving its successor: a second
+    /// process renewing at the same time waits, then finds the new token instead of issuing
+    /// another (and logging in with a token the first one just revoked). A lock of its own,
+    /// since [`Self::save`] takes the file's lock inside it.
+    pub async fn renewal_lock(&self) -> Result<fsutil::FileLock> {
+        fsutil::lock_exclusive_async(&self.path.with_file_name(format!("{TOKEN_FILE}.renew"))).await
+    }
+
     /// The token stored for `profile` at `url`, if any.
     pub fn get(&self, profile: &str, url: &str) -> Option<StoredToken> {
         let key = normalize_url(url);

@@ -281,7 +281,8 @@ pub fn explain_rejection(p: &ResolvedProfile, err: Error) -> Error {
 
 /// Before a command runs on a stored token: an expired one stops it (exit 3, with the command
 /// to run); one within its renewal margin is replaced by a new one (issued with the old, which
-/// is then revoked), announced once on stderr. Returns the new alias and secret when renewed.
+/// is then revoked), announced once on stderr. Returns the new alias and secret when renewed,
+/// here or (found under the renewal lock) by a command running at the same time.
 /// A renewal that fails for any reason but a rejected token leaves the old one in use.
 pub async fn renew_if_due(
     p: &ResolvedProfile,
@@ -299,6 +300,16 @@ pub async fn renew_if_due(
         TokenState::Fresh => return Ok(None),
         TokenState::Expired => return Err(expired(p, cred, stored.expires_at)),
         TokenState::DueForRenewal => {}
+    }
+    let _renewing = store.renewal_lock().await?;
+    // Another command may have renewed it while this one waited: use its successor.
+    if let Some(now) = store.get(&stored.profile, &stored.url) {
+        if now.alias != stored.alias {
+            if let Some(secret) = store.secret(&now, secrets)? {
+                tracing::debug!(alias = %now.alias, "the alias token was renewed by another command");
+                return Ok(Some((now.alias, secret)));
+            }
+        }
     }
     let mut o = opts.clone();
     o.username = Some(cred.alias.clone());

@@ -229,6 +229,63 @@ fn a_token_due_for_renewal_is_replaced_once_and_the_old_one_revoked() {
 }
 
 #[test]
+fn two_commands_renewing_the_same_token_at_once_issue_one_successor() {
+    let env = TestEnv::demo();
+    with_profile(&env);
+    assert!(issue(&env).status.success());
+    // A slow issue keeps the first renewal going while the second command starts its own.
+    env.sim.add_fault(FaultRule::latency(
+        "GET",
+        "/data/services/tokens/issue",
+        400,
+    ));
+    env.clear_requests();
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    cmd(&env)
+                        .env("XNATCTL_TOKEN_RENEW_BEFORE", "3d")
+                        .args(["project", "list", "-q"])
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        assert!(stdout_of(out).contains("DEMO_MR"), "{}", stdout_of(out));
+    }
+    let renewed = outs
+        .iter()
+        .filter(|o| stderr_of(o).contains("renewed the alias token"))
+        .count();
+    assert_eq!(renewed, 1);
+    assert_eq!(
+        support::count_requests(&env, "GET /data/services/tokens/issue"),
+        1,
+        "{:?}",
+        env.request_lines()
+    );
+    // One login to renew with the old token, one with its successor, shared through the cache.
+    assert_eq!(
+        support::count_requests(&env, "POST /data/JSESSION"),
+        2,
+        "{:?}",
+        env.request_lines()
+    );
+    let live = enabled_aliases(&env);
+    assert_eq!(live.len(), 1, "no orphaned token: {live:?}");
+    let show = cmd(&env)
+        .args(["auth", "token", "show", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&show), format!("{}\n", live[0]));
+}
+
+#[test]
 fn an_expired_token_exits_3_with_the_command_to_run_and_sends_nothing() {
     let env = TestEnv::demo();
     with_profile(&env);

@@ -561,6 +561,38 @@ fn spawn_with_stdin(cmd: &assert_cmd::Command, input: &str) -> std::process::Chi
 }
 
 #[test]
+fn two_commands_starting_without_a_session_make_one_login_and_share_it() {
+    let env = TestEnv::demo();
+    // Slow logins, so both commands look for a cached session before either has stored one.
+    env.sim
+        .add_fault(FaultRule::latency("POST", "/data/JSESSION", 400));
+    env.clear_requests();
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| env.cmd().args(["project", "list", "-q"]).output().unwrap()))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+        assert!(stdout_of(out).contains("DEMO_MR"), "{}", stdout_of(out));
+    }
+    assert_eq!(
+        support::count_requests(&env, "POST /data/JSESSION"),
+        1,
+        "{:?}",
+        env.request_lines()
+    );
+    let cache = std::fs::read_to_string(env.config_dir().join(".session")).unwrap();
+    assert_eq!(cache.matches("\"token\"").count(), 1, "{cache}");
+    let mode = std::fs::metadata(env.config_dir().join(".session"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
 fn concurrent_logins_and_profile_changes_all_keep_their_entries() {
     let env = TestEnv::demo();
     let users: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
