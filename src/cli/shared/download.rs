@@ -13,8 +13,8 @@ use crate::cli::Context;
 use crate::core::validation::validate_resource_label;
 use crate::core::{Error, Result};
 use crate::services::download::{
-    self, build_plan, execute, resolve_session, resolve_session_of_subject, ExecOptions,
-    PlanRequest, Preview, ResourceFilter, ScanSelection, SessionLock,
+    self, build_plan, execute, plan_session, resolve_session, resolve_session_of_subject,
+    ExecOptions, PlanRequest, Preview, ResourceFilter, ScanSelection, SessionLock,
 };
 use crate::services::transfer::TransferSummary;
 use crate::services::verify::verify_tree;
@@ -172,9 +172,15 @@ pub async fn transfer(
     let started = Instant::now();
     let workers = t.workers.resolve(ctx);
     req.workers = workers;
-    let session = resolve_target(ctx, target).await?;
     let client = ctx.client().await?;
-    let plan = build_plan(client, session, &t.out, &req).await?;
+    let plan = match target.subject {
+        // The session lookup and its listings go out together (one round trip).
+        None => plan_session(client, target.project, target.experiment, &t.out, &req).await?,
+        Some(_) => {
+            let session = resolve_target(ctx, target).await?;
+            build_plan(client, session, &t.out, &req).await?
+        }
+    };
     if t.dry_run {
         let preview = Preview::new(&plan, &req, workers);
         ctx.messages().dry_run(&preview.line());

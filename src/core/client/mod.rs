@@ -31,6 +31,17 @@ pub(crate) use rows::rows_from;
 use rows::{parse_json, typed_rows};
 pub use transfer::DownloadOutcome;
 
+/// Milliseconds since the first client of this process was built: the `at_ms` field of the
+/// debug timeline (`-vv` or `XNATCTL_DEBUG=1`), which puts requests, their first bytes and each
+/// archive's progress on one clock.
+pub fn clock_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
 /// Callback told about every session token obtained by automatic re-authentication.
 pub type TokenListener = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -185,6 +196,7 @@ impl XnatClient {
     /// Build a client; fails on a malformed base URL or an unreadable CA bundle.
     pub fn new(opts: ClientOptions) -> Result<Self> {
         let base_url = validate_base_url(&opts.base_url)?;
+        clock_ms();
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(concat!("xnatctl/", env!("CARGO_PKG_VERSION")))

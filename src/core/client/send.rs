@@ -225,6 +225,7 @@ impl XnatClient {
                         status,
                         attempt,
                         duration_ms = ms,
+                        at_ms = super::clock_ms(),
                         "{} {shown} -> {status} in {ms}ms (attempt {attempt}/{total})",
                         req.method
                     );
@@ -241,6 +242,7 @@ impl XnatClient {
                         method = %req.method,
                         attempt,
                         duration_ms = ms,
+                        at_ms = super::clock_ms(),
                         error = %describe(err),
                         "{} {shown} -> error in {ms}ms (attempt {attempt}/{total})",
                         req.method

@@ -351,6 +351,13 @@ pub async fn execute(
     progress: &dyn Progress,
     cancel: &CancellationToken,
 ) -> ExecReport {
+    tracing::debug!(
+        event = "plan_ready",
+        files = plan.files.len(),
+        at_ms = crate::core::client::clock_ms(),
+        "planned {} files",
+        plan.files.len()
+    );
     let root = plan.session_dir.as_path();
     let manifest = Arc::new(match &opts.manifest_dir {
         Some(dir) => Manifest::load(Manifest::path_for(dir, root)),
@@ -401,6 +408,12 @@ pub async fn execute(
     }
     drop(checks);
 
+    tracing::debug!(
+        event = "presence_checked",
+        missing = missing.iter().filter(|m| **m).count(),
+        at_ms = crate::core::client::clock_ms(),
+        "checked the files already present"
+    );
     let (units, loose) = if opts.archives {
         archive::choose(&plan.files, &missing, opts.workers)
     } else {
@@ -507,6 +520,11 @@ pub async fn execute(
         }
     }
     drop(running);
+    tracing::debug!(
+        event = "transfers_done",
+        at_ms = crate::core::client::clock_ms(),
+        "every transfer finished"
+    );
     let auth_failed = auth.why.lock().unwrap_or_else(|p| p.into_inner()).take();
     ExecReport {
         files: plan.files.iter().cloned().zip(statuses).collect(),

@@ -24,8 +24,8 @@ mod zipstream;
 pub use engine::{execute, md5_of_file, ExecOptions, ExecReport, FileStatus};
 pub use lock::SessionLock;
 pub use plan::{
-    build_plan, resolve_session, resolve_session_of_subject, resource_zip_path, DownloadPlan,
-    PlanRequest, PlannedFile, ResourceFilter, ScanSelection, SessionRef,
+    build_plan, plan_session, resolve_session, resolve_session_of_subject, resource_zip_path,
+    DownloadPlan, PlanRequest, PlannedFile, ResourceFilter, ScanSelection, SessionRef,
 };
 pub use summary::{closing_line, mb, outcome, summarize, warnings, Preview, PreviewFile, ZipFile};
 

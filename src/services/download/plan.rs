@@ -355,6 +355,99 @@ async fn list_scans_at_once(
     Some(by_scan)
 }
 
+/// Scan IDs must be usable as folder names, and distinct even case-insensitively.
+fn check_scan_ids(ids: &[String]) -> Result<()> {
+    for id in ids {
+        validate_local_path_component(id)?;
+    }
+    let mut seen = HashMap::new();
+    for id in ids {
+        if let Some(other) = seen.insert(id.to_lowercase(), id.clone()) {
+            return Err(Error::TransferConflict(format!(
+                "scan IDs {other} and {id} differ only in case and would share a folder"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What the scan listings of a session answered (see [`list_scans`]).
+struct ScanListing {
+    /// The scan listing (every scan selected) or the selected IDs.
+    scan_ids: Result<Vec<String>>,
+    /// The one listing of every selected scan's files, when it worked.
+    at_once: Option<HashMap<String, Listed>>,
+}
+
+/// The scan listing and the one listing of every selected scan's files, sent together: neither
+/// depends on the other, so they cost one round trip. `exp` is the session's `/data/...` path.
+async fn list_scans(client: &XnatClient, exp: &str, req: &PlanRequest) -> ScanListing {
+    match &req.scans {
+        ScanSelection::None => ScanListing {
+            scan_ids: Ok(Vec::new()),
+            at_once: Some(HashMap::new()),
+        },
+        ScanSelection::Only(ids) => {
+            // Refused IDs make no request at all.
+            if let Err(e) = check_scan_ids(ids) {
+                return ScanListing {
+                    scan_ids: Err(e),
+                    at_once: None,
+                };
+            }
+            let ids = ids.clone();
+            let at_once = list_scans_at_once(client, exp, &req.scans, &ids, &req.filter).await;
+            ScanListing {
+                scan_ids: Ok(ids),
+                at_once,
+            }
+        }
+        ScanSelection::All => {
+            let scans_path = format!("{exp}/scans");
+            let (scans, at_once) = tokio::join!(
+                client.list_rows(&scans_path, &[]),
+                list_scans_at_once(client, exp, &req.scans, &[], &req.filter)
+            );
+            ScanListing {
+                scan_ids: scans.map(|rows| rows.iter().filter_map(|r| text(r, "ID")).collect()),
+                at_once,
+            }
+        }
+    }
+}
+
+/// Resolve the session and plan its download, with the listings sent together with the
+/// session lookup when they can be: a session named by its accession ID (no project given, or
+/// a value shaped like an accession ID) is listed at `/data/experiments/{ID}/…` while it is
+/// being resolved, so on a real server the plan costs one round trip instead of two. The
+/// listings are used only when the lookup confirms they are of that session (its ID is the value
+/// given); otherwise the session is listed again by its ID, as [`build_plan`] does.
+pub async fn plan_session(
+    client: &XnatClient,
+    project: Option<&str>,
+    id_or_label: &str,
+    out: &Path,
+    req: &PlanRequest,
+) -> Result<DownloadPlan> {
+    let speculate = (project.is_none()
+        || crate::services::experiments::looks_like_accession_id(id_or_label))
+        && seg(id_or_label).is_ok();
+    if !speculate {
+        let session = resolve_session(client, project, id_or_label).await?;
+        return build_plan(client, session, out, req).await;
+    }
+    let exp = format!("/data/experiments/{}", seg(id_or_label)?);
+    let (session, listing) = tokio::join!(
+        resolve_session(client, project, id_or_label),
+        list_scans(client, &exp, req)
+    );
+    let session = session?;
+    if session.id != id_or_label {
+        return build_plan(client, session, out, req).await;
+    }
+    assemble_plan(client, session, out, req, listing).await
+}
+
 /// List scans, resources and files, and map each file to its local path.
 ///
 /// The files of all selected scans come from one listing ([`list_scans_at_once`]); only when
@@ -367,37 +460,27 @@ pub async fn build_plan(
     req: &PlanRequest,
 ) -> Result<DownloadPlan> {
     let exp = format!("/data/experiments/{}", seg(&session.id)?);
-    // With every scan selected, the scan listing and the file listing do not depend on each
-    // other: both go out at once, so the plan costs one round trip instead of two.
-    let (scan_ids, all_files) = match &req.scans {
-        ScanSelection::None => (Vec::new(), None),
-        ScanSelection::Only(ids) => (ids.clone(), None),
-        ScanSelection::All => {
-            let scans_path = format!("{exp}/scans");
-            let (scans, files) = tokio::join!(
-                client.list_rows(&scans_path, &[]),
-                list_scans_at_once(client, &exp, &req.scans, &[], &req.filter)
-            );
-            let ids: Vec<String> = scans?.iter().filter_map(|r| text(r, "ID")).collect();
-            (ids, Some(files))
-        }
-    };
-    for id in &scan_ids {
-        validate_local_path_component(id)?;
-    }
-    let mut seen = HashMap::new();
-    for id in &scan_ids {
-        if let Some(other) = seen.insert(id.to_lowercase(), id.clone()) {
-            return Err(Error::TransferConflict(format!(
-                "scan IDs {other} and {id} differ only in case and would share a folder"
-            )));
-        }
-    }
+    let listing = list_scans(client, &exp, req).await;
+    assemble_plan(client, session, out, req, listing).await
+}
+
+/// The plan from the scan listings ([`list_scans`]): per-scan listings where the one listing
+/// did not work, the session's resources when asked for, and the collision check.
+async fn assemble_plan(
+    client: &XnatClient,
+    session: SessionRef,
+    out: &Path,
+    req: &PlanRequest,
+    listing: ScanListing,
+) -> Result<DownloadPlan> {
+    let exp = format!("/data/experiments/{}", seg(&session.id)?);
+    let scan_ids = listing.scan_ids?;
+    check_scan_ids(&scan_ids)?;
     validate_local_path_component(&session.label)?;
-    let at_once = match all_files {
-        _ if scan_ids.is_empty() => Some(HashMap::new()),
-        Some(files) => files,
-        None => list_scans_at_once(client, &exp, &req.scans, &scan_ids, &req.filter).await,
+    let at_once = if scan_ids.is_empty() {
+        Some(HashMap::new())
+    } else {
+        listing.at_once
     };
     let listed: Vec<(String, Result<Listed>)> = match at_once {
         Some(mut by_scan) => scan_ids

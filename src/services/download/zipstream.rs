@@ -34,8 +34,9 @@ pub enum Event {
         size: u64,
         /// CRC-32 from the header or the data descriptor.
         crc: u32,
-        /// CRC-32 of the bytes actually delivered.
-        computed_crc: u32,
+        /// CRC-32 of the bytes actually delivered; `None` when the consumer skipped it
+        /// ([`ZipStream::skip_crc`]).
+        computed_crc: Option<u32>,
     },
     /// The central directory began: no more entries.
     Finished,
@@ -75,7 +76,8 @@ struct Current {
     size: Option<u64>,
     descriptor: bool,
     zip64: bool,
-    hasher: flate2::Crc,
+    /// `None` once the consumer said it checks the bytes another way.
+    hasher: Option<flate2::Crc>,
     delivered: u64,
 }
 
@@ -130,6 +132,25 @@ impl ZipStream {
             joined.extend_from_slice(&self.input);
             joined.extend_from_slice(&chunk);
             self.input = joined.freeze();
+        }
+    }
+
+    /// Do not compute the CRC-32 of the current entry (call after its [`Event::Entry`]): the
+    /// consumer checks its bytes against a stronger digest (the catalog's MD5), which makes the
+    /// CRC redundant work on every byte. Its [`Event::End`] then carries `computed_crc: None`.
+    pub fn skip_crc(&mut self) {
+        if let Some(c) = self.cur.as_mut() {
+            c.hasher = None;
+        }
+    }
+
+    /// Compute the CRC-32 of the current entry again after [`Self::skip_crc`] (call before its
+    /// first data).
+    pub fn check_crc(&mut self) {
+        if let Some(c) = self.cur.as_mut() {
+            if c.delivered == 0 {
+                c.hasher.get_or_insert_with(flate2::Crc::new);
+            }
         }
     }
 
@@ -199,7 +220,9 @@ impl ZipStream {
 
     fn deliver(&mut self, data: Bytes) -> Event {
         if let Some(c) = self.cur.as_mut() {
-            c.hasher.update(&data);
+            if let Some(h) = c.hasher.as_mut() {
+                h.update(&data);
+            }
             c.delivered += data.len() as u64;
         }
         Event::Data(data)
@@ -284,7 +307,7 @@ impl ZipStream {
             size: known.then_some(usize_),
             descriptor,
             zip64,
-            hasher: flate2::Crc::new(),
+            hasher: Some(flate2::Crc::new()),
             delivered: 0,
         });
         Ok(Some(Event::Entry(EntryHeader {
@@ -332,7 +355,7 @@ impl ZipStream {
         Ok(Some(Event::End {
             size,
             crc,
-            computed_crc: cur.hasher.sum(),
+            computed_crc: cur.hasher.map(|h| h.sum()),
         }))
     }
 }
@@ -354,7 +377,7 @@ mod tests {
                     Event::Data(d) => out.last_mut().unwrap().1.extend_from_slice(&d),
                     Event::End {
                         crc, computed_crc, ..
-                    } => out.last_mut().unwrap().2 = crc == computed_crc,
+                    } => out.last_mut().unwrap().2 = Some(crc) == computed_crc,
                     Event::Finished => {}
                 }
             }
@@ -475,6 +498,30 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert!(got.iter().all(|(_, _, crc_ok)| *crc_ok));
         assert_eq!(got[2].1, b"notes\n".repeat(1000));
+    }
+
+    #[test]
+    fn a_skipped_crc_is_not_computed_and_the_sizes_are_still_checked() {
+        let zip = zip_with(false, false);
+        let mut p = ZipStream::new();
+        p.feed(Bytes::from(zip));
+        let mut ends = Vec::new();
+        while let Some(ev) = p.next_event().unwrap() {
+            match ev {
+                Event::Entry(h) if h.name.ends_with("a.dcm") => p.skip_crc(),
+                Event::Entry(h) if h.name.ends_with("n.txt") => {
+                    p.skip_crc();
+                    p.check_crc();
+                }
+                Event::End {
+                    size,
+                    crc,
+                    computed_crc,
+                } => ends.push((size, computed_crc.map(|c| c == crc))),
+                _ => {}
+            }
+        }
+        assert_eq!(ends, [(70_000, None), (0, Some(true)), (6000, Some(true))]);
     }
 
     #[test]
