@@ -117,6 +117,109 @@ fn upload_dicom_stores_byte_identical_data_sets_into_dcmtk_storescp() {
     }
 }
 
+/// The data set of `file` re-encoded by dcmtk in Explicit VR Little Endian: the same for any
+/// two files holding the same attributes, whatever syntax each is stored in.
+fn explicit_le_dataset(dcmconv: &Path, file: &Path, scratch: &Path) -> Vec<u8> {
+    let out = Command::new(dcmconv)
+        .arg("+te")
+        .arg(file)
+        .arg(scratch)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dataset_of(&std::fs::read(scratch).unwrap()).to_vec()
+}
+
+/// storescp +xi takes Implicit VR Little Endian only: an Explicit VR Little Endian and an
+/// Explicit VR Big Endian file go converted (same attributes and pixels on arrival), a JPEG
+/// Lossless file fails on its own with the reason, and the run exits 1.
+#[test]
+fn upload_dicom_converts_uncompressed_files_and_refuses_compressed_ones_per_file() {
+    let (Some(storescp), Some(dcmconv), Some(dcmcjpeg)) =
+        (tool("storescp"), tool("dcmconv"), tool("dcmcjpeg"))
+    else {
+        return;
+    };
+    let env = TestEnv::empty();
+    let work = tempfile::tempdir().unwrap();
+    let orig = write_study(&work.path().join("orig"), "PATX", 1, 3);
+    let input = work.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let name = |p: &Path| input.join(p.file_name().unwrap());
+    std::fs::copy(&orig[0], name(&orig[0])).unwrap();
+    for (tool, flag, src) in [(&dcmconv, "+tb", &orig[1]), (&dcmcjpeg, "", &orig[2])] {
+        let mut cmd = Command::new(tool);
+        if !flag.is_empty() {
+            cmd.arg(flag);
+        }
+        let out = cmd.arg(src).arg(name(src)).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out_dir = work.path().join("received");
+    std::fs::create_dir(&out_dir).unwrap();
+    let port = free_port();
+    let child = Command::new(&storescp)
+        .args(["+B", "+xi", "-aet", "STORESCP", "-od"])
+        .arg(&out_dir)
+        .arg(port.to_string())
+        .spawn()
+        .unwrap();
+    wait_listening(port);
+    let _scp = StoreScp(child);
+    let out = upload(&env, &input, port, "STORESCP", &["-w", "2", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["files"], 2, "{summary}");
+    let failed: Vec<&Value> = summary["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] != "success")
+        .collect();
+    assert_eq!(failed.len(), 1, "{summary}");
+    assert!(
+        failed[0]["id"]
+            .as_str()
+            .unwrap()
+            .ends_with("PATX_1_0003.dcm"),
+        "{summary}"
+    );
+    let why = failed[0]["error"].as_str().unwrap();
+    assert!(
+        why.contains("does not accept transfer syntax 1.2.840.10008.1.2.4.70")
+            && why.contains("converts only between uncompressed"),
+        "{why}"
+    );
+    let scratch = work.path().join("scratch.dcm");
+    let mut received: Vec<Vec<u8>> = Vec::new();
+    for e in std::fs::read_dir(&out_dir).unwrap() {
+        let p = e.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        // The meta group names Implicit VR Little Endian ("1.2.840.10008.1.2" + NUL pad).
+        assert!(
+            bytes[..400]
+                .windows(18)
+                .any(|w| w == b"1.2.840.10008.1.2\0"),
+            "{} arrived in another syntax",
+            p.display()
+        );
+        received.push(explicit_le_dataset(&dcmconv, &p, &scratch));
+    }
+    assert_eq!(received.len(), 2);
+    for f in &orig[..2] {
+        let want = explicit_le_dataset(&dcmconv, f, &scratch);
+        assert!(received.contains(&want), "{} arrived altered", f.display());
+    }
+}
+
 #[test]
 fn storescu_stores_into_the_simulator_receiver_which_files_a_prearchive_session() {
     let Some(storescu) = tool("storescu") else {

@@ -52,7 +52,7 @@ fn open_with(path: &Path, opts: OpenFileOptions) -> Result<DefaultDicomObject, R
 }
 
 /// Parse checked bytes of a Part 10 file (with or without its preamble).
-fn parse(bytes: &[u8], opts: OpenFileOptions) -> Result<DefaultDicomObject, ReadError> {
+pub(crate) fn parse(bytes: &[u8], opts: OpenFileOptions) -> Result<DefaultDicomObject, ReadError> {
     let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         &bytes[128..]
     } else {

@@ -2,9 +2,12 @@
 //!
 //! One C-ECHO association proves host, port and AE titles first. The files' meta groups give
 //! the presentation contexts to propose (one per SOP class and transfer syntax, plus the Siemens
-//! CSA non-image context the reference always proposes); then `workers` associations take files
-//! from one shared queue. Each data set is sent exactly as it is stored in the file (no
-//! re-encoding), so a receiver writes byte-identical data sets. A file whose context the peer
+//! CSA non-image context the reference always proposes, and per SOP class one context offering
+//! the uncompressed syntaxes); then `workers` associations take files from one shared queue.
+//! Each data set is sent exactly as it is stored in the file (no re-encoding), so a receiver
+//! writes byte-identical data sets, unless the peer takes the file's SOP class only in another
+//! syntax: then an uncompressed file is converted between the uncompressed syntaxes with
+//! dicom-rs, and a compressed one fails, saying so (nothing is decompressed). A file whose context the peer
 //! rejected, or that it refuses with a failure status, is a per-file failure; an association
 //! that drops is re-established and the file in flight is sent once more.
 
@@ -211,7 +214,17 @@ fn prepare(files: &[PathBuf]) -> (Vec<Prepared>, Vec<StoredFile>, Vec<Context>) 
             Err(e) => failed.push(StoredFile::new(f, "failed", None, Some(e))),
         }
     }
+    let classes: BTreeSet<String> = pairs.iter().map(|(c, _)| c.clone()).collect();
     let mut contexts: Vec<Context> = pairs.into_iter().map(|(c, t)| (c, vec![t])).collect();
+    // Per SOP class, a second context offering the uncompressed syntaxes: if the peer does not
+    // take a file's own syntax it can still take the file converted (see `send_one`). Left out
+    // when it would not fit in one association.
+    if contexts.len() + classes.len() < MAX_CONTEXTS {
+        let uncompressed = [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE]
+            .map(String::from)
+            .to_vec();
+        contexts.extend(classes.into_iter().map(|c| (c, uncompressed.clone())));
+    }
     contexts.push((
         CSA_NON_IMAGE_STORAGE.to_string(),
         vec![EXPLICIT_LE.to_string(), IMPLICIT_LE.to_string()],
@@ -433,24 +446,9 @@ async fn send_one(
     let path = &file.path;
     let ts = &file.layout.transfer_syntax;
     let class = &file.layout.sop_class;
-    let Some(pc) = assoc
-        .contexts()
-        .iter()
-        .find(|c| {
-            c.reason == PresentationContextResultReason::Acceptance
-                && c.abstract_syntax.trim_end_matches('\0') == class
-                && c.transfer_syntax.trim_end_matches('\0') == ts
-        })
-        .map(|c| c.id)
-    else {
-        return Ok(StoredFile::new(
-            path,
-            "failed",
-            None,
-            Some(format!(
-                "the peer accepted no presentation context for SOP class {class} in transfer syntax {ts}"
-            )),
-        ));
+    let (pc, send_as) = match choose_context(assoc.contexts(), class, ts) {
+        Ok(c) => c,
+        Err(why) => return Ok(StoredFile::new(path, "failed", None, Some(why))),
     };
     let bytes = match tokio::fs::read(path).await {
         Ok(b) => b,
@@ -469,7 +467,18 @@ async fn send_one(
         Ok(l) => l,
         Err(e) => return Ok(StoredFile::new(path, "failed", None, Some(e))),
     };
-    let dataset = &bytes[layout.dataset_start..];
+    let converted;
+    let dataset = match &send_as {
+        None => &bytes[layout.dataset_start..],
+        Some(to) => match transcode(&bytes, to) {
+            Ok(d) => {
+                tracing::info!(file = %path.display(), from = %ts, to = %to, "converted: the peer does not accept the file's transfer syntax");
+                converted = d;
+                &converted[..]
+            }
+            Err(why) => return Ok(StoredFile::new(path, "failed", None, Some(why))),
+        },
+    };
     let command = dimse::store_rq(message_id, class, &file.layout.sop_instance);
     let (status, comment) = assoc.store(pc, command, dataset).await?;
     let mut stored = match status {
@@ -493,6 +502,79 @@ async fn send_one(
     };
     stored.bytes = bytes.len() as u64;
     Ok(stored)
+}
+
+fn is_uncompressed(ts: &str) -> bool {
+    matches!(ts, IMPLICIT_LE | EXPLICIT_LE | EXPLICIT_BE)
+}
+
+fn syntax_name(uid: &str) -> String {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    match dicom_transfer_syntax_registry::TransferSyntaxRegistry.get(uid) {
+        Some(ts) => format!("{uid} ({})", ts.name()),
+        None => uid.to_string(),
+    }
+}
+
+/// The presentation context to send a file of SOP class `class` in transfer syntax `ts` on, and
+/// the syntax to convert it to first (`None`: send it as it is). The file's own syntax wins;
+/// otherwise an uncompressed file goes converted to an accepted uncompressed syntax (Explicit
+/// VR Little Endian first). Compressed data is never decoded: such a file fails, saying why.
+fn choose_context(
+    contexts: &[dicom_ul::pdu::PresentationContextNegotiated],
+    class: &str,
+    ts: &str,
+) -> std::result::Result<(u8, Option<String>), String> {
+    let accepted: Vec<(u8, &str)> = contexts
+        .iter()
+        .filter(|c| {
+            c.reason == PresentationContextResultReason::Acceptance
+                && c.abstract_syntax.trim_end_matches('\0') == class
+        })
+        .map(|c| (c.id, c.transfer_syntax.trim_end_matches('\0')))
+        .collect();
+    if let Some((id, _)) = accepted.iter().find(|(_, t)| *t == ts) {
+        return Ok((*id, None));
+    }
+    if accepted.is_empty() {
+        return Err(format!("the peer does not accept SOP class {class}"));
+    }
+    if is_uncompressed(ts) {
+        for want in [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE] {
+            if let Some((id, t)) = accepted.iter().find(|(_, t)| *t == want) {
+                return Ok((*id, Some(t.to_string())));
+            }
+        }
+    }
+    let mut offered: Vec<&str> = accepted.iter().map(|(_, t)| *t).collect();
+    offered.sort_unstable();
+    offered.dedup();
+    let offered: Vec<String> = offered.into_iter().map(syntax_name).collect();
+    Err(format!(
+        "the peer does not accept transfer syntax {} for SOP class {class} (it accepts {}); \
+         xnatctl converts only between uncompressed transfer syntaxes",
+        syntax_name(ts),
+        offered.join(", ")
+    ))
+}
+
+/// The data set of a checked Part 10 file, re-encoded in the uncompressed syntax `to`.
+fn transcode(bytes: &[u8], to: &str) -> std::result::Result<Vec<u8>, String> {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(to)
+        .ok_or_else(|| format!("unknown transfer syntax {to}"))?;
+    let obj = super::read::parse(bytes, dicom_object::OpenFileOptions::new())
+        .map_err(|e| format!("cannot convert to {}: {}", syntax_name(to), e.message()))?;
+    let mut out = Vec::with_capacity(bytes.len());
+    obj.write_dataset_with_ts(&mut out, ts).map_err(|e| {
+        format!(
+            "cannot convert to {}: {}",
+            syntax_name(to),
+            super::read::one_line(&e)
+        )
+    })?;
+    Ok(out)
 }
 
 /// A plaintext or TLS association.
