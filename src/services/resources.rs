@@ -160,12 +160,18 @@ pub async fn show(client: &XnatClient, parent: &str, label: &str) -> Result<Reso
     // The command-line rule first (at most 64 characters, as the reference), then XNAT's.
     let label =
         validate_xnat_resource_label(&crate::core::validation::validate_resource_label(label)?)?;
-    let rows = experiments::list_resources(client, parent).await?;
+    // The resource row and its files are independent: sent together, one round trip. A
+    // missing resource is reported from the listing, whatever the file request answered.
+    let (rows, files) = tokio::join!(
+        experiments::list_resources(client, parent),
+        experiments::list_files(client, parent, &label)
+    );
+    let rows = rows?;
     let Some(row) = rows.iter().find(|r| text(r, "label") == label) else {
         return Err(Error::not_found("resource", label));
     };
     let r = resource_row(row);
-    let files = experiments::list_files(client, parent, &label).await?;
+    let files = files?;
     let total = files.len();
     let truncated = total > SHOW_FILES;
     Ok(ResourceDetail {

@@ -152,10 +152,13 @@ fn scan_path(parent: &ScanParent, scan: &str) -> Result<String> {
 /// One scan with its resource labels.
 pub async fn show(client: &XnatClient, parent: &ScanParent, scan: &str) -> Result<ScanDetail> {
     let path = scan_path(parent, scan)?;
-    let doc = client
-        .get_json(&path, &[])
-        .await
-        .map_err(|e| e.naming_not_found("scan", scan))?;
+    // The scan and its resources are independent: sent together, one round trip.
+    let resources_path = format!("{path}/resources");
+    let (doc, resource_rows) = tokio::join!(
+        client.get_json(&path, &[]),
+        client.list_rows(&resources_path, &[])
+    );
+    let doc = doc.map_err(|e| e.naming_not_found("scan", scan))?;
     let Some((fields, _)) = detail_fields(&doc) else {
         return Err(Error::not_found("scan", scan));
     };
@@ -165,12 +168,7 @@ pub async fn show(client: &XnatClient, parent: &ScanParent, scan: &str) -> Resul
         _ => None,
     });
     let row: ScanRow = scan_row(fields);
-    let resources = client
-        .list_rows(&format!("{path}/resources"), &[])
-        .await?
-        .iter()
-        .map(|r| text(r, "label"))
-        .collect();
+    let resources = resource_rows?.iter().map(|r| text(r, "label")).collect();
     Ok(ScanDetail {
         id: if row.id.is_empty() {
             scan.to_string()

@@ -959,14 +959,15 @@ fn upload_exam_fails_when_the_archive_lost_an_instance() {
     let root = work.path().join("exam");
     make_dicom(&root.join("dicom"), "UP13", 3);
     std::fs::write(root.join("report.pdf"), b"%PDF-1.4 report").unwrap();
-    // The import answers 200 to one file without storing it.
+    // The import answers 200 to one batch (one file: three workers, three batches) without
+    // storing it.
     env.sim
         .add_fault(FaultRule::status("POST", "/data/services/import", 200, 1));
     let out = env
         .cmd()
         .args(["session", "upload-exam"])
         .arg(&root)
-        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP13_MR1", "-w", "1"])
+        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP13_MR1", "-w", "3"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
@@ -974,5 +975,168 @@ fn upload_exam_fails_when_the_archive_lost_an_instance() {
         stderr_of(&out).contains("holds 2 DICOM files after the upload of 3 distinct instances"),
         "{}",
         stderr_of(&out)
+    );
+}
+
+// ---- request counts at real-server latency (issue 10) ----------------------------------------
+
+/// The request log without the login, query strings dropped, as `METHOD path` lines.
+fn requests_without_login(env: &TestEnv) -> Vec<String> {
+    env.request_lines()
+        .into_iter()
+        .filter(|l| !l.starts_with("POST /data/JSESSION"))
+        .map(|l| l.split('?').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn upload_exam_sends_dicom_in_a_few_batches_and_each_resource_in_one_request() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("exam");
+    let want = make_dicom(&root.join("dicom"), "UP31", 40);
+    for i in 0..12 {
+        std::fs::create_dir_all(root.join(format!("physio/run{}", i % 3))).unwrap();
+        std::fs::write(
+            root.join(format!("physio/run{}/f{i}.log", i % 3)),
+            [i as u8; 99],
+        )
+        .unwrap();
+    }
+    for i in 0..5 {
+        std::fs::write(root.join(format!("note{i}.txt")), [b'n'; 10]).unwrap();
+    }
+    let out = env
+        .cmd()
+        .args(["session", "upload-exam"])
+        .arg(&root)
+        .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", "UP31_MR1", "-w", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(archived_files(&env, "DEMO_MR", "UP31_MR1"), want);
+    let eid = env.sim.with_state(|s| {
+        s.experiment_by_label("DEMO_MR", "UP31_MR1")
+            .unwrap()
+            .id
+            .clone()
+    });
+    assert_eq!(
+        session_resource(&env, &eid, "physio"),
+        local_digests(&root.join("physio"))
+    );
+    assert_eq!(session_resource(&env, &eid, "MISC").len(), 5);
+    // 40 DICOM files, 12 + 5 resource files: 3 import batches, one zip per resource, one
+    // listing per resource and one of the archived DICOM (the reference: 40 gradual POSTs,
+    // a creation PUT per resource).
+    let mut got = requests_without_login(&env);
+    got.sort();
+    let r = format!("/data/projects/DEMO_MR/experiments/{eid}/resources");
+    let mut want = vec![
+        "GET /xapi/siteConfig/buildInfo/version".to_string(),
+        "POST /data/services/import".into(),
+        "POST /data/services/import".into(),
+        "POST /data/services/import".into(),
+        "GET /data/projects/DEMO_MR/experiments/UP31_MR1".into(),
+        format!("GET /data/experiments/{eid}/scans/ALL/files"),
+        format!("PUT {r}/physio/files/physio.zip"),
+        format!("GET {r}/physio/files"),
+        format!("PUT {r}/MISC/files/MISC.zip"),
+        format!("GET {r}/MISC/files"),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn upload_exam_mode_gradual_and_a_folder_of_two_studies_go_file_by_file() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("exam");
+    make_dicom(&root.join("dicom"), "UP32", 6);
+    let run = |label: &str, extra: &[&str]| {
+        env.clear_requests();
+        let out = env
+            .cmd()
+            .args(["session", "upload-exam"])
+            .arg(&root)
+            .args(["-P", "DEMO_MR", "-S", "UPSUBJ", "-E", label])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let lines = env.request_lines();
+        let posts: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("POST /data/services/import"))
+            .collect();
+        let gradual = posts
+            .iter()
+            .filter(|l| l.contains("import-handler=gradual-DICOM"))
+            .count();
+        (posts.len(), gradual)
+    };
+    assert_eq!(run("UP32_MR1", &["--mode", "gradual"]), (6, 6));
+    // A second study in the folder: XNAT's archive import would refuse the batch ("multiple
+    // imaging sessions"), so the files go one by one, as the reference sends them.
+    std::fs::create_dir_all(root.join("other")).unwrap();
+    for i in 1..=2 {
+        let spec = xnat_sim::dicom::DicomSpec::mr("UP33", 8, 1, 100 + i);
+        std::fs::write(
+            root.join(format!("other/IM{i}.dcm")),
+            xnat_sim::dicom::generate(&spec),
+        )
+        .unwrap();
+    }
+    assert_eq!(run("UP32_MR2", &[]), (8, 8));
+}
+
+#[test]
+fn resource_upload_of_a_directory_is_two_requests_whatever_its_size() {
+    let env = TestEnv::demo();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("nifti");
+    for i in 0..60 {
+        std::fs::create_dir_all(dir.join(format!("sub{}", i % 4))).unwrap();
+        std::fs::write(dir.join(format!("sub{}/v{i}.nii", i % 4)), [i as u8; 300]).unwrap();
+    }
+    env.clear_requests();
+    let out = env
+        .cmd()
+        .args(["resource", "upload", "XNAT_E00001", "NIFTI"])
+        .arg(&dir)
+        .args([
+            "--scan",
+            "2",
+            "--format",
+            "NIFTI",
+            "--content",
+            "T1_RAW",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let r = "/data/experiments/XNAT_E00001/scans/2/resources/NIFTI";
+    assert_eq!(
+        env.request_lines()
+            .into_iter()
+            .filter(|l| !l.starts_with("POST /data/JSESSION"))
+            .collect::<Vec<_>>(),
+        [
+            format!("PUT {r}/files/nifti.zip?inbody=true&extract=true&format=NIFTI&content=T1_RAW"),
+            format!("GET {r}/files?format=json"),
+        ]
+    );
+    // The upload created the resource with its format and content.
+    let (format, content, files) = env.sim.with_state(|s| {
+        let e = s.experiments.get("XNAT_E00001").unwrap();
+        let scan = e.scans.iter().find(|sc| sc.id == "2").unwrap();
+        let res = scan.resources.iter().find(|r| r.label == "NIFTI").unwrap();
+        (res.format.clone(), res.content.clone(), res.files.len())
+    });
+    assert_eq!(
+        (format.as_str(), content.as_str(), files),
+        ("NIFTI", "T1_RAW", 60)
     );
 }

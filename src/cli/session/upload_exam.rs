@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::upload::resolve_common;
+use super::upload::{resolve_common, Mode};
 use crate::cli::shared::{refuse_password, ProjectArg, WorkersArg};
 use crate::cli::Context;
 use crate::core::{validation, Error, Result};
@@ -30,6 +30,10 @@ pub struct UploadExamArgs {
         value_name = "LABEL"
     )]
     pub session: String,
+    /// How the DICOM is sent: a few parallel tar or zip archives, or one request per file
+    /// (gradual, the reference's way)
+    #[arg(long, value_enum, default_value = "tar")]
+    pub mode: Mode,
     #[command(flatten)]
     pub workers: WorkersArg,
     /// Archive directly [default unless the profile says otherwise]
@@ -103,6 +107,7 @@ pub async fn run(a: UploadExamArgs, ctx: &Context) -> Result<()> {
     }
     let opts = ExamOptions {
         workers,
+        sending: a.mode.into(),
         wait: Duration::from_secs(a.wait),
         interval: Duration::from_secs(a.wait_interval),
         misc_label,

@@ -52,7 +52,17 @@ pub fn data_fields(doc: &Value) -> Option<&Map<String, Value>> {
 pub async fn show(client: &XnatClient, project: &str) -> Result<ProjectDetail> {
     let project = validate_project_id(project)?;
     let path = format!("/data/projects/{}", seg(&project)?);
-    let doc = client.get_json(&path, &[]).await.map_err(|e| match e {
+    // The detail and the two counts are independent: sent together, one round trip on a real
+    // server. The counts ask for the ID column only (XNAT adds URI), not every default column.
+    let (subjects_path, sessions_path) =
+        (format!("{path}/subjects"), format!("{path}/experiments"));
+    let ids = [("columns", "ID")];
+    let (doc, subjects, sessions) = tokio::join!(
+        client.get_json(&path, &[]),
+        client.list_rows(&subjects_path, &ids),
+        client.list_rows(&sessions_path, &ids)
+    );
+    let doc = doc.map_err(|e| match e {
         Error::NotFound { .. } => Error::not_found("project", &project),
         other => other,
     })?;
@@ -61,8 +71,7 @@ pub async fn show(client: &XnatClient, project: &str) -> Result<ProjectDetail> {
         Ok(r) => Value::from(r.len()),
         Err(_) => Value::from("?"),
     };
-    let subjects = count(client.list_rows(&format!("{path}/subjects"), &[]).await);
-    let sessions = count(client.list_rows(&format!("{path}/experiments"), &[]).await);
+    let (subjects, sessions) = (count(subjects), count(sessions));
     let pi = f
         .get("PI/lastname")
         .or_else(|| f.get("pi_lastname"))

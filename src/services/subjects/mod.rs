@@ -160,23 +160,23 @@ pub async fn show(
 ) -> Result<(SubjectDetail, Vec<String>)> {
     let r = resolve(client, project, subject).await?;
     let mut warnings = Vec::new();
-    let exps = match client
-        .list_rows(
-            &format!("{}/experiments", subject_path(project, &r.id)?),
-            &[],
-        )
-        .await
-    {
+    // Sessions and shares are independent: sent together, one round trip on a real server.
+    let (exps_path, shares_path) = (
+        format!("{}/experiments", subject_path(project, &r.id)?),
+        format!("/data/subjects/{}/projects", seg(&r.id)?),
+    );
+    let (exps, shares) = tokio::join!(
+        client.list_rows(&exps_path, &[]),
+        client.list_rows(&shares_path, &[])
+    );
+    let exps = match exps {
         Ok(rows) => rows,
         Err(e) => {
             warnings.push(format!("could not list sessions: {e}"));
             Vec::new()
         }
     };
-    let shares = match client
-        .list_rows(&format!("/data/subjects/{}/projects", seg(&r.id)?), &[])
-        .await
-    {
+    let shares = match shares {
         Ok(rows) => rows,
         Err(e) => {
             warnings.push(format!("could not list projects: {e}"));

@@ -66,7 +66,11 @@ pub fn describe_local(base: Option<&Path>, files: &[PathBuf]) -> Result<Vec<Sent
 
 /// The files of a resource (`{resource}/files`), as the server lists them.
 pub async fn server_files(client: &XnatClient, resource: &str) -> Result<Vec<ServerFile>> {
-    let rows = client.list_rows(&format!("{resource}/files"), &[]).await?;
+    // The upload itself creates the resource: when it is missing, nothing arrived.
+    let rows = match client.list_rows(&format!("{resource}/files"), &[]).await {
+        Err(Error::NotFound { .. }) => Vec::new(),
+        other => other?,
+    };
     let text = |row: &serde_json::Map<String, serde_json::Value>, k: &str| match row.get(k) {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -165,9 +169,15 @@ pub async fn archived_dicom_files(
     label: &str,
 ) -> Result<usize> {
     let e = crate::services::experiments::resolve(client, Some(project), label).await?;
+    dicom_files_of(client, &e.id).await
+}
+
+/// The DICOM files of archived session `id` (accession ID), from one listing of every scan's
+/// files.
+pub async fn dicom_files_of(client: &XnatClient, id: &str) -> Result<usize> {
     let path = format!(
         "/data/experiments/{}/scans/ALL/files",
-        crate::core::client::seg(&e.id)?
+        crate::core::client::seg(id)?
     );
     let rows = match client.list_rows(&path, &[]).await {
         Ok(rows) => rows,

@@ -1,21 +1,30 @@
 //! `upload-exam`: an exam folder holding DICOM plus non-DICOM material. DICOM goes through the
-//! gradual importer; top-level folders without any DICOM become session resources (label = the
-//! folder name) and top-level non-DICOM files go, flattened, into one "misc" resource. Resources
-//! can only be attached once the session is archived, so the command waits for it.
+//! import service in a few parallel tar (or zip) batches with `overwrite=append`, as `session
+//! upload DIR` sends it (or file by file with gradual-DICOM, `--mode gradual`, the reference's
+//! way: one request per file, which a real server answers in tens of milliseconds each); top-level
+//! folders without any DICOM become session resources (label = the folder name) and top-level
+//! non-DICOM files go, flattened, into one "misc" resource, each resource one zip extracted by the
+//! server. Resources can only be attached once the session is archived, so the command waits.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use super::archive::{plan_batches, upload_directory};
 use super::gradual::upload_gradual;
 use super::resource::{zip_dir, zip_files};
 use super::scan::{is_dicom_file, walk};
-use super::{check, work_dir, ImportSettings};
+use super::session::Sending;
+use super::{check, work_dir, ArchiveFormat, ImportSettings, Overwrite};
 use crate::core::client::{seg, XnatClient};
 use crate::core::output::{object_of, Item, Record};
+use crate::core::progress::NoProgress;
 use crate::core::validation;
 use crate::core::{Error, Result};
 use crate::services::experiments;
@@ -34,8 +43,10 @@ pub struct ExamPlan {
 /// Knobs of one `upload-exam`.
 #[derive(Debug, Clone)]
 pub struct ExamOptions {
-    /// Parallel gradual uploads.
+    /// Parallel uploads (import batches, gradual files, resources).
     pub workers: usize,
+    /// How the DICOM is sent: tar or zip batches, or one file per request.
+    pub sending: Sending,
     /// How long to wait for the session to appear in the archive (0 = do not wait).
     pub wait: Duration,
     /// Poll interval while waiting.
@@ -210,7 +221,7 @@ pub async fn upload_exam(
 ) -> Result<ExamReport> {
     let t = &settings.target;
     let total = plan.dicom.len();
-    let mut uploaded = 0;
+    let (mut uploaded, mut inspected) = (0, None);
     if !opts.attach_only {
         if total == 0 {
             return Err(Error::Upload(format!(
@@ -218,36 +229,8 @@ pub async fn upload_exam(
                 root.display()
             )));
         }
-        let r = upload_gradual(
-            client,
-            settings,
-            root,
-            plan.dicom.clone(),
-            opts.workers,
-            cancel,
-        )
-        .await;
-        if r.cancelled {
-            return Err(Error::Cancelled);
-        }
-        if let Some(msg) = r.aborted {
-            return Err(Error::Upload(msg));
-        }
-        if !r.failed.is_empty() {
-            let first: Vec<String> = r
-                .failed
-                .iter()
-                .take(3)
-                .map(|(p, e)| format!("{p}: {e}"))
-                .collect();
-            return Err(Error::Upload(format!(
-                "DICOM upload failed ({}/{} succeeded): {}",
-                r.succeeded,
-                total,
-                first.join("; ")
-            )));
-        }
-        uploaded = r.succeeded;
+        (uploaded, inspected) =
+            send_dicom(client, settings, root, &plan.dicom, opts, cancel).await?;
     }
     let dicom =
         serde_json::json!({"skipped": opts.attach_only, "total": total, "uploaded": uploaded});
@@ -292,11 +275,11 @@ pub async fn upload_exam(
     };
     // The session is archived now: it must hold every distinct instance sent.
     if opts.check && !opts.attach_only && settings.routing == super::Routing::DirectArchive {
-        let (base, files) = (root.to_path_buf(), plan.dicom.clone());
-        let sent = tokio::task::spawn_blocking(move || check::inspect_dicom_dir(&base, &files))
-            .await
-            .map_err(|e| Error::Upload(format!("reading DICOM headers failed: {e}")))?;
-        let on_server = check::archived_dicom_files(client, &t.project, &t.session).await?;
+        let sent = match inspected {
+            Some(found) => found,
+            None => inspect(root, &plan.dicom).await?,
+        };
+        let on_server = check::dicom_files_of(client, &experiment.id).await?;
         if let Some(p) = check::instances_problem(sent.instances, on_server, false) {
             return Err(Error::Upload(p));
         }
@@ -307,40 +290,140 @@ pub async fn upload_exam(
         seg(&experiment.id)?
     );
     let tmp = work_dir("xnatctl_exam_")?;
-    for (label, dir) in &plan.resource_dirs {
-        let name = format!("{label}.zip");
-        let zip = tmp.path().join(&name);
-        let (src, dest) = (dir.clone(), zip.clone());
-        let files = tokio::task::spawn_blocking(move || zip_dir(&src, &dest))
-            .await
-            .map_err(|source| Error::UploadTask {
-                what: "zip",
-                source,
-            })??;
-        attach(client, &owner, label, &zip, &name).await?;
-        if opts.check {
-            check_attached(client, &owner, label, Some(dir.clone()), files).await?;
-        }
-    }
+    let mut jobs: Vec<Attach> = plan
+        .resource_dirs
+        .iter()
+        .map(|(label, dir)| Attach {
+            label: label.clone(),
+            zip: tmp.path().join(format!("{label}.zip")),
+            base: Some(dir.clone()),
+            files: Vec::new(),
+        })
+        .collect();
     if !plan.misc_files.is_empty() {
-        let name = format!("{}.zip", opts.misc_label);
-        let zip = tmp.path().join(&name);
-        let (files, dest, base) = (plan.misc_files.clone(), zip.clone(), root.to_path_buf());
-        tokio::task::spawn_blocking(move || zip_files(&base, &files, &dest, true))
-            .await
-            .map_err(|source| Error::UploadTask {
-                what: "zip",
-                source,
-            })??;
-        attach(client, &owner, &opts.misc_label, &zip, &name).await?;
-        if opts.check {
-            let files = plan.misc_files.clone();
-            check_attached(client, &owner, &opts.misc_label, None, files).await?;
-        }
+        jobs.push(Attach {
+            label: opts.misc_label.clone(),
+            zip: tmp.path().join(format!("{}.zip", opts.misc_label)),
+            base: None,
+            files: plan.misc_files.clone(),
+        });
     }
+    // Each resource is one zip extracted by the server (which creates the resource), and the
+    // resources go in parallel: two or three requests each, whatever their number of files.
+    let results: Vec<Result<()>> = futures::stream::iter(jobs)
+        .map(|job| attach(client, &owner, job, opts.check))
+        .buffered(opts.workers.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    drop(tmp);
     report.resources = serde_json::json!({"skipped": false, "resource_dirs": plan.resource_dirs.len(),
         "misc_files": plan.misc_files.len(), "misc_label": opts.misc_label});
     Ok(report)
+}
+
+/// Send the exam's DICOM; answers the files the server accepted and, when the headers were read
+/// on the way (batched sending), what they hold.
+async fn send_dicom(
+    client: &XnatClient,
+    settings: &ImportSettings,
+    root: &Path,
+    dicom: &[PathBuf],
+    opts: &ExamOptions,
+    cancel: &CancellationToken,
+) -> Result<(usize, Option<check::DicomDirCheck>)> {
+    let format = match opts.sending {
+        Sending::Tar => Some(ArchiveFormat::Tar),
+        Sending::Zip => Some(ArchiveFormat::Zip),
+        Sending::Gradual => None,
+    };
+    let mut inspected = None;
+    if let Some(format) = format {
+        let found = inspect(root, dicom).await?;
+        // XNAT's archive import refuses several studies in one upload ("multiple imaging
+        // sessions"); such a folder goes file by file through gradual-DICOM, as it always did.
+        if found.studies.len() <= 1 {
+            let append = ImportSettings {
+                overwrite: Overwrite::Append,
+                ..settings.clone()
+            };
+            let plan = plan_batches(dicom, opts.workers, Overwrite::Append);
+            let outcomes = upload_directory(
+                client,
+                &append,
+                root,
+                plan,
+                format,
+                opts.workers,
+                Arc::new(NoProgress),
+                cancel,
+            )
+            .await?;
+            if cancel.is_cancelled() || outcomes.iter().any(|o| o.cancelled) {
+                return Err(Error::Cancelled);
+            }
+            let failed: Vec<String> = outcomes
+                .iter()
+                .filter_map(|o| {
+                    let e = o.error.as_deref()?;
+                    Some(format!("batch {} ({} files): {e}", o.number, o.files))
+                })
+                .collect();
+            if !failed.is_empty() {
+                let sent: usize = outcomes
+                    .iter()
+                    .filter(|o| o.error.is_none())
+                    .map(|o| o.files)
+                    .sum();
+                return Err(Error::Upload(format!(
+                    "DICOM upload failed ({sent}/{} files succeeded): {}",
+                    dicom.len(),
+                    failed.into_iter().take(3).collect::<Vec<_>>().join("; ")
+                )));
+            }
+            return Ok((dicom.len(), Some(found)));
+        }
+        inspected = Some(found);
+    }
+    let r = upload_gradual(client, settings, root, dicom.to_vec(), opts.workers, cancel).await;
+    if r.cancelled {
+        return Err(Error::Cancelled);
+    }
+    if let Some(msg) = r.aborted {
+        return Err(Error::Upload(msg));
+    }
+    if !r.failed.is_empty() {
+        let first: Vec<String> = r
+            .failed
+            .iter()
+            .take(3)
+            .map(|(p, e)| format!("{p}: {e}"))
+            .collect();
+        return Err(Error::Upload(format!(
+            "DICOM upload failed ({}/{} succeeded): {}",
+            r.succeeded,
+            dicom.len(),
+            first.join("; ")
+        )));
+    }
+    Ok((r.succeeded, inspected))
+}
+
+/// The studies and distinct instances of `files` (headers only, in parallel).
+async fn inspect(root: &Path, files: &[PathBuf]) -> Result<check::DicomDirCheck> {
+    let (base, files) = (root.to_path_buf(), files.to_vec());
+    tokio::task::spawn_blocking(move || check::inspect_dicom_dir(&base, &files))
+        .await
+        .map_err(|e| Error::Upload(format!("reading DICOM headers failed: {e}")))
+}
+
+/// One resource to attach: a folder (`base`, its files zipped with their relative paths) or the
+/// loose files (`files`, zipped by base name).
+struct Attach {
+    label: String,
+    zip: PathBuf,
+    base: Option<PathBuf>,
+    files: Vec<PathBuf>,
 }
 
 /// Compare an attached resource with the files zipped into it (named relative to `base`, or by
@@ -370,28 +453,44 @@ async fn check_attached(
     )))
 }
 
-async fn attach(
-    client: &XnatClient,
-    owner: &str,
-    label: &str,
-    zip: &Path,
-    name: &str,
-) -> Result<()> {
-    let resource = format!("{owner}/resources/{}", seg(label)?);
-    match client.request(reqwest::Method::PUT, &resource).send().await {
-        Ok(_) | Err(Error::Http { status: 409, .. }) => {}
-        Err(e) => return Err(e),
-    }
+/// Zip one resource, send it to be extracted into `{owner}/resources/{label}` (XNAT creates
+/// the resource with the upload) and, when `check`, compare the server's file list with it.
+async fn attach(client: &XnatClient, owner: &str, job: Attach, check: bool) -> Result<()> {
+    let Attach {
+        label,
+        zip,
+        base,
+        files,
+    } = job;
+    let (dest, dir) = (zip.clone(), base.clone());
+    let files = tokio::task::spawn_blocking(move || match dir {
+        Some(dir) => zip_dir(&dir, &dest),
+        None => zip_files(Path::new(""), &files, &dest, true).map(|()| files),
+    })
+    .await
+    .map_err(|source| Error::UploadTask {
+        what: "zip",
+        source,
+    })??;
+    let resource = format!("{owner}/resources/{}", seg(&label)?);
+    let name = zip
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     client
         .request(
             reqwest::Method::PUT,
-            &format!("{resource}/files/{}", seg(name)?),
+            &format!("{resource}/files/{}", seg(&name)?),
         )
         .query("inbody", "true")
         .query("extract", "true")
-        .file(zip, "application/zip")
+        .file(&zip, "application/zip")
         .send()
         .await?;
+    let _ = std::fs::remove_file(&zip);
+    if check {
+        check_attached(client, owner, &label, base, files).await?;
+    }
     Ok(())
 }
 

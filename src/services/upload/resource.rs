@@ -60,10 +60,13 @@ pub struct ResourceReport {
     pub duplicates: Vec<String>,
 }
 
-/// Create the resource if needed and upload the file or directory into it.
+/// Upload the file or directory into the resource, which the upload itself creates when missing.
 ///
+/// No separate `PUT .../resources/{label}` first: XNAT's file upload creates a missing resource
+/// and gives it the `format`/`content` sent with the upload (`ResourceModifierA.addFile` ->
+/// `createCatalog` with the request's resource info), so a real server is spared one round trip.
 /// The reference then listed the resources and failed with "not found" when a slow server did
-/// not show the new one yet; the upload itself creates a missing resource, so that check is gone.
+/// not show the new one yet; that check is gone too.
 pub async fn upload_to_resource(
     client: &XnatClient,
     req: &ResourceUpload,
@@ -74,17 +77,6 @@ pub async fn upload_to_resource(
         reason: e.to_string(),
     })?;
     let resource = format!("{}/resources/{}", req.owner, seg(&label)?);
-    let mut create = client.request(Method::PUT, &resource);
-    if let Some(f) = &req.format {
-        create = create.query("format", f);
-    }
-    if let Some(c) = &req.content {
-        create = create.query("content", c);
-    }
-    match create.send().await {
-        Ok(_) | Err(Error::Http { status: 409, .. }) => {}
-        Err(e) => return Err(e),
-    }
 
     let mut report = ResourceReport::default();
     let _tmp;
@@ -129,6 +121,12 @@ pub async fn upload_to_resource(
     }
     if req.overwrite {
         put = put.query("overwrite", "true");
+    }
+    if let Some(f) = &req.format {
+        put = put.query("format", f);
+    }
+    if let Some(c) = &req.content {
+        put = put.query("content", c);
     }
     let resp = put
         .file(&body_path, content_type_for(&name))
