@@ -52,6 +52,8 @@ pub struct PullRequest {
     pub since: Option<String>,
     /// Only this session type (`xnat:mrSessionData`).
     pub xsi_type: Option<String>,
+    /// Only these sessions (accession IDs or labels, from `--manifest`); empty = all.
+    pub sessions: Vec<String>,
     /// Resource labels to keep or skip.
     pub filter: ResourceFilter,
     /// Also the sessions' own resources.
@@ -366,11 +368,12 @@ impl PullSummary {
 
 /// Whether a listed session passes the request's filters.
 fn selected(req: &PullRequest, s: &Listed) -> bool {
-    (req.subjects.is_empty()
-        || req
-            .subjects
-            .iter()
-            .any(|w| *w == s.subject || *w == s.subject_id))
+    (req.sessions.is_empty() || req.sessions.iter().any(|w| *w == s.id || *w == s.label))
+        && (req.subjects.is_empty()
+            || req
+                .subjects
+                .iter()
+                .any(|w| *w == s.subject || *w == s.subject_id))
         && (req.modalities.is_empty()
             || req
                 .modalities

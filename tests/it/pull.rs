@@ -257,3 +257,101 @@ fn a_failing_session_exits_1_and_a_rerun_finishes_only_it() {
         .all(|l| l.contains("XNAT_E00005")));
     assert_eq!(mirrored(&out).len(), SESSIONS * FILES_PER_SESSION);
 }
+
+#[test]
+fn a_session_list_manifest_selects_exactly_the_sessions_a_pull_mirrors() {
+    let env = generated();
+    let m = env.home.path().join("sel.jsonl");
+    let listed = env
+        .cmd()
+        .args([
+            "session",
+            "list",
+            "-P",
+            "GEN00001",
+            "--sort-by",
+            "label:desc",
+        ])
+        .args(["--limit", "3", "--manifest"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", stderr_of(&listed));
+    let wanted: Vec<String> = std::fs::read_to_string(&m)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["session_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(wanted.len(), 3);
+    let out = env.home.path().join("mirror");
+    env.clear_requests();
+    let o = pull(&env, &out, &["--manifest", m.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let v = json(&o);
+    assert_eq!(v["new"], 3, "{v}");
+    let mut got: Vec<String> = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session_id"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    let mut want = wanted.clone();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(mirrored(&out).len(), 3 * FILES_PER_SESSION);
+    // Only the selected sessions' files are asked for.
+    let touched: std::collections::BTreeSet<String> = requests(&env)
+        .iter()
+        .filter_map(|l| l.split("/experiments/").nth(1))
+        .map(|rest| rest.split(['/', '?']).next().unwrap().to_string())
+        .collect();
+    assert_eq!(touched.into_iter().collect::<Vec<_>>(), want);
+
+    // A session the project does not have is named, and the rest is pulled.
+    let gone = env.home.path().join("gone.jsonl");
+    std::fs::write(
+        &gone,
+        format!("{{\"project\":\"GEN00001\",\"session_id\":\"XNAT_E09999\"}}\n{{\"project\":\"GEN00001\",\"session_id\":\"{}\"}}\n", want[0]),
+    )
+    .unwrap();
+    let o = pull(&env, &out, &["--manifest", gone.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains("XNAT_E09999 (from the manifest) is not a session of GEN00001"),
+        "{}",
+        stderr_of(&o)
+    );
+    assert_eq!(json(&o)["unchanged"], 1);
+
+    // A scan manifest or another project's line is refused before anything is sent.
+    let scans = env.home.path().join("scans.jsonl");
+    std::fs::write(
+        &scans,
+        "{\"project\":\"GEN00001\",\"session_id\":\"XNAT_E00001\",\"scan_id\":\"1\"}\n",
+    )
+    .unwrap();
+    let other = env.home.path().join("other.jsonl");
+    std::fs::write(
+        &other,
+        "{\"project\":\"OTHER\",\"session_id\":\"XNAT_E00001\"}\n",
+    )
+    .unwrap();
+    for (file, says) in [
+        (&scans, "mirrors whole sessions"),
+        (&other, "of project OTHER"),
+    ] {
+        let fresh = env.home.path().join("fresh");
+        env.clear_requests();
+        let o = pull(&env, &fresh, &["--manifest", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr_of(&o));
+        assert!(stderr_of(&o).contains(says), "{}", stderr_of(&o));
+        assert!(!fresh.exists());
+        assert!(requests(&env).is_empty(), "{:?}", requests(&env));
+    }
+}

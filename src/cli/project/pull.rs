@@ -9,6 +9,7 @@ use crate::cli::shared::WorkersArg;
 use crate::cli::Context;
 use crate::core::validation::validate_project_id;
 use crate::core::{Error, Result};
+use crate::services::manifest;
 use crate::services::pull::{self, PullRequest, PullRun};
 
 /// Arguments of `project pull`.
@@ -32,6 +33,10 @@ pub struct PullArgs {
     /// Only this session type (xnat:mrSessionData)
     #[arg(long = "type", value_name = "XSITYPE")]
     pub xsi_type: Option<String>,
+    /// Only the sessions of a manifest written by `session list --manifest` (lines of this
+    /// project; whole sessions, so scan lines are refused)
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub resources: ResourceFilterArgs,
     /// Also mirror the sessions' own resources
@@ -59,6 +64,10 @@ pub async fn run(a: PullArgs, ctx: &Context) -> Result<()> {
             return Err(Error::usage(format!("--since {d}: expected YYYY-MM-DD")));
         }
     }
+    let sessions = match &a.manifest {
+        Some(path) => manifest_sessions(path, &project)?,
+        None => Vec::new(),
+    };
     let req = PullRequest {
         project,
         out: a.out,
@@ -66,6 +75,7 @@ pub async fn run(a: PullArgs, ctx: &Context) -> Result<()> {
         modalities: a.modality,
         since: a.since,
         xsi_type: a.xsi_type,
+        sessions: sessions.clone(),
         filter: a.resources.filter()?,
         session_resources: a.session_resources,
         rescan: a.rescan,
@@ -84,6 +94,18 @@ pub async fn run(a: PullArgs, ctx: &Context) -> Result<()> {
     let summary = pull::pull(&run, &req, a.dry_run).await;
     drop(progress);
     let summary = summary?;
+    for wanted in &sessions {
+        let found = summary
+            .sessions
+            .iter()
+            .any(|s| s.session_id == *wanted || s.label == *wanted);
+        if !found {
+            ctx.messages().warn(&format!(
+                "{wanted} (from the manifest) is not a session of {} that the other filters select; skipped",
+                summary.project
+            ));
+        }
+    }
     if a.dry_run {
         ctx.messages().dry_run(&summary.line());
     }
@@ -102,4 +124,31 @@ pub async fn run(a: PullArgs, ctx: &Context) -> Result<()> {
         ctx.messages().success(&summary.line());
     }
     Ok(())
+}
+
+/// The sessions a manifest selects in `project`: every line must be of that project and name a
+/// whole session (a pull mirrors whole sessions; a scan manifest is `session download`'s).
+fn manifest_sessions(path: &std::path::Path, project: &str) -> Result<Vec<String>> {
+    let selections = manifest::selections(&manifest::read(path)?);
+    let mut out = Vec::new();
+    for s in selections {
+        if s.project != project {
+            return Err(Error::InvalidInput(format!(
+                "{} selects session {} of project {}, not {project}",
+                path.display(),
+                s.session_id,
+                s.project
+            )));
+        }
+        if s.scans.is_some() {
+            return Err(Error::InvalidInput(format!(
+                "{} selects scans of {}: a pull mirrors whole sessions (use `session download \
+                 --manifest` for scans, or `session list --manifest` for a session manifest)",
+                path.display(),
+                s.session_id
+            )));
+        }
+        out.push(s.session_id);
+    }
+    Ok(out)
 }
