@@ -20,7 +20,7 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// A directory with 3 instances, a JPEG, an empty file and a DICOMDIR-less text file.
+/// A directory with 3 instances, a JPEG and an empty file.
 fn mixed_dir(dir: &Path) {
     write_study(dir, "PAT1", 7, 3);
     std::fs::write(dir.join("photo.jpg"), b"\xff\xd8\xff\xe0\x00\x10JFIF").unwrap();
@@ -365,4 +365,162 @@ fn inspect_agrees_with_dcmdump_on_a_sample() {
             }
         }
     }
+}
+
+/// A minimal DICOMDIR (Media Storage Directory Storage) holding a patient record.
+fn write_dicomdir(path: &Path) {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    let s = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+    let mut record = InMemDicomObject::new_empty();
+    record.put(s(tags::DIRECTORY_RECORD_TYPE, VR::CS, "PATIENT"));
+    record.put(s(tags::PATIENT_NAME, VR::PN, "Dir^Patient"));
+    record.put(s(tags::PATIENT_ID, VR::LO, "DIRPAT"));
+    let mut obj = InMemDicomObject::new_empty();
+    obj.put(s(tags::FILE_SET_ID, VR::CS, "SET1"));
+    obj.put(DataElement::new(
+        tags::DIRECTORY_RECORD_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![record]),
+    ));
+    let meta = FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid("1.2.840.10008.1.3.10")
+        .media_storage_sop_instance_uid("1.2.3.4.99")
+        .transfer_syntax("1.2.840.10008.1.2.1")
+        .implementation_class_uid("1.2.3.999")
+        .build()
+        .unwrap();
+    obj.with_exact_meta(meta).write_to_file(path).unwrap();
+}
+
+/// The bad inputs that are directories: a DICOMDIR is an index, not an instance, so
+/// every command skips it (a rewrite would break its record offsets) and none fails for it; a
+/// directory of JPEGs has nothing to do (exit 0 locally) or nothing to send (exit 1).
+#[test]
+fn a_dicomdir_is_skipped_by_every_command_and_a_directory_of_jpegs_is_nothing_to_do() {
+    let env = TestEnv::empty();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_study(&input, "PAT1", 7, 1);
+    let dicomdir = input.join("DICOMDIR");
+    write_dicomdir(&dicomdir);
+    let before = md5_file(&dicomdir);
+    let out = xnatctl(&env, &["dicom", "validate", p(&input), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let v = json_of(&out);
+    assert_eq!(
+        (v["valid_count"].as_u64(), v["skipped_count"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        v["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("DICOMDIR"),
+        "{v}"
+    );
+    let out_dir = dir.path().join("out");
+    let out = xnatctl(
+        &env,
+        &["dicom", "anonymize", p(&input), p(&out_dir), "-o", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let v = json_of(&out);
+    assert_eq!(
+        (v["processed"].as_u64(), v["skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    assert!(!out_dir.join("DICOMDIR").exists());
+    let out = xnatctl(
+        &env,
+        &[
+            "dicom",
+            "modify",
+            p(&dicomdir),
+            "-t",
+            "PatientID=X",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(json_of(&out)["files"][0]["status"], "skipped");
+    assert_eq!(md5_file(&dicomdir), before);
+    let addr = env.sim.start_dicom_receiver("XNAT").unwrap();
+    let port = addr.port().to_string();
+    let send = |what: &Path| {
+        xnatctl(
+            &env,
+            &[
+                "session",
+                "upload-dicom",
+                p(what),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--called-aet",
+                "XNAT",
+                "-o",
+                "json",
+            ],
+        )
+    };
+    let out = send(&input);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let v = json_of(&out);
+    assert_eq!(v["files"], 1, "{v}");
+    let skipped: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{v}");
+    assert!(
+        skipped[0]["id"].as_str().unwrap().ends_with("DICOMDIR"),
+        "{v}"
+    );
+    // Only JPEGs.
+    let jpegs = dir.path().join("jpegs");
+    std::fs::create_dir(&jpegs).unwrap();
+    for i in 0..3 {
+        std::fs::write(
+            jpegs.join(format!("p{i}.jpg")),
+            b"\xff\xd8\xff\xe0\x00\x10JFIF",
+        )
+        .unwrap();
+    }
+    let out = xnatctl(&env, &["dicom", "validate", p(&jpegs), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(json_of(&out)["skipped_count"], 3);
+    let out = xnatctl(
+        &env,
+        &[
+            "dicom",
+            "anonymize",
+            p(&jpegs),
+            p(&dir.path().join("jo")),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        (
+            json_of(&out)["processed"].as_u64(),
+            json_of(&out)["skipped"].as_u64()
+        ),
+        (Some(0), Some(3))
+    );
+    let out = send(&jpegs);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("No DICOM files found"),
+        "{}",
+        stdout_of(&out)
+    );
 }

@@ -428,3 +428,28 @@ fn ctrl_c_stops_upload_dicom_cleanly_with_exit_7() {
         .count();
     assert_eq!(cancelled as u64, 30 - sent, "{summary}");
 }
+
+/// A truncated file fails alone (nothing of it is sent) and the others are stored; without a
+/// terminal no progress bar is drawn and stdout stays empty.
+#[test]
+fn a_truncated_file_fails_alone_and_no_bar_is_drawn_off_a_terminal() {
+    let env = TestEnv::empty();
+    let addr = env.sim.start_dicom_receiver("XNAT").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let files = write_study(work.path(), "PATT", 1, 3);
+    let bytes = std::fs::read(&files[1]).unwrap();
+    std::fs::write(&files[1], &bytes[..bytes.len() - 10]).unwrap();
+    let out = upload(&env, work.path(), addr.port(), "XNAT", &["-w", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!(
+            "{}: element (7FE0,0010) claims",
+            files[1].display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("Sent 2/3 DICOM files"), "{err}");
+    assert!(!err.contains("ETA") && !err.contains('\r'), "{err}");
+    assert_eq!(stdout_of(&out), "");
+}

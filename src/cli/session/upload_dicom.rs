@@ -16,7 +16,7 @@ use crate::core::output::{ListControls, OutputFormat};
 use crate::core::{Error, Result};
 use crate::services::dicom::store::{self, Peer, StoreJob, StoreReport};
 use crate::services::dicom::tls;
-use crate::services::transfer::{Operation, TransferItem, TransferSummary};
+use crate::services::transfer::{ItemStatus, Operation, TransferItem, TransferSummary};
 use crate::services::upload;
 
 /// Arguments of `session upload-dicom`.
@@ -233,6 +233,11 @@ fn print(ctx: &Context, source: &str, report: &StoreReport, elapsed: Duration) -
                     ..TransferItem::success(f.file.clone())
                 },
                 "cancelled" => TransferItem::failed(f.file.clone(), "cancelled"),
+                "skipped" => TransferItem {
+                    status: ItemStatus::Skipped,
+                    error: f.error.clone(),
+                    ..TransferItem::success(f.file.clone())
+                },
                 _ => TransferItem::failed(f.file.clone(), f.error.clone().unwrap_or_default()),
             })
             .collect();
@@ -258,10 +263,16 @@ fn print(ctx: &Context, source: &str, report: &StoreReport, elapsed: Duration) -
         ctx.messages()
             .warn(&format!("... and {} more failures", failures.len() - 5));
     }
+    let skipped = report.skipped();
+    if skipped > 0 {
+        ctx.messages().info(&format!(
+            "Skipped {skipped} DICOMDIR file(s): an index is not sent"
+        ));
+    }
     ctx.messages().success(&format!(
         "Sent {}/{} DICOM files in {:.1}s",
         report.sent(),
-        report.files.len(),
+        report.files.len() - skipped,
         elapsed.as_secs_f64()
     ));
     Ok(())

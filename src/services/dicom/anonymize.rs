@@ -27,6 +27,11 @@ use crate::core::{Error, Result};
 /// The placeholder PatientName and PatientID get when none is given.
 pub const PLACEHOLDER: &str = "ANONYMIZED";
 
+/// Why a DICOMDIR is not copied: its records point at byte offsets that a rewrite moves, and the
+/// names and IDs in them would need the same replacements as the instances.
+pub(crate) const DICOMDIR_SKIPPED: &str = "a DICOMDIR is not rewritten (its record offsets would \
+     break); make a new one from the output, e.g. with dcmmkdir";
+
 /// Which rules to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
@@ -284,6 +289,9 @@ fn anonymize_file(
         Err(ReadError::NotDicom) => return row("skipped", Some(ReadError::NotDicom.message())),
         Err(e) => return row("failed", Some(e.message())),
     };
+    if read::is_dicomdir(&obj) {
+        return row("skipped", Some(DICOMDIR_SKIPPED.into()));
+    }
     match opts.profile {
         Profile::Basic => {
             apply_basic(&mut obj, opts, uids);

@@ -349,6 +349,12 @@ fn modify_file(path: &Path, changes: &[Assignment], opts: &ModifyOptions) -> Mod
         Err(ReadError::NotDicom) => return fail("skipped", ReadError::NotDicom.message()),
         Err(e) => return fail("failed", e.message()),
     };
+    if read::is_dicomdir(&obj) {
+        return fail(
+            "skipped",
+            "a DICOMDIR is not modified (its record offsets would break)".into(),
+        );
+    }
     let mut done = Vec::new();
     for a in changes {
         let old = obj

@@ -63,6 +63,17 @@ pub(crate) fn parse(bytes: &[u8], opts: OpenFileOptions) -> Result<DefaultDicomO
         .map_err(|e| ReadError::Broken(one_line(&e)))
 }
 
+/// Media Storage Directory Storage: the SOP class of a DICOMDIR.
+pub(crate) const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
+
+/// Whether `obj` is a DICOMDIR (an index of the files on a medium, not an instance).
+pub(crate) fn is_dicomdir(obj: &DefaultDicomObject) -> bool {
+    obj.meta()
+        .media_storage_sop_class_uid()
+        .trim_end_matches(['\0', ' '])
+        == DICOMDIR_CLASS
+}
+
 /// Bytes read to find where a file's pixel data starts.
 const REWRITE_HEAD: u64 = 64 * 1024;
 

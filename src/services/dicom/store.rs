@@ -95,7 +95,7 @@ impl Peer {
 pub struct StoredFile {
     /// The file.
     pub file: String,
-    /// `success`, `failed` or `cancelled`.
+    /// `success`, `failed`, `skipped` (a DICOMDIR) or `cancelled`.
     pub status: String,
     /// The C-STORE response status (`0x0000` when stored), when there was a response.
     pub dimse_status: Option<String>,
@@ -204,6 +204,10 @@ fn prepare(files: &[PathBuf]) -> (Vec<Prepared>, Vec<StoredFile>, Vec<Context>) 
     let mut pairs = BTreeSet::new();
     for f in files {
         match read_meta(f) {
+            Ok(layout) if layout.sop_class == super::read::DICOMDIR_CLASS => {
+                let why = "a DICOMDIR (an index of the files on a medium) is not sent".to_string();
+                failed.push(StoredFile::new(f, "skipped", None, Some(why)));
+            }
             Ok(layout) => {
                 pairs.insert((layout.sop_class.clone(), layout.transfer_syntax.clone()));
                 ok.push(Prepared {
@@ -279,6 +283,11 @@ impl StoreReport {
     /// Files that failed.
     pub fn failed(&self) -> usize {
         self.count("failed")
+    }
+
+    /// Files not sent on purpose (DICOMDIRs).
+    pub fn skipped(&self) -> usize {
+        self.count("skipped")
     }
 
     /// Bytes of the files stored.

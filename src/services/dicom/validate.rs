@@ -139,6 +139,12 @@ fn validate_file(path: &Path) -> std::result::Result<FileValidation, SkippedFile
             })
         }
     };
+    if read::is_dicomdir(&obj) {
+        return Err(SkippedFile {
+            file,
+            reason: "a DICOMDIR (an index of the files on a medium, not an instance)".into(),
+        });
+    }
     let mut errors = Vec::new();
     for (tag, name) in REQUIRED {
         if read::string_of(&obj, tag).is_none() {
