@@ -248,8 +248,16 @@ impl AuthManager {
     /// the new one: a command starting at the same time waits, then reuses that session instead
     /// of logging in again. A lock of its own, since [`Self::save`] takes the file's lock.
     pub async fn login_lock(&self) -> Result<fsutil::FileLock> {
-        fsutil::lock_exclusive_async(&self.path.with_file_name(format!("{SESSION_FILE}.login")))
-            .await
+        fsutil::lock_exclusive_async(&self.login_lock_path()).await
+    }
+
+    /// [`Self::login_lock`] for a caller already on a blocking thread.
+    pub fn login_lock_blocking(&self) -> Result<fsutil::FileLock> {
+        fsutil::lock_exclusive(&self.login_lock_path())
+    }
+
+    fn login_lock_path(&self) -> PathBuf {
+        self.path.with_file_name(format!("{SESSION_FILE}.login"))
     }
 
     /// Store `token` for `url` and `username`, replacing that user's previous entry for the URL.

@@ -97,6 +97,19 @@ pub async fn connect(
     }
     // A token from XNAT_TOKEN belongs to the caller; only what we obtained is cached.
     if source != SessionSource::Token {
+        if let Some(user) = user_for_cache.clone() {
+            // A server that dropped the session rejects every command using it at once: the
+            // first to log in again stores the new session, the others wait and take it.
+            let (url, cache) = (p.url.clone(), cache.clone());
+            client.set_relogin_hook(Arc::new(move |rejected: Option<&str>| {
+                let guard = cache.login_lock_blocking().ok();
+                let fresh = cache
+                    .load(&url, Some(&user))
+                    .map(|s| s.token)
+                    .filter(|t| Some(t.as_str()) != rejected);
+                (fresh, Box::new(guard))
+            }));
+        }
         if let Some(user) = user_for_cache {
             let (url, cache) = (p.url.clone(), cache.clone());
             client.set_token_listener(Arc::new(move |token: &str| {

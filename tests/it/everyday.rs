@@ -144,6 +144,46 @@ fn stale_cached_token_reauthenticates_once_and_is_replaced() {
 }
 
 #[test]
+fn two_commands_whose_cached_session_the_server_dropped_log_in_again_once() {
+    let env = env_with_alice();
+    assert!(login_alice(&env).status.success());
+    let old = cached_token(&env);
+    env.sim.expire_sessions();
+    // Slow logins, so the second command's 401 arrives while the first is logging in again.
+    env.sim
+        .add_fault(FaultRule::latency("POST", "/data/JSESSION", 400));
+    env.clear_requests();
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    env.bare_cmd()
+                        .env("XNAT_URL", env.url())
+                        .env("XNAT_USER", "alice")
+                        .env("XNAT_PASS", ALICE_PW)
+                        .args(["api", "get", "/data/projects", "-o", "json"])
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert!(out.status.success(), "{}", stderr_of(out));
+    }
+    assert_eq!(
+        support::count_requests(&env, "POST /data/JSESSION"),
+        1,
+        "{:?}",
+        env.request_lines()
+    );
+    let new = cached_token(&env);
+    assert_ne!(old, new);
+    assert!(env.sim.with_state(|s| s.sessions.contains_key(&new)));
+}
+
+#[test]
 fn python_written_config_loads_and_show_hides_passwords() {
     let env = TestEnv::empty();
     std::fs::create_dir_all(env.config_dir()).unwrap();

@@ -45,6 +45,13 @@ pub fn clock_ms() -> u64 {
 /// Callback told about every session token obtained by automatic re-authentication.
 pub type TokenListener = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Called (on a blocking thread) before a re-login after a 401, with the rejected token: it may
+/// wait for other processes sharing the session store, and returns a newer token one of them
+/// stored (used instead of logging in), plus a guard held until the new login has been handed
+/// to the [`TokenListener`].
+pub type ReloginHook =
+    Arc<dyn Fn(Option<&str>) -> (Option<String>, Box<dyn std::any::Any + Send>) + Send + Sync>;
+
 /// Everything needed to build an [`XnatClient`].
 #[derive(Clone)]
 pub struct ClientOptions {
@@ -135,6 +142,7 @@ struct Inner {
     token: RwLock<Option<String>>,
     listener: RwLock<Option<TokenListener>>,
     rejected: RwLock<Option<TokenListener>>,
+    relogin: RwLock<Option<ReloginHook>>,
     reauth_lock: tokio::sync::Mutex<()>,
     max_retries: u32,
     auto_reauth: bool,
@@ -245,6 +253,7 @@ impl XnatClient {
                 token: RwLock::new(opts.session_token.filter(|t| !t.trim().is_empty())),
                 listener: RwLock::new(None),
                 rejected: RwLock::new(None),
+                relogin: RwLock::new(None),
                 reauth_lock: tokio::sync::Mutex::new(()),
                 max_retries: opts.max_retries,
                 auto_reauth: opts.auto_reauth,
@@ -290,6 +299,12 @@ impl XnatClient {
     /// the caller can persist them in the session cache.
     pub fn set_token_listener(&self, listener: TokenListener) {
         *self.inner.listener.write().expect("listener lock") = Some(listener);
+    }
+
+    /// Register the hook a re-login after a 401 goes through, so processes sharing a session
+    /// cache make one login between them.
+    pub fn set_relogin_hook(&self, hook: ReloginHook) {
+        *self.inner.relogin.write().expect("listener lock") = Some(hook);
     }
 
     /// Register the callback that receives a session token the server answered 401 to and that

@@ -179,6 +179,23 @@ impl XnatClient {
         if current.is_some() && current.as_deref() != failed_token {
             return Ok(());
         }
+        let hook = self.inner.relogin.read().expect("listener lock").clone();
+        // Held until the new token is stored, so another process waiting in its hook finds it.
+        let mut _shared = None;
+        if let Some(hook) = hook {
+            let failed = failed_token.map(str::to_string);
+            let (fresh, guard) = tokio::task::spawn_blocking(move || hook(failed.as_deref()))
+                .await
+                .map_err(|e| Error::Operation(format!("waiting for the session cache: {e}")))?;
+            _shared = Some(guard);
+            if let Some(fresh) = fresh.filter(|t| Some(t.as_str()) != failed_token) {
+                tracing::debug!(
+                    "session rejected (HTTP 401); using the one another command stored"
+                );
+                self.set_token(Some(fresh));
+                return Ok(());
+            }
+        }
         tracing::debug!("session rejected (HTTP 401); logging in again");
         let token = self.authenticate().await?;
         let listener = self.inner.listener.read().expect("listener lock").clone();
