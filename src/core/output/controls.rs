@@ -48,17 +48,12 @@ impl ListControls {
         let sort = match sort_by {
             None => None,
             Some(s) => {
+                // Without a direction the whole text names the field, which may hold ':'
+                // (`var:group`); `apply` checks it against the listing's fields.
                 let (field, desc) = match s.rsplit_once(':') {
-                    Some((field, dir)) => match dir.trim().to_ascii_lowercase().as_str() {
-                        "asc" => (field, false),
-                        "desc" => (field, true),
-                        _ => {
-                            return Err(Error::usage(format!(
-                                "invalid --sort-by '{s}': the direction must be asc or desc"
-                            )))
-                        }
-                    },
-                    None => (s, false),
+                    Some((field, dir)) if dir.trim().eq_ignore_ascii_case("asc") => (field, false),
+                    Some((field, dir)) if dir.trim().eq_ignore_ascii_case("desc") => (field, true),
+                    _ => (s, false),
                 };
                 let field = field.trim();
                 if field.is_empty() {
@@ -122,6 +117,14 @@ impl ListControls {
             if !listing.rows.is_empty() {
                 let known = known_fields(listing);
                 if !known.contains(field) {
+                    // `label:up`: a known field with a bad direction.
+                    if let Some((head, _)) = field.rsplit_once(':') {
+                        if known.iter().any(|k| k == head) {
+                            return Err(Error::usage(format!(
+                                "invalid --sort-by '{field}': the direction must be asc or desc"
+                            )));
+                        }
+                    }
                     // Sorting by a field no row has would silently do nothing; say so instead.
                     return Err(Error::usage(format!(
                         "unknown --sort-by field '{field}'; available fields: {}",
@@ -429,12 +432,29 @@ mod tests {
             ids(&apply(&[], Some("label:asc"), None, None).unwrap()),
             ["E3", "E2", "E1", "E4"]
         );
-        assert_eq!(
-            apply(&[], Some("label:up"), None, None)
-                .unwrap_err()
-                .exit_code(),
-            2
+        let e = apply(&[], Some("label:up"), None, None).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("the direction must be asc or desc"),
+            "{e}"
         );
+    }
+
+    #[test]
+    fn a_sort_field_may_hold_colons() {
+        let mut l = listing();
+        for (row, v) in l.rows.iter_mut().zip(["b", "a", "d", "c"]) {
+            row.insert("var:group".into(), json!(v));
+        }
+        for (by, want) in [
+            ("var:group", ["E2", "E1", "E4", "E3"]),
+            ("var:group:desc", ["E3", "E4", "E1", "E2"]),
+        ] {
+            let c = ListControls::parse(&[], Some(by), None, None).unwrap();
+            let mut l = l.clone();
+            c.apply(&mut l).unwrap();
+            assert_eq!(ids(&l), want, "{by}");
+        }
     }
 
     #[test]
