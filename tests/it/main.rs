@@ -22,6 +22,7 @@ mod pipeline;
 mod prearchive;
 mod project;
 mod pull;
+mod requests;
 mod resource;
 mod scan;
 mod scp;
