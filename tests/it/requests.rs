@@ -61,7 +61,10 @@ fn no_list_or_show_command_makes_a_request_per_row() {
     for (args, want) in cases {
         let got = requests_of(env, args);
         if got.len() != *want {
-            wrong.push(format!("{args:?}: {} requests, pinned {want}: {got:#?}", got.len()));
+            wrong.push(format!(
+                "{args:?}: {} requests, pinned {want}: {got:#?}",
+                got.len()
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
