@@ -13,16 +13,17 @@
 //! from the catalog, an entry missing from the zip) is fetched again per file, and only that.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
 use std::path::Path;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use reqwest::Method;
 
-use super::engine::{write_part, CHANNEL_DEPTH};
+use super::engine::{write_part, CHANNEL_DEPTH, WRITE_BUFFER};
 use super::manifest::Manifest;
 use super::plan::PlannedFile;
-use super::staged::{Expected, Staged};
+use super::staged::{Expected, Staged, Written};
 use super::zipstream::{Event, ZipStream};
 use crate::core::client::{seg, XnatClient};
 use crate::core::error::{Error, Result};
@@ -279,7 +280,56 @@ struct Writing {
     idx: usize,
     staged: Staged,
     tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
-    writer: tokio::task::JoinHandle<std::io::Result<super::staged::Written>>,
+    writer: tokio::task::JoinHandle<std::io::Result<Wrote>>,
+}
+
+/// What an entry's writer thread did.
+enum Wrote {
+    /// Wrote and hashed the bytes (an entry without a catalog digest, or no vector MD5 here).
+    Hashed(Written),
+    /// Wrote the bytes only: they are hashed afterwards, with other entries' (`md5x`).
+    Unhashed(std::fs::File, u64),
+}
+
+/// The writer thread of an entry whose MD5 is computed afterwards: drains the channel into
+/// `file` through a large buffer and hands the file back with the byte count.
+fn write_unhashed(
+    file: std::fs::File,
+    mut rx: tokio::sync::mpsc::Receiver<Bytes>,
+) -> std::io::Result<Wrote> {
+    let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut written = 0u64;
+    while let Some(chunk) = rx.blocking_recv() {
+        out.write_all(&chunk)?;
+        written += chunk.len() as u64;
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(Wrote::Unhashed(file, written))
+}
+
+/// An entry written in full whose MD5 is yet to be computed (with up to [`md5x::lanes`] others).
+struct Unchecked {
+    idx: usize,
+    staged: Staged,
+    file: std::fs::File,
+    bytes: u64,
+}
+
+/// Reads a file through its own descriptor from offset 0 (`pread`), whatever its position.
+struct ReadAt {
+    file: std::fs::File,
+    at: u64,
+}
+
+impl std::io::Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(&self.file, buf, self.at)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(&self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }
 
 /// Why the stream stopped early.
@@ -290,27 +340,31 @@ enum Stop {
     Broken(String),
 }
 
-/// Entries whose writer threads may still be finishing while the stream goes on.
+/// Entries (or batches of entries) that may still be finishing while the stream goes on.
 const FINISHING: usize = 4;
 
-/// The entries being finished (see [`finish_entry`]).
+/// A finishing step's outcome per entry: checked (renamed, or why not), or written and waiting
+/// for its MD5.
+enum Settled {
+    Checked(usize, Result<u64>),
+    Unchecked(Unchecked),
+}
+
+/// The entries and batches being finished (see [`finish_entry`], [`check_batch`]).
 type Finishing<'a> = futures::stream::FuturesUnordered<
-    std::pin::Pin<Box<dyn std::future::Future<Output = (usize, Result<u64>)> + Send + 'a>>,
+    std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Settled>> + Send + 'a>>,
 >;
 
-/// Wait for an entry's writer thread, then check the bytes (CRC from the zip, size and MD5 from
-/// the catalog) and rename the file into place: `(plan index, bytes)` or why not.
-async fn finish_entry(
-    w: Writing,
-    crc_ok: bool,
-    files: &[PlannedFile],
+/// Rename a checked entry into place and record it in the resume manifest, or say why not.
+fn commit_entry(
+    staged: Staged,
+    written: Result<Written>,
+    f: &PlannedFile,
     root: &Path,
     manifest: &Manifest,
-) -> (usize, Result<u64>) {
-    let f = &files[w.idx];
-    let checked = match w.writer.await {
-        Ok(Ok(written)) if crc_ok => w
-            .staged
+) -> Result<u64> {
+    let checked = written.and_then(|written| {
+        staged
             .commit(
                 &written,
                 &Expected {
@@ -319,7 +373,40 @@ async fn finish_entry(
                     md5: f.digest.as_deref(),
                 },
             )
-            .map(|()| written.bytes),
+            .map(|()| written.bytes)
+    });
+    match &checked {
+        Ok(_) => {
+            if let (Some(d), Ok(meta)) = (&f.digest, std::fs::metadata(root.join(&f.path))) {
+                manifest.record(&f.path, &meta, d);
+            }
+        }
+        // Not renamed into place: fetched again on its own (leftover).
+        Err(e) => tracing::info!(file = %f.path, error = %e, "archive entry rejected"),
+    }
+    checked
+}
+
+/// Wait for an entry's writer thread; an entry it hashed is checked (CRC from the zip, size and
+/// MD5 from the catalog) and renamed into place, one it only wrote waits for its batch.
+async fn finish_entry(
+    w: Writing,
+    crc_ok: bool,
+    files: &[PlannedFile],
+    root: &Path,
+    manifest: &Manifest,
+) -> Vec<Settled> {
+    let f = &files[w.idx];
+    let written = match w.writer.await {
+        Ok(Ok(Wrote::Unhashed(file, bytes))) if crc_ok => {
+            return vec![Settled::Unchecked(Unchecked {
+                idx: w.idx,
+                staged: w.staged,
+                file,
+                bytes,
+            })];
+        }
+        Ok(Ok(Wrote::Hashed(written))) if crc_ok => Ok(written),
         Ok(Ok(_)) => Err(Error::Download(format!(
             "{}: archive entry CRC mismatch",
             f.path
@@ -330,22 +417,121 @@ async fn finish_entry(
             std::io::Error::other(e),
         )),
     };
-    if checked.is_ok() {
-        if let (Some(d), Ok(meta)) = (&f.digest, std::fs::metadata(root.join(&f.path))) {
-            manifest.record(&f.path, &meta, d);
-        }
-    }
-    if let Err(e) = &checked {
-        // Not renamed into place: fetched again on its own (leftover).
-        tracing::info!(file = %f.path, error = %e, "archive entry rejected");
-    }
-    (w.idx, checked)
+    vec![Settled::Checked(
+        w.idx,
+        commit_entry(w.staged, written, f, root, manifest),
+    )]
 }
 
-fn settle((idx, r): (usize, Result<u64>), done: &mut BTreeSet<usize>, out: &mut Outcome) {
-    if let Ok(bytes) = r {
-        done.insert(idx);
-        out.done.push((idx, bytes));
+/// Compute the MD5s of a batch of written entries side by side (reading each back through its
+/// descriptor, from the page cache), then check and rename each.
+async fn check_batch(
+    batch: Vec<Unchecked>,
+    files: &[PlannedFile],
+    root: &Path,
+    manifest: &Manifest,
+) -> Vec<Settled> {
+    let mut readers = Vec::with_capacity(batch.len());
+    let mut rest = Vec::with_capacity(batch.len());
+    for u in batch {
+        readers.push(ReadAt {
+            file: u.file,
+            at: 0,
+        });
+        rest.push((u.idx, u.staged, u.bytes));
+    }
+    // The files are closed when the hashing ends, before any rename.
+    let sums = tokio::task::spawn_blocking(move || super::md5x::md5_many(readers))
+        .await
+        .unwrap_or_default();
+    let mut sums = sums.into_iter();
+    rest.into_iter()
+        .map(|(idx, staged, bytes)| {
+            let f = &files[idx];
+            let written = match sums.next() {
+                Some(Ok((n, md5))) if n == bytes => Ok(Written { bytes, md5 }),
+                Some(Ok((n, _))) => Err(Error::Download(format!(
+                    "{}: wrote {bytes} bytes but read back {n}",
+                    f.path
+                ))),
+                Some(Err(e)) => Err(Error::io("reading back an archive entry", e)),
+                None => Err(Error::io(
+                    "reading back an archive entry",
+                    std::io::Error::other("not hashed"),
+                )),
+            };
+            Settled::Checked(idx, commit_entry(staged, written, f, root, manifest))
+        })
+        .collect()
+}
+
+/// What [`fetch`] keeps while entries finish beside the stream.
+struct Finish<'a> {
+    files: &'a [PlannedFile],
+    root: &'a Path,
+    manifest: &'a Manifest,
+    running: Finishing<'a>,
+    /// Written entries waiting for a full batch of MD5 lanes.
+    batch: Vec<Unchecked>,
+    lanes: usize,
+    done: BTreeSet<usize>,
+}
+
+impl<'a> Finish<'a> {
+    fn settle(&mut self, settled: Vec<Settled>, out: &mut Outcome) {
+        for s in settled {
+            match s {
+                Settled::Checked(idx, Ok(bytes)) => {
+                    self.done.insert(idx);
+                    out.done.push((idx, bytes));
+                }
+                Settled::Checked(_, Err(_)) => {}
+                Settled::Unchecked(u) => {
+                    self.batch.push(u);
+                    if self.batch.len() >= self.lanes {
+                        self.check_batch();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Start hashing the waiting entries.
+    fn check_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let (files, root, manifest) = (self.files, self.root, self.manifest);
+        self.running
+            .push(Box::pin(check_batch(batch, files, root, manifest)));
+    }
+
+    /// Add a finishing step, first waiting for an earlier one when enough are under way.
+    async fn push(
+        &mut self,
+        step: std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Settled>> + Send + 'a>>,
+        out: &mut Outcome,
+    ) {
+        if self.running.len() >= FINISHING {
+            if let Some(r) = self.running.next().await {
+                self.settle(r, out);
+            }
+        }
+        self.running.push(step);
+    }
+
+    /// Finish everything: the entries under way, then the last, partial batch.
+    async fn drain(&mut self, out: &mut Outcome) {
+        loop {
+            while let Some(r) = self.running.next().await {
+                self.settle(r, out);
+            }
+            if self.batch.is_empty() {
+                break;
+            }
+            self.check_batch();
+        }
     }
 }
 
@@ -363,8 +549,15 @@ pub async fn fetch(
 ) -> Outcome {
     let mut out = Outcome::default();
     let wanted: BTreeSet<usize> = unit.missing.iter().copied().collect();
-    let mut done: BTreeSet<usize> = BTreeSet::new();
-    let mut finishing = Finishing::new();
+    let mut finish = Finish {
+        files,
+        root,
+        manifest,
+        running: Finishing::new(),
+        batch: Vec::new(),
+        lanes: super::md5x::lanes(),
+        done: BTreeSet::new(),
+    };
     let stop = run(
         client,
         session_id,
@@ -372,11 +565,9 @@ pub async fn fetch(
         files,
         unit,
         &wanted,
-        &mut finishing,
-        &mut done,
+        &mut finish,
         &mut out,
         progress,
-        manifest,
         stall_after,
     )
     .await;
@@ -388,9 +579,7 @@ pub async fn fetch(
         unit.describe()
     );
     // Also after a broken stream: the entries that did arrive whole still count.
-    while let Some(r) = finishing.next().await {
-        settle(r, &mut done, &mut out);
-    }
+    finish.drain(&mut out).await;
     tracing::debug!(
         event = "archive_done",
         unit = %unit.describe(),
@@ -407,7 +596,7 @@ pub async fn fetch(
             tracing::info!(unit = %unit.describe(), error = %why, "archive stream broke; fetching the rest per file");
         }
     }
-    out.leftover = wanted.difference(&done).copied().collect();
+    out.leftover = wanted.difference(&finish.done).copied().collect();
     out
 }
 
@@ -419,11 +608,9 @@ async fn run<'a>(
     files: &'a [PlannedFile],
     unit: &Unit,
     wanted: &BTreeSet<usize>,
-    finishing: &mut Finishing<'a>,
-    done: &mut BTreeSet<usize>,
+    finish: &mut Finish<'a>,
     out: &mut Outcome,
     progress: &dyn Progress,
-    manifest: &'a Manifest,
     stall_after: std::time::Duration,
 ) -> std::result::Result<(), Stop> {
     let path = unit
@@ -536,7 +723,16 @@ async fn run<'a>(
                     }
                     progress.begin(&f.path, f.size);
                     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_DEPTH);
-                    let writer = tokio::task::spawn_blocking(move || write_part(file, rx));
+                    // With a catalog digest and vector MD5, the bytes are hashed afterwards,
+                    // several entries at once (`md5x`); else while they are written.
+                    let later = f.digest.is_some() && finish.lanes > 1;
+                    let writer = tokio::task::spawn_blocking(move || {
+                        if later {
+                            write_unhashed(file, rx)
+                        } else {
+                            write_part(file, rx).map(Wrote::Hashed)
+                        }
+                    });
                     current = Some(Writing {
                         idx,
                         staged,
@@ -569,18 +765,18 @@ async fn run<'a>(
                     // The writer thread may still be hashing and writing the entry's last
                     // chunks: finish it alongside the next entries rather than stall the stream
                     // (a few at a time, to bound the open files and queued chunks).
-                    if finishing.len() >= FINISHING {
-                        if let Some(r) = finishing.next().await {
-                            settle(r, done, out);
-                        }
-                    }
-                    finishing.push(Box::pin(finish_entry(
-                        w,
-                        computed_crc.is_none_or(|c| c == crc),
-                        files,
-                        root,
-                        manifest,
-                    )));
+                    finish
+                        .push(
+                            Box::pin(finish_entry(
+                                w,
+                                computed_crc.is_none_or(|c| c == crc),
+                                files,
+                                root,
+                                finish.manifest,
+                            )),
+                            out,
+                        )
+                        .await;
                 }
                 Event::Finished => {}
             }

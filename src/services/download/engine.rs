@@ -33,7 +33,7 @@ use crate::core::progress::Progress;
 /// Body chunks queued between the network task and the writer thread of one file.
 pub(super) const CHANNEL_DEPTH: usize = 16;
 /// Write buffer of one file (few large `write` calls instead of one per network chunk).
-const WRITE_BUFFER: usize = 128 * 1024;
+pub(super) const WRITE_BUFFER: usize = 128 * 1024;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]

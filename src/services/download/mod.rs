@@ -15,6 +15,7 @@ mod archive;
 mod engine;
 mod lock;
 mod manifest;
+mod md5x;
 mod plan;
 pub mod staged;
 mod stall;
