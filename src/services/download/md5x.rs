@@ -85,11 +85,13 @@ struct Lane<R> {
 
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl<R: Read> Lane<R> {
-    fn new(job: usize, reader: R) -> Self {
+    /// A lane for `reader`, reading into `buf` (at least `READ_SIZE + 128` bytes, kept from the
+    /// previous file of the lane so no file costs an allocation).
+    fn new(job: usize, reader: R, buf: Option<Box<[u8]>>) -> Self {
         Lane {
             job,
             reader,
-            buf: vec![0u8; READ_SIZE + 128].into_boxed_slice(),
+            buf: buf.unwrap_or_else(|| vec![0u8; READ_SIZE + 128].into_boxed_slice()),
             start: 0,
             end: 0,
             total: 0,
@@ -153,6 +155,7 @@ fn run<R: Read, const N: usize>(
         (0..readers.len()).map(|_| None).collect();
     let mut jobs = readers.into_iter().enumerate();
     let mut lanes: Vec<Option<Lane<R>>> = (0..N).map(|_| None).collect();
+    let mut spare: Vec<Option<Box<[u8]>>> = (0..N).map(|_| None).collect();
     let mut state = [[0u32; N]; 4];
     // Lane `l`'s block at `stage[64 * l..]` (16 little-endian words).
     let mut stage = vec![0u8; 64 * N];
@@ -164,7 +167,7 @@ fn run<R: Read, const N: usize>(
                     let Some((job, reader)) = jobs.next() else {
                         break;
                     };
-                    lanes[l] = Some(Lane::new(job, reader));
+                    lanes[l] = Some(Lane::new(job, reader, spare[l].take()));
                     for (k, word) in state.iter_mut().enumerate() {
                         word[l] = INIT[k];
                     }
@@ -180,11 +183,11 @@ fn run<R: Read, const N: usize>(
                     }
                     Ok(false) => {
                         results[lane.job] = Some(Ok((lane.total, digest(&state, l))));
-                        lanes[l] = None;
+                        spare[l] = lanes[l].take().map(|lane| lane.buf);
                     }
                     Err(e) => {
                         results[lane.job] = Some(Err(e));
-                        lanes[l] = None;
+                        spare[l] = lanes[l].take().map(|lane| lane.buf);
                     }
                 }
             }
