@@ -959,8 +959,7 @@ fn upload_exam_fails_when_the_archive_lost_an_instance() {
     let root = work.path().join("exam");
     make_dicom(&root.join("dicom"), "UP13", 3);
     std::fs::write(root.join("report.pdf"), b"%PDF-1.4 report").unwrap();
-    // The import answers 200 to one batch (one file: three workers, three batches) without
-    // storing it.
+    // The import answers 200 to one batch (the one-file leader) without storing it.
     env.sim
         .add_fault(FaultRule::status("POST", "/data/services/import", 200, 1));
     let out = env
@@ -1026,14 +1025,15 @@ fn upload_exam_sends_dicom_in_a_few_batches_and_each_resource_in_one_request() {
         local_digests(&root.join("physio"))
     );
     assert_eq!(session_resource(&env, &eid, "MISC").len(), 5);
-    // 40 DICOM files, 12 + 5 resource files: 3 import batches, one zip per resource, one
-    // listing per resource and one of the archived DICOM (the reference: 40 gradual POSTs,
-    // a creation PUT per resource).
+    // 40 DICOM files, 12 + 5 resource files: a one-file leader and 3 import batches, one zip
+    // per resource, one listing per resource, the session's lookup and its DICOM listing (the
+    // reference: 40 gradual POSTs, a creation PUT per resource).
     let mut got = requests_without_login(&env);
     got.sort();
     let r = format!("/data/projects/DEMO_MR/experiments/{eid}/resources");
     let mut want = vec![
         "GET /xapi/siteConfig/buildInfo/version".to_string(),
+        "POST /data/services/import".into(),
         "POST /data/services/import".into(),
         "POST /data/services/import".into(),
         "POST /data/services/import".into(),

@@ -46,7 +46,13 @@ pub struct BatchPlan {
 /// Split `files` round-robin into `min(workers, files)` batches (at least one), behind a
 /// one-file leader batch when the overwrite mode is not `append` and there is more than one file.
 pub fn plan_batches(files: &[PathBuf], workers: usize, overwrite: Overwrite) -> BatchPlan {
-    let leader = overwrite != Overwrite::Append && files.len() > 1;
+    plan_led_batches(files, workers, overwrite != Overwrite::Append)
+}
+
+/// As [`plan_batches`], with a one-file leader batch whenever `leader` and there is more than
+/// one file.
+pub(crate) fn plan_led_batches(files: &[PathBuf], workers: usize, leader: bool) -> BatchPlan {
+    let leader = leader && files.len() > 1;
     let (head, rest) = if leader {
         (vec![vec![files[0].clone()]], &files[1..])
     } else {

@@ -1,6 +1,6 @@
 //! `upload-exam`: an exam folder holding DICOM plus non-DICOM material. DICOM goes through the
-//! import service in a few parallel tar (or zip) batches with `overwrite=append`, as `session
-//! upload DIR` sends it (or file by file with gradual-DICOM, `--mode gradual`, the reference's
+//! import service with `overwrite=append`, a one-file leader batch then a few parallel tar (or
+//! zip) batches, as `session upload DIR` sends it (or file by file with gradual-DICOM, `--mode gradual`, the reference's
 //! way: one request per file, which a real server answers in tens of milliseconds each); top-level
 //! folders without any DICOM become session resources (label = the folder name) and top-level
 //! non-DICOM files go, flattened, into one "misc" resource, each resource one zip extracted by the
@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::archive::{plan_batches, upload_directory};
+use super::archive::{plan_led_batches, upload_directory};
 use super::gradual::upload_gradual;
 use super::resource::{zip_dir, zip_files};
 use super::scan::{is_dicom_file, walk};
@@ -347,7 +347,9 @@ async fn send_dicom(
                 overwrite: Overwrite::Append,
                 ..settings.clone()
             };
-            let plan = plan_batches(dicom, opts.workers, Overwrite::Append);
+            // A one-file leader creates the session before the parallel batches add to it,
+            // so a real server never sees several imports racing to create the same session.
+            let plan = plan_led_batches(dicom, opts.workers, true);
             let outcomes = upload_directory(
                 client,
                 &append,
