@@ -7,6 +7,7 @@
 #   scripts/bench-upload-latency.sh                      # 30 ms, 5 runs
 #   LATENCY=100 RUNS=10 scripts/bench-upload-latency.sh
 #   XNATCTL=/tmp/other-build XNATCTL_PY=none scripts/bench-upload-latency.sh
+#   ONLY=upload-exam scripts/bench-upload-latency.sh     # the commands whose name holds ONLY
 # Data: 200 DICOM files (~64 KiB, 2 series), a resource folder of 100 files x 16 KiB, and an exam
 # folder with that DICOM, two resource folders of 20 files and 5 loose files.
 set -euo pipefail
@@ -116,6 +117,7 @@ median() { python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:] 
 bench() {
   local name=$1
   shift
+  case "$name" in *"${ONLY:-}"*) ;; *) return 0 ;; esac
   local ours=() theirs=() on=- tn=-
   for r in $(seq "$runs"); do
     read -r s n < <(one "$bin" rs "$r" "$@")
