@@ -195,7 +195,7 @@ fn upload_dicom_converts_uncompressed_files_and_refuses_compressed_ones_per_file
     let why = failed[0]["error"].as_str().unwrap();
     assert!(
         why.contains("does not accept transfer syntax 1.2.840.10008.1.2.4.70")
-            && why.contains("converts only between uncompressed"),
+            && why.contains("converts uncompressed files only"),
         "{why}"
     );
     let scratch = work.path().join("scratch.dcm");

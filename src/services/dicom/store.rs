@@ -35,6 +35,9 @@ pub const CSA_NON_IMAGE_STORAGE: &str = "1.3.12.2.1107.5.9.1";
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
+/// The syntaxes an uncompressed file may be converted to, in order of preference; never Big
+/// Endian (see where the conversion contexts are built).
+const CONVERSION_TARGETS: [&str; 2] = [EXPLICIT_LE, IMPLICIT_LE];
 /// Bytes read to find a file's meta group (the group itself is a few hundred bytes).
 const HEAD_BYTES: usize = 64 * 1024;
 /// Re-establishments of a dropped association per worker.
@@ -222,11 +225,11 @@ fn prepare(files: &[PathBuf]) -> (Vec<Prepared>, Vec<StoredFile>, Vec<Context>) 
     let mut contexts: Vec<Context> = pairs.into_iter().map(|(c, t)| (c, vec![t])).collect();
     // Per SOP class, a second context offering the uncompressed syntaxes: if the peer does not
     // take a file's own syntax it can still take the file converted (see `send_one`). Left out
-    // when it would not fit in one association.
+    // when it would not fit in one association. Only the little-endian syntaxes are offered as
+    // conversion targets: converting *into* Big Endian would have to byte-swap 16-bit pixel data
+    // whose VR an Implicit VR file does not state, and a wrong guess corrupts the image silently.
     if contexts.len() + classes.len() < MAX_CONTEXTS {
-        let uncompressed = [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE]
-            .map(String::from)
-            .to_vec();
+        let uncompressed = CONVERSION_TARGETS.map(String::from).to_vec();
         contexts.extend(classes.into_iter().map(|c| (c, uncompressed.clone())));
     }
     contexts.push((
@@ -549,7 +552,7 @@ fn choose_context(
         return Err(format!("the peer does not accept SOP class {class}"));
     }
     if is_uncompressed(ts) {
-        for want in [EXPLICIT_LE, IMPLICIT_LE, EXPLICIT_BE] {
+        for want in CONVERSION_TARGETS {
             if let Some((id, t)) = accepted.iter().find(|(_, t)| *t == want) {
                 return Ok((*id, Some(t.to_string())));
             }
@@ -561,7 +564,7 @@ fn choose_context(
     let offered: Vec<String> = offered.into_iter().map(syntax_name).collect();
     Err(format!(
         "the peer does not accept transfer syntax {} for SOP class {class} (it accepts {}); \
-         xnatctl converts only between uncompressed transfer syntaxes",
+         xnatctl converts uncompressed files only, and only into a little-endian syntax",
         syntax_name(ts),
         offered.join(", ")
     ))
@@ -736,4 +739,50 @@ where
         }
     }
     dimse::status_of(&response).ok_or_else(|| "a response without a status".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_ul::pdu::PresentationContextNegotiated;
+
+    const MR: &str = "1.2.840.10008.5.1.4.1.1.4";
+
+    fn accepted(id: u8, ts: &str) -> PresentationContextNegotiated {
+        PresentationContextNegotiated {
+            id,
+            reason: PresentationContextResultReason::Acceptance,
+            transfer_syntax: ts.to_string(),
+            abstract_syntax: MR.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_file_goes_in_its_own_syntax_when_the_peer_takes_it() {
+        let ctx = [accepted(1, EXPLICIT_LE), accepted(3, IMPLICIT_LE)];
+        assert_eq!(choose_context(&ctx, MR, IMPLICIT_LE), Ok((3, None)));
+    }
+
+    #[test]
+    fn an_uncompressed_file_is_converted_to_little_endian_explicit_first() {
+        let ctx = [accepted(3, IMPLICIT_LE), accepted(5, EXPLICIT_LE)];
+        assert_eq!(
+            choose_context(&ctx, MR, EXPLICIT_BE),
+            Ok((5, Some(EXPLICIT_LE.to_string())))
+        );
+    }
+
+    #[test]
+    fn nothing_is_converted_into_big_endian() {
+        let ctx = [accepted(1, EXPLICIT_BE)];
+        let why = choose_context(&ctx, MR, IMPLICIT_LE).unwrap_err();
+        assert!(why.contains("only into a little-endian syntax"), "{why}");
+    }
+
+    #[test]
+    fn a_compressed_file_is_never_converted() {
+        let ctx = [accepted(1, EXPLICIT_LE)];
+        let why = choose_context(&ctx, MR, "1.2.840.10008.1.2.4.70").unwrap_err();
+        assert!(why.contains("1.2.840.10008.1.2.4.70"), "{why}");
+    }
 }
