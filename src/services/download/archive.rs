@@ -287,8 +287,9 @@ struct Writing {
 enum Wrote {
     /// Wrote and hashed the bytes (an entry without a catalog digest, or no vector MD5 here).
     Hashed(Written),
-    /// Wrote the bytes only: they are hashed afterwards, with other entries' (`md5x`).
-    Unhashed(std::fs::File, u64),
+    /// Wrote this many bytes only (the file is closed): they are hashed afterwards, with other
+    /// entries' (`md5x`).
+    Unhashed(u64),
 }
 
 /// The writer thread of an entry whose MD5 is computed afterwards: drains the channel into
@@ -303,32 +304,38 @@ fn write_unhashed(
         out.write_all(&chunk)?;
         written += chunk.len() as u64;
     }
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    Ok(Wrote::Unhashed(file, written))
+    out.flush()?;
+    Ok(Wrote::Unhashed(written))
 }
 
-/// An entry written in full whose MD5 is yet to be computed (with up to [`md5x::lanes`] others).
+/// An entry written in full (and closed) whose MD5 is yet to be computed, with others'.
 struct Unchecked {
     idx: usize,
     staged: Staged,
-    file: std::fs::File,
     bytes: u64,
 }
 
-/// Reads a file through its own descriptor from offset 0 (`pread`), whatever its position.
-struct ReadAt {
-    file: std::fs::File,
-    at: u64,
+/// A temporary file read back for its MD5, opened only when its lane reaches it (so a batch holds
+/// at most one descriptor per lane). A symbolic link put in its place is refused; a swap after
+/// this check gains nothing the rename by path would not already give (the bytes read are only
+/// compared with the catalog's digest).
+struct ReadBack {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
 }
 
-impl std::io::Read for ReadAt {
+impl std::io::Read for ReadBack {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        #[cfg(unix)]
-        let n = std::os::unix::fs::FileExt::read_at(&self.file, buf, self.at)?;
-        #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(&self.file, buf, self.at)?;
-        self.at += n as u64;
-        Ok(n)
+        if self.file.is_none() {
+            if !std::fs::symlink_metadata(&self.path)?.file_type().is_file() {
+                return Err(std::io::Error::other(
+                    "the temporary file was replaced by something else",
+                ));
+            }
+            self.file = Some(std::fs::File::open(&self.path)?);
+        }
+        let file = self.file.as_mut().expect("opened above");
+        std::io::Read::read(file, buf)
     }
 }
 
@@ -348,6 +355,8 @@ const FINISHING: usize = 4;
 enum Settled {
     Checked(usize, Result<u64>),
     Unchecked(Unchecked),
+    /// A batch's hashing ended (after its entries' `Checked`).
+    BatchDone,
 }
 
 /// The entries and batches being finished (see [`finish_entry`], [`check_batch`]).
@@ -398,11 +407,10 @@ async fn finish_entry(
 ) -> Vec<Settled> {
     let f = &files[w.idx];
     let written = match w.writer.await {
-        Ok(Ok(Wrote::Unhashed(file, bytes))) if crc_ok => {
+        Ok(Ok(Wrote::Unhashed(bytes))) if crc_ok => {
             return vec![Settled::Unchecked(Unchecked {
                 idx: w.idx,
                 staged: w.staged,
-                file,
                 bytes,
             })];
         }
@@ -434,13 +442,13 @@ async fn check_batch(
     let mut readers = Vec::with_capacity(batch.len());
     let mut rest = Vec::with_capacity(batch.len());
     for u in batch {
-        readers.push(ReadAt {
-            file: u.file,
-            at: 0,
+        readers.push(ReadBack {
+            path: u.staged.path().to_path_buf(),
+            file: None,
         });
         rest.push((u.idx, u.staged, u.bytes));
     }
-    // The files are closed when the hashing ends, before any rename.
+    // Each file is closed when its lane is done, before any rename.
     let sums = tokio::task::spawn_blocking(move || super::md5x::md5_many(readers))
         .await
         .unwrap_or_default();
@@ -462,6 +470,7 @@ async fn check_batch(
             };
             Settled::Checked(idx, commit_entry(staged, written, f, root, manifest))
         })
+        .chain([Settled::BatchDone])
         .collect()
 }
 
@@ -471,9 +480,12 @@ struct Finish<'a> {
     root: &'a Path,
     manifest: &'a Manifest,
     running: Finishing<'a>,
-    /// Written entries waiting for a full batch of MD5 lanes.
+    /// Written entries waiting for their MD5: hashed once a batch fills the lanes and the
+    /// previous batch is done (one batch hashing at a time per archive; the next one grows
+    /// meanwhile, holding no descriptor).
     batch: Vec<Unchecked>,
     lanes: usize,
+    hashing: bool,
     done: BTreeSet<usize>,
 }
 
@@ -486,12 +498,11 @@ impl<'a> Finish<'a> {
                     out.done.push((idx, bytes));
                 }
                 Settled::Checked(_, Err(_)) => {}
-                Settled::Unchecked(u) => {
-                    self.batch.push(u);
-                    if self.batch.len() >= self.lanes {
-                        self.check_batch();
-                    }
-                }
+                Settled::Unchecked(u) => self.batch.push(u),
+                Settled::BatchDone => self.hashing = false,
+            }
+            if !self.hashing && self.batch.len() >= self.lanes {
+                self.check_batch();
             }
         }
     }
@@ -502,6 +513,7 @@ impl<'a> Finish<'a> {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
+        self.hashing = true;
         let (files, root, manifest) = (self.files, self.root, self.manifest);
         self.running
             .push(Box::pin(check_batch(batch, files, root, manifest)));
@@ -556,6 +568,7 @@ pub async fn fetch(
         running: Finishing::new(),
         batch: Vec::new(),
         lanes: super::md5x::lanes(),
+        hashing: false,
         done: BTreeSet::new(),
     };
     let stop = run(
