@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::output::{Report, Row};
 use crate::core::{Error, Result};
 use crate::services::download::Preview;
-use crate::services::transfer::{ItemStatus, Operation, TransferItem, TransferSummary};
+use crate::services::transfer::{Operation, TransferItem, TransferRow, TransferSummary};
 
 /// One line of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,23 +141,15 @@ impl Summaries {
     }
 }
 
-/// One line of the table and TSV forms of [`Summaries`].
+/// One line of the table and TSV forms of [`Summaries`]: a session's [`TransferRow`] led by
+/// the session.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionItemRow {
     /// The session's accession ID.
     pub session: String,
-    /// The item.
-    pub id: String,
-    /// What happened to it.
-    pub status: ItemStatus,
-    /// Files in place.
-    pub files: Option<usize>,
-    /// Files moved by this run.
-    pub transferred: Option<usize>,
-    /// Bytes.
-    pub bytes: Option<u64>,
-    /// Why it failed.
-    pub error: String,
+    /// The item's row, as `session download -E` prints it.
+    #[serde(flatten)]
+    pub item: TransferRow,
 }
 
 impl Row for SessionItemRow {
@@ -179,14 +171,10 @@ impl Report for Summaries {
         self.0
             .iter()
             .flat_map(|s| {
-                s.items.iter().map(|i| SessionItemRow {
-                    session: s.session_id.clone().unwrap_or_default(),
-                    id: i.id.clone(),
-                    status: i.status,
-                    files: i.files,
-                    transferred: i.transferred,
-                    bytes: i.bytes,
-                    error: i.error.clone().unwrap_or_default(),
+                let session = s.session_id.clone().unwrap_or_default();
+                s.rows().into_iter().map(move |item| SessionItemRow {
+                    session: session.clone(),
+                    item,
                 })
             })
             .collect()
