@@ -1,6 +1,5 @@
 //! `vars apply FILE`: push an edited export back (diff, confirm, bounded parallel PUTs, re-read).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -12,7 +11,7 @@ use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::output::ListControls;
 use crate::core::{Error, Result};
-use crate::services::metadata::{self, sheet, Change, ChangeRow, Level, Status};
+use crate::services::metadata::{self, sheet, ChangeRow, Level, Status};
 
 /// Arguments of `vars apply`.
 #[derive(Debug, Args)]
@@ -37,17 +36,7 @@ pub struct ApplyArgs {
 /// Run `vars apply`.
 pub async fn run(a: ApplyArgs, ctx: &Context) -> Result<()> {
     let table = sheet::read(&a.file)?;
-    let level: Level = match a.level {
-        Some(l) => l.into(),
-        None if table
-            .columns
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case("subject")) =>
-        {
-            Level::Session
-        }
-        None => Level::Subject,
-    };
+    let level: Level = a.level.map_or_else(|| Level::of_sheet(&table), Level::from);
     let project = a.project.require(ctx)?;
     let workers = a.workers.resolve(ctx);
     let client = ctx.client().await?;
@@ -101,18 +90,7 @@ pub async fn run(a: ApplyArgs, ctx: &Context) -> Result<()> {
             metadata::put_changes(client, snap, id, &plan.changes)
         })
         .await;
-        let refused: HashMap<&str, String> = ids
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(id, o)| o.as_ref().err().map(|e| (id.as_str(), e.to_string())))
-            .collect();
-        let written: Vec<&Change> = plan
-            .changes
-            .iter()
-            .filter(|c| !refused.contains_key(c.id.as_str()))
-            .collect();
-        let dropped = metadata::confirm(client, snap, &written).await?;
-        let rows = metadata::applied_rows(&plan.changes, &refused, &dropped);
+        let rows = metadata::settle(client, snap, plan, &ids, &outcomes).await?;
         let mut failed = 0;
         for r in &rows {
             if let Some(e) = &r.error {

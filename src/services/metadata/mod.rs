@@ -34,6 +34,19 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level a sheet was exported at: a `subject` column means one row per session.
+    pub fn of_sheet(sheet: &Sheet) -> Level {
+        if sheet
+            .columns
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case("subject"))
+        {
+            Level::Session
+        } else {
+            Level::Subject
+        }
+    }
+
     /// `subject` / `session`.
     pub fn noun(self) -> &'static str {
         match self {
@@ -839,6 +852,29 @@ impl ChangeRow {
             error,
         }
     }
+}
+
+/// After the plan's PUTs (`outcomes[i]` is the PUT of object `ids[i]`): re-read what the server
+/// kept of the values it accepted (one request) and give every change its row.
+pub async fn settle<T>(
+    client: &XnatClient,
+    snap: &Snapshot,
+    plan: &Plan,
+    ids: &[String],
+    outcomes: &[Result<T>],
+) -> Result<Vec<ChangeRow>> {
+    let refused: HashMap<&str, String> = ids
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(id, o)| o.as_ref().err().map(|e| (id.as_str(), e.to_string())))
+        .collect();
+    let written: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| !refused.contains_key(c.id.as_str()))
+        .collect();
+    let dropped = confirm(client, snap, &written).await?;
+    Ok(applied_rows(&plan.changes, &refused, &dropped))
 }
 
 /// The rows of an applied plan, in plan order: a change fails with the error of its object's
