@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use super::Context;
-use crate::cli::shared::input::{password_from_stdin, prompt_password};
+use crate::cli::shared::input::{password_from_stdin, password_or_prompt, refuse_password_flag};
 use crate::cli::shared::{mutate, ConfirmArgs, ListArgs, ProjectArg, SessionRef};
 use crate::core::audit::AuditRecord;
 use crate::core::output::ListControls;
@@ -195,11 +195,11 @@ async fn sync_subject(a: SyncSubjectCmd, ctx: &Context) -> Result<()> {
 }
 
 async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
-    if a.remote_pass.is_some() {
-        return Err(Error::usage(
-            "refusing to read --remote-pass from the command line (other users can see it in the process list): use --remote-pass-stdin, XNAT_XSYNC_REMOTE_PASS, or the prompt",
-        ));
-    }
+    refuse_password_flag(
+        &a.remote_pass,
+        "--remote-pass",
+        "--remote-pass-stdin, XNAT_XSYNC_REMOTE_PASS, or the prompt",
+    )?;
     crate::core::validation::validate_server_url(&a.remote_url)?;
     // Read before any prompt, so the confirmation cannot swallow the password line.
     let piped = if a.remote_pass_stdin {
@@ -233,14 +233,14 @@ async fn refresh(a: RefreshCmd, ctx: &Context) -> Result<()> {
                 )
             });
             let targets = xsync::refresh_targets(client, single, &remote_url).await?;
-            let password = if !mode.apply() {
-                String::new()
-            } else if let Some(p) = piped {
-                p
-            } else if let Ok(p) = std::env::var(env::XNAT_XSYNC_REMOTE_PASS) {
-                p
+            let password = if mode.apply() {
+                password_or_prompt(
+                    piped,
+                    std::env::var(env::XNAT_XSYNC_REMOTE_PASS).ok(),
+                    "Remote XNAT password: ",
+                )?
             } else {
-                prompt_password("Remote XNAT password: ")?
+                String::new()
             };
             let mut rows = Vec::new();
             for xsync::Bound { local, remote } in targets {

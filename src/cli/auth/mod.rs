@@ -6,7 +6,7 @@ mod token;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::shared::{password_from_stdin, prompt_line, prompt_password};
+use crate::cli::shared::{password_from_stdin, password_or_prompt, prompt_line};
 use crate::cli::Context;
 use crate::core::client::{ClientOptions, XnatClient};
 use crate::core::config::Config;
@@ -69,13 +69,8 @@ pub async fn login_profile(a: LoginArgs, ctx: &Context, name: &str, cfg: &Config
     if username.is_empty() {
         return Err(Error::usage("a username is required"));
     }
-    let password = if a.password_stdin {
-        password_from_stdin()?
-    } else if let Some(pw) = p.password.clone() {
-        pw
-    } else {
-        prompt_password("Password: ")?
-    };
+    let piped = a.password_stdin.then(password_from_stdin).transpose()?;
+    let password = password_or_prompt(piped, p.password.clone(), "Password: ")?;
     ctx.messages()
         .info(&format!("authenticating with {}...", p.url));
     let mut opts = ClientOptions::new(&p.url);

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::cli::shared::args::{ConfirmArgs, ListArgs};
 use crate::cli::shared::mutate::mutate;
-use crate::cli::shared::{password_from_stdin, prompt_line, prompt_password};
+use crate::cli::shared::{password_from_stdin, password_or_prompt, prompt_line};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
 use crate::core::client::XnatClient;
@@ -98,13 +98,12 @@ async fn password_client(
         Some(u) => u,
         None => prompt_line("Username: ")?,
     };
-    let password = if stdin {
-        password_from_stdin()?
-    } else if let Some(pw) = p.password.clone() {
-        pw
-    } else {
-        prompt_password(&format!("Password for {username}: "))?
-    };
+    let piped = stdin.then(password_from_stdin).transpose()?;
+    let password = password_or_prompt(
+        piped,
+        p.password.clone(),
+        &format!("Password for {username}: "),
+    )?;
     let mut opts = ctx.client_options()?;
     opts.username = Some(username);
     opts.password = Some(password);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::Value;
 
-use crate::cli::shared::input::{password_from_stdin, prompt_password};
+use crate::cli::shared::input::{password_from_stdin, password_or_prompt, refuse_password_flag};
 use crate::cli::shared::{mutate, ConfirmArgs, WorkersArg};
 use crate::cli::Context;
 use crate::core::audit::AuditRecord;
@@ -44,11 +44,11 @@ impl DestArgs {
     /// Refuse `--dest-pass VALUE` and read `--dest-pass-stdin` (before anything else, as the
     /// reference, so a later prompt cannot swallow the line).
     pub fn read_password(&self) -> Result<Option<String>> {
-        if self.dest_pass.is_some() {
-            return Err(Error::usage(
-                "refusing to read --dest-pass from the command line (other users can see it in the process list): use --dest-pass-stdin or --dest-profile",
-            ));
-        }
+        refuse_password_flag(
+            &self.dest_pass,
+            "--dest-pass",
+            "--dest-pass-stdin or --dest-profile",
+        )?;
         if self.dest_pass_stdin {
             return password_from_stdin().map(Some);
         }
@@ -91,10 +91,7 @@ impl DestArgs {
                 let user = self.dest_user.clone().ok_or_else(|| {
                     Error::usage("--dest-url needs --dest-user (and --dest-pass-stdin)")
                 })?;
-                let password = match password {
-                    Some(p) => p,
-                    None => prompt_password("Destination XNAT password: ")?,
-                };
+                let password = password_or_prompt(password, None, "Destination XNAT password: ")?;
                 let mut opts = ClientOptions::new(url.trim_end_matches('/'));
                 opts.username = Some(user);
                 opts.password = Some(password);

@@ -66,12 +66,34 @@ pub fn parse_batch(text: &str) -> Result<Vec<String>> {
 /// Reject a password given as a command-line value (exit 2): other users can read it from the
 /// process list, and shells keep it in their history.
 pub fn refuse_password(pw: &Option<String>) -> Result<()> {
+    refuse_password_flag(
+        pw,
+        "--password",
+        "--password-stdin, XNAT_PASS, or the prompt",
+    )
+}
+
+/// [`refuse_password`] for another password option `flag`, naming the ways to give it instead.
+pub fn refuse_password_flag(pw: &Option<String>, flag: &str, instead: &str) -> Result<()> {
     if pw.is_some() {
-        return Err(Error::usage(
-            "refusing to read --password from the command line (other users can see it in the process list): use --password-stdin, XNAT_PASS, or the prompt",
-        ));
+        return Err(Error::usage(format!(
+            "refusing to read {flag} from the command line (other users can see it in the process list): use {instead}"
+        )));
     }
     Ok(())
+}
+
+/// The password to use: `piped` (read from stdin, before any prompt could take the line), else
+/// `stored` (a profile, the keyring or an environment variable), else asked on the terminal.
+pub fn password_or_prompt(
+    piped: Option<String>,
+    stored: Option<String>,
+    prompt: &str,
+) -> Result<String> {
+    match piped.or(stored) {
+        Some(pw) => Ok(pw),
+        None => prompt_password(prompt),
+    }
 }
 
 /// Longest password `--password-stdin` reads; stdin from `/dev/zero` must not fill memory.

@@ -12,6 +12,7 @@ pub mod poll;
 
 pub use args::{ConfirmArgs, ListArgs, ProjectArg, SessionRef, SessionTarget, WorkersArg};
 pub use input::{
-    parse_batch, password_from_stdin, prompt_line, prompt_password, read_batch, refuse_password,
+    parse_batch, password_from_stdin, password_or_prompt, prompt_line, prompt_password, read_batch,
+    refuse_password, refuse_password_flag,
 };
 pub use mutate::{delete_by_id, mutate, AuditNotes, Deletion, Mode};
