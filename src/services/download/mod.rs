@@ -6,7 +6,7 @@
 //! complete and verified, whether it arrives alone or as an entry of its resource's zip
 //! (`archive.rs`, parsed as it arrives by `zipstream.rs`). Archives save a request per file,
 //! which a real server makes slow; single files fetch only what a resume or a broken archive
-//! left missing. The rule between them is `archive::wants_archive`.
+//! left missing. The rule between them is `wants_archive` in `archive/unit.rs`.
 //!
 //! Layout (documented in docs/downloads.md), relative to `<out>/<session label>/`:
 //! `scans/<scan id>/resources/<label>/files/<relpath>` and `resources/<label>/files/<relpath>`.
